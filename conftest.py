@@ -1,0 +1,1 @@
+"""Repository-level pytest configuration: keep every test away from the user's real environment."""

@@ -1,0 +1,97 @@
+"""Where things live in a USR dataset and which section each file belongs to.
+
+Stdlib only: this module is also shipped inside the remote agent, so the local
+and remote sides classify files with the same code.
+"""
+
+from __future__ import annotations
+
+import re
+
+RECORDS_FILE = "records.parquet"
+META_FILE = "meta.md"
+EVENTS_FILE = ".events.log"
+SNAPSHOTS_DIR = "_snapshots"
+DERIVED_DIR = "_derived"
+REGISTRY_DIR = "_registry"
+REGISTRY_FILE = "registry.yaml"
+
+DATASET_LOCK = ".usr.lock"
+EVENTS_LOCK = ".events.lock"
+TRANSFER_LOCK = ".usr.transfer.lock"
+LEASE_PREFIX = ".usr.lease."
+TEMP_PREFIX = ".usr-tmp-"
+STAGE_MARKER = ".usr-stage-"
+JOURNAL_MARKER = ".usr-promote-"
+SYNC_STATE_DIR = ".usr-sync"
+
+SECTIONS = ("primary", "meta", "events", "snapshots", "derived", "auxiliary")
+RUNTIME = "runtime"
+
+SNAPSHOT_NAME = re.compile(r"^records-(\d{8}T\d{12})\.parquet$")
+DERIVED_PART_NAME = re.compile(r"^part-(\d{8}T\d{12})-([0-9a-f]{8,64})\.parquet$")
+NAMESPACE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ID_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+_RUNTIME_NAMES = frozenset({DATASET_LOCK, EVENTS_LOCK, TRANSFER_LOCK})
+
+
+def is_runtime(relpath: str) -> bool:
+    """Lock, lease, temp and staging files: never synced, never inventoried."""
+    name = relpath.rsplit("/", 1)[-1]
+    if "/" not in relpath and name in _RUNTIME_NAMES:
+        return True
+    return name.startswith((LEASE_PREFIX, TEMP_PREFIX)) or STAGE_MARKER in name or JOURNAL_MARKER in name
+
+
+def section_of(relpath: str) -> str:
+    """Section of a path relative to the dataset folder (POSIX separators)."""
+    if is_runtime(relpath):
+        return RUNTIME
+    if relpath == RECORDS_FILE:
+        return "primary"
+    if relpath == META_FILE:
+        return "meta"
+    if relpath == EVENTS_FILE:
+        return "events"
+    top = relpath.split("/", 1)[0]
+    if top == SNAPSHOTS_DIR and "/" in relpath:
+        return "snapshots"
+    if top == DERIVED_DIR and "/" in relpath:
+        return "derived"
+    return "auxiliary"
+
+
+def check_relpath(relpath: str) -> str:
+    """Refuse a path that could leave the dataset folder or confuse a shell or a log."""
+    if not relpath or relpath.startswith("/") or "\\" in relpath:
+        raise ValueError(f"unsafe path {relpath!r}: must be relative with '/' separators")
+    for bad in ("\x00", "\n", "\r"):
+        if bad in relpath:
+            raise ValueError(f"unsafe path {relpath!r}: control character")
+    for part in relpath.split("/"):
+        if part in ("", ".", ".."):
+            raise ValueError(f"unsafe path {relpath!r}: empty, '.' or '..' component")
+    return relpath
+
+
+def check_dataset_id(dataset_id: str) -> str:
+    """A dataset id is flat (`demo`) or one namespace deep (`ns/demo`), nothing else."""
+    if not isinstance(dataset_id, str) or not dataset_id:
+        raise ValueError("dataset id is empty")
+    if dataset_id.startswith("/"):
+        raise ValueError(f"dataset id {dataset_id!r} is absolute; use an id relative to the root")
+    parts = dataset_id.split("/")
+    if len(parts) > 2:
+        raise ValueError(f"dataset id {dataset_id!r} is more than one namespace deep")
+    for part in parts:
+        if part in ("", ".", ".."):
+            raise ValueError(f"dataset id {dataset_id!r} has an empty, '.' or '..' component")
+        if not _ID_COMPONENT.match(part):
+            raise ValueError(
+                f"dataset id {dataset_id!r} has unsafe characters in {part!r} "
+                "(letters, digits, '.', '_', '-' only; no spaces, quotes or shell metacharacters)"
+            )
+    if parts[0].lower().startswith("archived"):
+        raise ValueError(f"dataset id {dataset_id!r} starts with 'archived', which is reserved")
+    return dataset_id
