@@ -1,0 +1,215 @@
+"""Pure planning rules: what a pull or push may copy or delete, and what it must refuse."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from usr_harness.sync.diff import diff_manifests
+from usr_harness.sync.manifest import Manifest
+from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.plan import base_from, plan_sync, primary_missing
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def manifest(
+    side: str, files: dict[str, str], *, events: str | None = None, prefix: tuple[int, str] | None = None
+):
+    from usr_harness.dataset.layout import section_of
+
+    entries = [
+        {"path": p, "section": section_of(p), "kind": "file", "size": len(body), "sha256": sha(body)}
+        for p, body in files.items()
+    ]
+    events_info = None
+    if events is not None:
+        entries.append(
+            {
+                "path": ".events.log",
+                "section": "events",
+                "kind": "file",
+                "size": len(events),
+                "sha256": sha(events),
+            }
+        )
+        events_info = {"size": len(events), "sha256": sha(events), "lines": events.count("\n")}
+        if prefix is not None:
+            events_info.update(
+                {
+                    "prefix_len": prefix[0],
+                    "prefix_sha256": sha(events[: prefix[0]]),
+                    "prefix_ends_line": prefix[0] == 0 or events[prefix[0] - 1] == "\n",
+                }
+            )
+    return Manifest.from_scan(side, {"exists": bool(entries), "files": entries, "events": events_info})
+
+
+BASE_FILES = {"records.parquet": "R1", "meta.md": "name: demo\n", "_derived/ns/part-1.parquet": "P1"}
+
+
+def plan(action, local, remote, base=None, **opts):
+    options = SyncOptions(**opts)
+    diff = diff_manifests(local, remote, options)
+    return plan_sync(action, local, remote, base, options, diff.primary_mode)
+
+
+def base_of(files):
+    return {p: {"sha256": sha(b), "size": len(b)} for p, b in files.items()}
+
+
+def test_identical_sides_are_a_noop():
+    local = manifest("local", BASE_FILES, events="a\n")
+    remote = manifest("remote", BASE_FILES, events="a\n", prefix=(2, ""))
+    result = plan("pull", local, remote)
+    assert result.noop and not result.problems
+
+
+def test_bootstrap_pull_copies_everything():
+    local = manifest("local", {})
+    remote = manifest("remote", BASE_FILES, events="a\n", prefix=(0, ""))
+    result = plan("pull", local, remote)
+    assert sorted(result.copy) == sorted([*BASE_FILES, ".events.log"])
+    assert not result.problems
+
+
+def test_remote_new_part_is_pulled_and_log_extension_accepted():
+    local = manifest("local", BASE_FILES, events="a\n")
+    remote_files = {**BASE_FILES, "_derived/ns/part-2.parquet": "P2"}
+    remote = manifest("remote", remote_files, events="a\nb\n", prefix=(2, ""))
+    result = plan("pull", local, remote, base_of(BASE_FILES))
+    assert result.copy == ["_derived/ns/part-2.parquet", ".events.log"]
+    assert not result.problems
+
+
+def test_local_only_part_is_never_deleted_by_a_pull():
+    local = manifest("local", {**BASE_FILES, "_derived/ns/part-9.parquet": "L"}, events="a\n")
+    remote = manifest("remote", BASE_FILES, events="a\n", prefix=(2, ""))
+    result = plan("pull", local, remote, base_of(BASE_FILES))
+    assert result.first_failure()[0] == "diverged"
+    assert result.first_failure()[2] == ["_derived/ns/part-9.parquet"]
+
+
+def test_remote_only_file_is_not_deleted_by_push_without_force_but_is_with_it():
+    local = manifest("local", BASE_FILES, events="a\n", prefix=(2, ""))
+    remote = manifest("remote", {**BASE_FILES, "_artifacts/x.json": "{}"}, events="a\n")
+    assert plan("push", local, remote, base_of(BASE_FILES)).first_failure()[0] == "diverged"
+    forced = plan("push", local, remote, base_of(BASE_FILES), force=True)
+    assert forced.delete == ["_artifacts/x.json"] and forced.forced == ["_artifacts/x.json"]
+
+
+def test_file_deleted_at_source_since_base_is_deleted_at_target():
+    files = {**BASE_FILES, "_artifacts/x.json": "{}"}
+    local = manifest("local", BASE_FILES, events="a\n", prefix=(2, ""))
+    remote = manifest("remote", files, events="a\n")
+    result = plan("push", local, remote, base_of(files))
+    assert result.delete == ["_artifacts/x.json"] and not result.problems
+
+
+def test_same_size_flip_in_a_part_is_corruption_even_with_force():
+    base = base_of(BASE_FILES)
+    local = manifest("local", BASE_FILES, events="a\n")
+    remote = manifest(
+        "remote", {**BASE_FILES, "_derived/ns/part-1.parquet": "PX"}, events="a\n", prefix=(2, "")
+    )
+    for force in (False, True):
+        result = plan("pull", local, remote, base, force=force)
+        family, message, paths = result.first_failure()
+        assert family == "sidecars" and paths == ["_derived/ns/part-1.parquet"]
+        assert message.startswith("remote _derived/ns/part-1.parquet changed")
+        assert "_derived/ns/part-1.parquet" not in result.copy
+
+
+def test_part_differing_without_base_is_still_refused():
+    local = manifest("local", BASE_FILES)
+    remote = manifest("remote", {**BASE_FILES, "_derived/ns/part-1.parquet": "PX"})
+    assert plan("pull", local, remote).first_failure()[0] == "sidecars"
+
+
+def test_content_hash_blind_spot_under_no_derived_hashes():
+    local = manifest("local", BASE_FILES)
+    remote = manifest("remote", {**BASE_FILES, "_derived/ns/part-1.parquet": "PX"})
+    result = plan("pull", local, remote, verify_derived_hashes=False)
+    assert result.noop and not result.problems
+
+
+def test_local_primary_changed_since_base_diverges_on_pull():
+    local = manifest("local", {**BASE_FILES, "records.parquet": "RL"}, events="a\n")
+    remote = manifest("remote", {**BASE_FILES, "records.parquet": "RR"}, events="a\n", prefix=(2, ""))
+    failure = plan("pull", local, remote, base_of(BASE_FILES)).first_failure()
+    assert failure[0] == "diverged" and failure[2] == ["records.parquet"]
+
+
+def test_primary_overwritten_when_target_matches_base():
+    local = manifest("local", BASE_FILES, events="a\n")
+    remote = manifest("remote", {**BASE_FILES, "records.parquet": "R2"}, events="a\n", prefix=(2, ""))
+    assert plan("pull", local, remote, base_of(BASE_FILES)).copy == ["records.parquet"]
+
+
+@pytest.mark.parametrize(
+    ("local_log", "remote_log", "token"),
+    [
+        ("a\nb\n", "a\n", "does not extend"),
+        ("a\nb\n", "a\nc\n", "does not extend"),
+        ("a\nb\n", "a\nc\nd\n", "not a prefix"),
+    ],
+)
+def test_event_log_rules_on_pull(local_log, remote_log, token):
+    local = manifest("local", BASE_FILES, events=local_log)
+    prefix = (len(local_log), "") if len(remote_log) >= len(local_log) else None
+    remote = manifest("remote", BASE_FILES, events=remote_log, prefix=prefix)
+    family, message, _ = plan("pull", local, remote, base_of(BASE_FILES)).first_failure()
+    assert family == "events" and token in message
+
+
+def test_missing_log_on_existing_dataset_is_divergence():
+    local = manifest("local", BASE_FILES)
+    remote = manifest("remote", BASE_FILES, events="a\n", prefix=(0, ""))
+    failure = plan("push", local, remote, base_of(BASE_FILES)).first_failure()
+    assert failure[0] == "diverged" and "local .events.log is missing" in failure[1]
+
+
+def test_symlink_entry_is_refused():
+    local = manifest("local", BASE_FILES)
+    remote = Manifest.from_scan(
+        "remote",
+        {
+            "exists": True,
+            "files": [
+                {
+                    "path": "_derived/ns/evil.parquet",
+                    "section": "derived",
+                    "kind": "symlink",
+                    "size": 3,
+                    "link": "/etc/passwd",
+                }
+            ],
+        },
+    )
+    family, message, _ = plan("pull", local, remote).first_failure()
+    assert family == "sidecars" and "symlink entry" in message
+
+
+def test_primary_only_ignores_sidecars_and_events():
+    local = manifest("local", {"records.parquet": "R1"}, events="a\n")
+    remote = manifest("remote", {**BASE_FILES, "records.parquet": "R1"}, events="zz\n")
+    result = plan("pull", local, remote, verify_sidecars=False, primary_only=True)
+    assert result.noop and not result.problems
+
+
+def test_primary_missing_token():
+    assert primary_missing("pull", manifest("local", BASE_FILES), manifest("remote", {})) == (
+        "remote records.parquet is missing"
+    )
+    assert primary_missing("push", manifest("local", {}), manifest("remote", BASE_FILES)) == (
+        "local records.parquet is missing"
+    )
+
+
+def test_base_keeps_only_agreed_files():
+    local = manifest("local", {**BASE_FILES, "meta.md": "other"})
+    remote = manifest("remote", BASE_FILES)
+    assert set(base_from(remote, local)) == {"records.parquet", "_derived/ns/part-1.parquet"}

@@ -1,0 +1,166 @@
+"""The audit of a diff, pull or push: the machine-readable JSON and the plain-text block."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from usr_harness.sync.diff import DiffResult, newer_snapshots
+from usr_harness.sync.manifest import Manifest
+from usr_harness.sync.options import SyncOptions
+
+OUTPUT_VERSION = 1
+
+
+def _side_primary(manifest: Manifest) -> dict | None:
+    entry = manifest.primary
+    if entry is None:
+        return None
+    data = {"size": entry.size, "sha256": entry.sha256}
+    if manifest.primary_stats:
+        data.update(manifest.primary_stats)
+    return data
+
+
+def _side_events(manifest: Manifest) -> dict | None:
+    entry = manifest.events_entry
+    if entry is None:
+        return None
+    lines = manifest.events.lines if manifest.events else None
+    return {"size": entry.size, "sha256": entry.sha256, "lines": lines}
+
+
+def section_report(local: Manifest, remote: Manifest, diff: DiffResult) -> dict:
+    """The per-section block of SPEC §3 (state before any transfer)."""
+    s = diff.sections
+    report = {
+        "primary": {
+            "changed": s["primary"].changed,
+            "local": _side_primary(local),
+            "remote": _side_primary(remote),
+        },
+        "meta": {"changed": s["meta"].changed},
+        ".events.log": {
+            "changed": diff.events_changed,
+            "local": _side_events(local),
+            "remote": _side_events(remote),
+        },
+        "_snapshots": {
+            "changed": s["snapshots"].changed,
+            "local_count": s["snapshots"].local_count,
+            "remote_count": s["snapshots"].remote_count,
+            "newer_than_local": newer_snapshots(local, remote),
+        },
+    }
+    for key, name in (("_derived", "derived"), ("_auxiliary", "auxiliary")):
+        section = s[name]
+        report[key] = {
+            "changed": section.changed,
+            "local_files": section.local_count,
+            "remote_files": section.remote_count,
+            "local_only": section.local_only,
+            "remote_only": section.remote_only,
+            "content_changed": section.content,
+        }
+    return report
+
+
+def post_report(diff: DiffResult) -> dict:
+    """The re-diff after a transfer: every flag false on success."""
+    flags = {name: section.changed for name, section in diff.sections.items()}
+    flags["events"] = diff.events_changed
+    return {"up_to_date": not diff.changed, "changed": flags}
+
+
+def build_audit(
+    *,
+    action: str,
+    transfer_state: str,
+    dataset: str,
+    remote: str,
+    opts: SyncOptions,
+    local: Manifest | None,
+    remote_manifest: Manifest | None,
+    diff: DiffResult | None,
+    extra: dict | None = None,
+) -> dict:
+    data: dict = {
+        "action": action,
+        "transfer_state": transfer_state,
+        "dataset": dataset,
+        "remote": remote,
+        "verify": opts.verify_block(),
+        "up_to_date": None if diff is None else not diff.changed,
+    }
+    if diff is not None and local is not None and remote_manifest is not None:
+        data["verify"]["primary_effective"] = diff.primary_mode
+        data.update(section_report(local, remote_manifest, diff))
+        data["warnings"] = list(diff.warnings)
+    data.update(extra or {})
+    return {"usr_output_version": OUTPUT_VERSION, "data": data}
+
+
+def write_audit(path: Path, audit: dict) -> None:
+    """Atomic: a reader never sees half an audit, even when the command fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".usr-tmp-audit-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(audit, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+def _mark(changed: bool | None) -> str:
+    return "unknown" if changed is None else ("CHANGED" if changed else "up-to-date")
+
+
+def render_plain(audit: dict) -> str:
+    """The block printed after every diff, pull and push."""
+    d = audit["data"]
+    v = d["verify"]
+    lines = [
+        f"USR sync audit: {d['action']} {d['dataset']} <-> {d['remote']}",
+        f"  Transfer state : {d['transfer_state']}",
+        f"  Verify         : primary={v['primary']} sidecars={v['sidecars']} "
+        f"content_hashes={v['content_hashes']}",
+    ]
+    if "primary" in d:
+        ev = d[".events.log"]
+        snaps = d["_snapshots"]
+        lines += [
+            f"  Primary        : {_mark(d['primary']['changed'])}",
+            f"  meta.md        : {_mark(d['meta']['changed'])}",
+            f"  .events.log    : {_mark(ev['changed'])} "
+            f"(local {_lines(ev['local'])}, remote {_lines(ev['remote'])})",
+            f"  _snapshots     : {_mark(snaps['changed'])} (local {snaps['local_count']}, "
+            f"remote {snaps['remote_count']}, newer remote {snaps['newer_than_local']})",
+        ]
+        for key in ("_derived", "_auxiliary"):
+            sec = d[key]
+            lines.append(
+                f"  {key:<15}: {_mark(sec['changed'])} "
+                f"(local {sec['local_files']}, remote {sec['remote_files']}, "
+                f"local-only {len(sec['local_only'])}, remote-only {len(sec['remote_only'])}, "
+                f"content {len(sec['content_changed'])})"
+            )
+    if "transfer" in d:
+        t = d["transfer"]
+        lines.append(f"  Moved          : {t['files']} file(s), {t['bytes']} byte(s), deleted {t['deleted']}")
+    if d.get("forced"):
+        lines.append(f"  FORCED         : {', '.join(d['forced'])}")
+    if "post" in d:
+        lines.append(f"  Post-verify    : {'up-to-date' if d['post']['up_to_date'] else 'MISMATCH'}")
+    if "error" in d:
+        lines.append(f"  ERROR [{d['error']['family']}]: {d['error']['message']}")
+    for warning in d.get("warnings", []):
+        lines.append(f"  {warning}")
+    return "\n".join(lines)
+
+
+def _lines(events: dict | None) -> str:
+    return "missing" if events is None else f"{events['lines']} lines"

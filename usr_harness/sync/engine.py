@@ -1,0 +1,478 @@
+"""`usr diff | pull | push`: manifests, diff, plan, staged transfer, promotion, post-verify, audit.
+
+One SSH connection and one agent channel per command. Every failure writes the
+audit (transfer_state FAILED, `error`) and leaves both sides as they were, or, once
+a promotion journal is committed, wholly new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from usr_harness.dataset import events as dataset_events
+from usr_harness.dataset import parquet_io
+from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
+from usr_harness.errors import (
+    FAMILY_BY_NAME,
+    LockError,
+    UsageError,
+    UsrError,
+    VerifyError,
+)
+from usr_harness.faults.points import ENV_VAR as FAULT_ENV
+from usr_harness.faults.points import fault_point, parse_spec
+from usr_harness.sync import base_store, promotion
+from usr_harness.sync.audit import build_audit, post_report, render_plain, write_audit
+from usr_harness.sync.diff import DiffResult, diff_manifests
+from usr_harness.sync.flock import LockTimeout, acquire_dataset, release_all
+from usr_harness.sync.manifest import Manifest
+from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.plan import Plan, base_from, plan_sync, primary_missing
+from usr_harness.sync.remote.client import AgentClient, launch_over_session
+from usr_harness.sync.remote.profiles import RemoteProfile, get_profile
+from usr_harness.sync.remote.session import open_session
+from usr_harness.sync.scan import scan_dataset, sha256_file
+
+
+@dataclass
+class SyncRequest:
+    root: Path
+    dataset: str
+    remote: str
+    remotes_config: Path | None
+    opts: SyncOptions = field(default_factory=SyncOptions)
+    audit_json_out: Path | None = None
+    confirm: Callable[[str], bool] | None = None
+    echo: Callable[[str], None] = print
+
+
+@dataclass
+class _Run:
+    """What one command learned so far: enough to write an honest audit at any failure."""
+
+    action: str
+    request: SyncRequest
+    local: Manifest | None = None
+    remote: Manifest | None = None
+    diff: DiffResult | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def local_dir(self) -> Path:
+        return self.request.root / self.request.dataset
+
+    def audit(self, state: str) -> dict:
+        return build_audit(
+            action=self.action,
+            transfer_state=state,
+            dataset=self.request.dataset,
+            remote=self.request.remote,
+            opts=self.request.opts,
+            local=self.local,
+            remote_manifest=self.remote,
+            diff=self.diff,
+            extra=self.extra,
+        )
+
+
+def run(action: str, request: SyncRequest) -> dict:
+    """Run one sync command; returns the audit, raises the UsrError family after writing it."""
+    request.opts.check(action)
+    try:
+        check_dataset_id(request.dataset)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    state = _Run(action, request)
+    try:
+        profile = get_profile(request.remote, request.remotes_config)
+        _recover_local(state)
+        with open_session(profile) as session:
+            describe = f"remote {profile.name} ({profile.user}@{profile.host}:{profile.port})"
+            agent = launch_over_session(session, profile.python, profile.base_dir, describe)
+            try:
+                transfer_state = _ACTIONS[action](state, agent, profile)
+            except BaseException:
+                _abort_remote(agent, request.dataset)
+                raise
+            finally:
+                agent.close()
+    except UsrError as error:
+        state.extra["error"] = error.as_dict()
+        _finish(state, "FAILED")
+        raise
+    return _finish(state, transfer_state)
+
+
+def _finish(state: _Run, transfer_state: str) -> dict:
+    audit = state.audit(transfer_state)
+    if state.request.audit_json_out:
+        write_audit(state.request.audit_json_out, audit)
+    state.request.echo(render_plain(audit))
+    return audit
+
+
+def _abort_remote(agent: AgentClient, dataset: str) -> None:
+    with contextlib.suppress(UsrError):
+        agent.request({"op": "abort", "dataset": dataset})
+
+
+def _recover_local(state: _Run) -> None:
+    folder = str(state.local_dir)
+    if promotion.needs_recovery(folder):
+        held = _lock_local(state, exclusive=True)
+        try:
+            for note in promotion.recover(folder):
+                state.request.echo(f"recovery: local {state.request.dataset}: {note}")
+        finally:
+            release_all(held)
+
+
+def _lock_local(state: _Run, *, exclusive: bool) -> list:
+    os.makedirs(state.local_dir, exist_ok=True)
+    try:
+        return acquire_dataset(
+            str(state.local_dir), exclusive=exclusive, timeout=state.request.opts.lock_timeout
+        )
+    except LockTimeout as error:
+        raise LockError(f"local {state.request.dataset}: {error}", paths=[error.path]) from None
+
+
+def _hash_sections(opts: SyncOptions) -> list[str]:
+    sections = ["events"]
+    sections += [
+        s for s in ("primary", "meta", "snapshots", "derived", "auxiliary") if opts.compare_mode(s) != "size"
+    ]
+    if opts.verify == "parquet":
+        sections.remove("primary")
+    return sections
+
+
+def _scan_local(state: _Run, events_prefix: int | None = None) -> Manifest:
+    opts = state.request.opts
+    scan = scan_dataset(
+        str(state.local_dir),
+        hash_sections=_hash_sections(opts),
+        parquet=opts.verify in ("parquet", "auto"),
+        events_prefix=events_prefix,
+    )
+    if scan["exists"] and not scan["files"]:
+        scan["exists"] = False
+    return Manifest.from_scan("local", scan)
+
+
+def _scan_remote(state: _Run, agent: AgentClient, events_prefix: int | None = None) -> Manifest:
+    opts = state.request.opts
+    reply = agent.request(
+        {
+            "op": "manifest",
+            "dataset": state.request.dataset,
+            "hash_sections": _hash_sections(opts),
+            "parquet": opts.verify in ("parquet", "auto"),
+            "events_prefix": events_prefix,
+            "lock_timeout": opts.lock_timeout,
+        }
+    )
+    if reply["exists"] and not reply["files"]:
+        reply["exists"] = False
+    return Manifest.from_scan("remote", reply)
+
+
+def _events_size(manifest: Manifest) -> int | None:
+    entry = manifest.events_entry
+    return entry.size if entry is not None else None
+
+
+def _manifests(state: _Run, agent: AgentClient, action: str) -> tuple[Manifest, Manifest]:
+    """Scan the target first so the source can answer the event-log prefix check in the same pass."""
+    if action == "push":
+        remote = _scan_remote(state, agent)
+        local = _scan_local(state, events_prefix=_events_size(remote))
+    else:
+        local = _scan_local(state)
+        remote = _scan_remote(state, agent, events_prefix=_events_size(local))
+    state.local, state.remote = local, remote
+    state.diff = diff_manifests(local, remote, state.request.opts)
+    return local, remote
+
+
+def _raise_plan_failure(plan: Plan, dataset: str) -> None:
+    failure = plan.first_failure()
+    if failure:
+        family, message, paths = failure
+        raise FAMILY_BY_NAME[family](f"{dataset}: {message}", paths=paths, dataset=dataset)
+
+
+def do_diff(state: _Run, agent: AgentClient, profile: RemoteProfile) -> str:
+    local, remote = _manifests(state, agent, "pull")
+    base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
+    corruption = [
+        p
+        for p in plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode).problems
+        if p.family == "sidecars"
+    ]
+    if corruption:
+        _finish(state, "DIFF-ONLY")
+        raise FAMILY_BY_NAME["sidecars"](
+            f"{state.request.dataset}: {corruption[0].message}", paths=[p.path for p in corruption]
+        )
+    return "DIFF-ONLY"
+
+
+def _plan(state: _Run, agent: AgentClient, action: str) -> Plan:
+    local, remote = _manifests(state, agent, action)
+    missing = primary_missing(action, local, remote)
+    if missing:
+        raise VerifyError(f"{state.request.dataset}: {missing}", paths=["records.parquet"])
+    base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
+    plan = plan_sync(action, local, remote, base, state.request.opts, state.diff.primary_mode)
+    _raise_plan_failure(plan, state.request.dataset)
+    return plan
+
+
+def _gate(state: _Run, plan: Plan) -> str | None:
+    """NO-OP, DRY-RUN or a declined prompt end the command before any lock is taken."""
+    request = state.request
+    state.extra["plan"] = {"copy": plan.copy, "delete": plan.delete, "forced": plan.forced}
+    if plan.noop:
+        if not state.diff.changed:
+            base_store.save_base(
+                request.root, request.dataset, request.remote, base_from(state.local, state.remote)
+            )
+        return "NO-OP"
+    if request.opts.dry_run:
+        return "DRY-RUN"
+    if not request.opts.yes:
+        if request.confirm is None:
+            raise UsageError(
+                f"{state.action} of {request.dataset} needs confirmation: pass -y (no terminal to ask on)"
+            )
+        summary = render_plain(state.audit("DIFF-ONLY"))
+        question = f"{summary}\n{state.action} {len(plan.copy)} file(s), delete {len(plan.delete)}?"
+        if not request.confirm(question):
+            raise UsageError(f"{state.action} of {request.dataset} declined; nothing changed")
+    return None
+
+
+def _check_bootstrap_identity(state: _Run, agent: AgentClient) -> None:
+    """On a bootstrap pull, the remote dataset must call itself by the id we asked for."""
+    if state.local.exists or META_FILE not in state.remote.files:
+        return
+    seen: list[str] = []
+
+    def sink(path: str, size: int, blocks: Iterator[bytes]) -> None:
+        seen.append(b"".join(blocks).decode("utf-8", "replace"))
+
+    agent.get_files(state.request.dataset, [META_FILE], sink)
+    first = seen[0].splitlines()[0].strip() if seen and seen[0] else ""
+    expected = f"name: {state.request.dataset}"
+    if first != expected:
+        message = f"bootstrap id mismatch: remote meta.md says {first!r}, expected {expected!r}"
+        if state.request.opts.strict_bootstrap_id:
+            raise VerifyError(f"{state.request.dataset}: {message}", paths=[META_FILE])
+        state.request.echo(f"WARNING: {message}")
+
+
+def do_pull(state: _Run, agent: AgentClient, profile: RemoteProfile) -> str:
+    request = state.request
+    plan = _plan(state, agent, "pull")
+    if not state.local.exists:
+        _check_bootstrap_identity(state, agent)
+    gated = _gate(state, plan)
+    if gated:
+        return gated
+    created = not state.local_dir.exists()
+    held = _lock_local(state, exclusive=True)
+    try:
+        agent.request(
+            {
+                "op": "lock",
+                "dataset": request.dataset,
+                "exclusive": False,
+                "timeout": request.opts.lock_timeout,
+            }
+        )
+        plan = _plan(state, agent, "pull")
+        source = state.remote
+        _pull_transfer(state, agent, plan, source)
+        fault_point("before-post-verify")
+        after = _scan_local(state)
+        _post_verify(state, after, source, "pull")
+        base_store.save_base(request.root, request.dataset, request.remote, base_from(source, after))
+    except BaseException:
+        if created:
+            _drop_created_local(state)
+        raise
+    finally:
+        release_all(held)
+    return "TRANSFERRED"
+
+
+def _drop_created_local(state: _Run) -> None:
+    """A bootstrap that failed before promotion must not leave an empty dataset folder behind."""
+    folder = str(state.local_dir)
+    if (
+        os.path.isdir(folder)
+        and not promotion.needs_recovery(folder)
+        and not scan_dataset(folder, hash_sections=[])["files"]
+    ):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest) -> None:
+    folder = str(state.local_dir)
+    fault_point("before-staging")
+    stage = promotion.new_stage(folder)
+    try:
+        received = {}
+
+        def sink(path: str, size: int, blocks: Iterator[bytes]) -> None:
+            staged = promotion.StagedFile(stage, path)
+            for block in blocks:
+                staged.write(block)
+            received[path] = (staged.size, staged.close())
+            if len(received) == 1:
+                fault_point("mid-transfer")
+
+        agent.get_files(state.request.dataset, plan.copy, sink)
+        _verify_staged(state, stage, plan.copy, source, received)
+        fault_point("after-staging")
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    state.extra["transfer"] = _transfer_stats(plan, sum(size for size, _ in received.values()))
+    promotion.promote(folder, stage, plan.copy, plan.delete, on_step=lambda: fault_point("mid-promotion"))
+
+
+def _transfer_stats(plan: Plan, moved: int) -> dict:
+    return {"files": len(plan.copy), "bytes": moved, "deleted": len(plan.delete)}
+
+
+def _verify_staged(state: _Run, stage: str, paths: list[str], source: Manifest, received: dict) -> None:
+    """Every staged file against the remote manifest, parquet decoded with page checksums, log rules."""
+    dataset = state.request.dataset
+    bad = []
+    for path in paths:
+        expected = source.files[path]
+        got = received.get(path)
+        if got is None or got[0] != expected.size or (expected.sha256 and got[1] != expected.sha256):
+            bad.append(path)
+    if bad:
+        family = VerifyError if "records.parquet" in bad else FAMILY_BY_NAME["sidecars"]
+        raise family(
+            f"{dataset}: staged files do not match the remote manifest: {', '.join(bad[:5])}", paths=bad
+        )
+    for path in paths:
+        if path.endswith(".parquet"):
+            _verify_parquet(Path(stage, path), dataset, path)
+    if EVENTS_FILE in paths:
+        staged_log = Path(stage, EVENTS_FILE).read_bytes()
+        dataset_events.validate_event_log(staged_log, source=f"remote {dataset}/{EVENTS_FILE}")
+        local_log = state.local_dir / EVENTS_FILE
+        if local_log.exists() and not staged_log.startswith(local_log.read_bytes()):
+            raise FAMILY_BY_NAME["events"](
+                f"{dataset}: local .events.log is not a prefix of remote .events.log", paths=[EVENTS_FILE]
+            )
+
+
+def _verify_parquet(path: Path, dataset: str, rel: str) -> None:
+    try:
+        parquet_io.verify_parquet(path)
+    except UsrError as error:
+        raise VerifyError(f"{dataset}: {rel} fails parquet checksum decoding: {error}", paths=[rel]) from None
+
+
+def _post_verify(state: _Run, target: Manifest, source: Manifest, action: str) -> None:
+    local, remote = (target, source) if action == "pull" else (source, target)
+    post = diff_manifests(local, remote, state.request.opts)
+    included = state.request.opts.included_sections()
+    for name in list(post.sections):
+        if name not in included:
+            del post.sections[name]
+    if "events" not in included:
+        post.events_changed = False
+    state.extra["post"] = post_report(post)
+    if post.changed:
+        primary_bad = "primary" in post.sections and post.sections["primary"].changed
+        token = f"post-{action}" if primary_bad else f"post-{action}-sidecars"
+        family = VerifyError if primary_bad else FAMILY_BY_NAME["sidecars"]
+        raise family(f"{state.request.dataset}: {token} verification found differences after transfer")
+
+
+def do_push(state: _Run, agent: AgentClient, profile: RemoteProfile) -> str:
+    request = state.request
+    _check_local_log(state)
+    plan = _plan(state, agent, "push")
+    gated = _gate(state, plan)
+    if gated:
+        return gated
+    held = _lock_local(state, exclusive=True)
+    try:
+        agent.request(
+            {
+                "op": "lock",
+                "dataset": request.dataset,
+                "exclusive": True,
+                "timeout": request.opts.lock_timeout,
+            }
+        )
+        plan = _plan(state, agent, "push")
+        source, target = state.local, state.remote
+        _push_transfer(state, agent, plan, source, target)
+        fault_point("before-post-verify")
+        after = _scan_remote(state, agent)
+        _post_verify(state, after, source, "push")
+        base_store.save_base(request.root, request.dataset, request.remote, base_from(source, after))
+    finally:
+        release_all(held)
+    return "TRANSFERRED"
+
+
+def _check_local_log(state: _Run) -> None:
+    log = state.local_dir / EVENTS_FILE
+    if log.is_file() and not log.is_symlink():
+        dataset_events.validate_event_log(
+            log.read_bytes(), source=f"local {state.request.dataset}/{EVENTS_FILE}"
+        )
+
+
+def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest, target: Manifest) -> None:
+    dataset = state.request.dataset
+    for path in plan.copy:
+        if path.endswith(".parquet"):
+            _verify_parquet(state.local_dir / path, dataset, path)
+    fault_point("before-staging")
+    agent.request({"op": "stage", "dataset": dataset})
+    files = [(path, state.local_dir / path) for path in plan.copy]
+    sent = []
+
+    def on_file() -> None:
+        sent.append(None)
+        if len(sent) == 1:
+            fault_point("mid-transfer")
+
+    agent.put_files(dataset, files, on_file)
+    fault_point("after-staging")
+    install = [
+        {"path": path, "sha256": source.files[path].sha256 or sha256_file(str(state.local_dir / path))}
+        for path in plan.copy
+    ]
+    expect: dict[str, str | None] = {}
+    for path in [*plan.copy, *plan.delete]:
+        entry = target.files.get(path)
+        if entry is None or entry.sha256:
+            expect[path] = None if entry is None else entry.sha256
+    request = {"op": "promote", "dataset": dataset, "install": install, "delete": plan.delete}
+    request.update({"expect": expect, "events": {"check": True}})
+    armed = os.environ.get(FAULT_ENV)
+    if armed and parse_spec(armed)[0] == "mid-promotion":
+        request["fault"] = parse_spec(armed)[1]
+    state.extra["transfer"] = _transfer_stats(plan, agent.stats.bytes_sent)
+    agent.request(request)
+
+
+_ACTIONS = {"diff": do_diff, "pull": do_pull, "push": do_push}

@@ -1,0 +1,91 @@
+"""The manifest of one side of a sync: pure data built from a scan (local) or an agent reply (remote)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    section: str
+    kind: str
+    size: int
+    mtime_ns: int = 0
+    sha256: str | None = None
+    link: str | None = None
+    unsafe: str | None = None
+
+    @property
+    def regular(self) -> bool:
+        return self.kind == "file" and self.unsafe is None
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"path": self.path, "section": self.section, "kind": self.kind}
+        data.update({"size": self.size, "sha256": self.sha256})
+        if self.link is not None:
+            data["link"] = self.link
+        return data
+
+
+@dataclass(frozen=True)
+class EventsInfo:
+    size: int
+    sha256: str
+    lines: int
+    prefix_len: int | None = None
+    prefix_sha256: str | None = None
+    prefix_ends_line: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {"size": self.size, "sha256": self.sha256, "lines": self.lines}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    side: str
+    exists: bool
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    events: EventsInfo | None = None
+    primary_stats: dict | None = None
+
+    @classmethod
+    def from_scan(cls, side: str, scan: dict) -> Manifest:
+        files = {
+            item["path"]: FileEntry(
+                path=item["path"],
+                section=item["section"],
+                kind=item["kind"],
+                size=item["size"],
+                mtime_ns=item.get("mtime_ns", 0),
+                sha256=item.get("sha256"),
+                link=item.get("link"),
+                unsafe=item.get("unsafe"),
+            )
+            for item in scan.get("files", [])
+        }
+        raw = scan.get("events")
+        events = None
+        if raw:
+            events = EventsInfo(
+                size=raw["size"],
+                sha256=raw["sha256"],
+                lines=raw["lines"],
+                prefix_len=raw.get("prefix_len"),
+                prefix_sha256=raw.get("prefix_sha256"),
+                prefix_ends_line=raw.get("prefix_ends_line", True),
+            )
+        return cls(side, bool(scan.get("exists")), files, events, scan.get("primary"))
+
+    def section(self, name: str) -> dict[str, FileEntry]:
+        return {path: entry for path, entry in self.files.items() if entry.section == name}
+
+    @property
+    def primary(self) -> FileEntry | None:
+        return self.files.get(RECORDS_FILE)
+
+    @property
+    def events_entry(self) -> FileEntry | None:
+        return self.files.get(EVENTS_FILE)

@@ -1,0 +1,199 @@
+"""Decide what a pull or push copies and deletes, and refuse anything that could lose data (pure).
+
+`source` is the side whose state wins (remote for pull, local for push). The base
+is what both sides held after the last successful sync: a target file may only
+be overwritten or deleted when it still matches the base. Overlay parts and
+snapshots are immutable, so one that differs across sides is corruption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from usr_harness.dataset.layout import EVENTS_FILE
+from usr_harness.sync.diff import same_content
+from usr_harness.sync.manifest import FileEntry, Manifest
+from usr_harness.sync.options import SyncOptions
+
+IMMUTABLE_SECTIONS = ("derived", "snapshots")
+# Which problem wins when several are found: corruption first, data loss last.
+FAMILY_ORDER = ("verify", "sidecars", "events", "diverged")
+
+
+@dataclass(frozen=True)
+class Problem:
+    family: str
+    message: str
+    path: str
+
+
+@dataclass
+class Plan:
+    action: str
+    copy: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    forced: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def noop(self) -> bool:
+        return not self.copy and not self.delete
+
+    def first_failure(self) -> tuple[str, str, list[str]] | None:
+        """(family, message, every path of that family) for the most serious problem."""
+        if not self.problems:
+            return None
+        family = min((p.family for p in self.problems), key=FAMILY_ORDER.index)
+        chosen = [p for p in self.problems if p.family == family]
+        message = chosen[0].message
+        if len(chosen) > 1:
+            message += f" (and {len(chosen) - 1} more {family} problem(s))"
+        return family, message, [p.path for p in chosen]
+
+
+def _unchanged_since(entry: FileEntry, base: dict | None) -> bool:
+    if base is None or entry.kind != "file":
+        return False
+    if entry.sha256 and base.get("sha256"):
+        return entry.sha256 == base["sha256"]
+    return entry.size == base.get("size")
+
+
+def plan_sync(
+    action: str,
+    local: Manifest,
+    remote: Manifest,
+    base: dict[str, dict] | None,
+    opts: SyncOptions,
+    primary_mode: str,
+) -> Plan:
+    source, target = (remote, local) if action == "pull" else (local, remote)
+    plan = Plan(action)
+    base = base or {}
+    sections = opts.included_sections()
+    stats = (source.primary_stats, target.primary_stats)
+    paths = sorted(
+        path
+        for path in set(source.files) | set(target.files)
+        if path != EVENTS_FILE and (source.files.get(path) or target.files.get(path)).section in sections
+    )
+    for path in paths:
+        _plan_file(plan, path, source, target, base.get(path), opts, primary_mode, stats)
+    if "events" in sections:
+        _plan_events(plan, source, target, opts)
+    return plan
+
+
+def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> None:
+    src, tgt = source.files.get(path), target.files.get(path)
+    section = (src or tgt).section
+    family = "verify" if section == "primary" else "sidecars"
+    for side, entry in ((source, src), (target, tgt)):
+        if entry is not None and not entry.regular:
+            what = f"unsafe path ({entry.unsafe})" if entry.unsafe else f"{entry.kind} entry"
+            plan.problems.append(Problem(family, f"{side.side} {what} {path} refused", path))
+            return
+    mode = primary_mode if section == "primary" else opts.compare_mode(section)
+    if src and tgt and same_content(src, tgt, mode, stats):
+        return
+    immutable = section in IMMUTABLE_SECTIONS
+    if immutable and base is not None:
+        for side, entry in ((source, src), (target, tgt)):
+            if entry is not None and not _unchanged_since(entry, base):
+                plan.problems.append(
+                    Problem(
+                        "sidecars",
+                        f"{side.side} {path} changed after it was written (immutable {section} file; "
+                        "its bytes differ from the last sync) - not propagated",
+                        path,
+                    )
+                )
+                return
+    if src and tgt:
+        if immutable:
+            plan.problems.append(
+                Problem(
+                    "sidecars",
+                    f"{path} differs between local and remote; {section} files are immutable, "
+                    "so one copy is corrupt - not propagated",
+                    path,
+                )
+            )
+        elif _unchanged_since(tgt, base):
+            plan.copy.append(path)
+        else:
+            _diverged(
+                plan, path, f"{target.side} {path} changed since the last sync", copy=True, force=opts.force
+            )
+    elif src:
+        plan.copy.append(path)
+    elif _unchanged_since(tgt, base):
+        plan.delete.append(path)
+    else:
+        reason = f"{target.side} {path} is not on the {source.side} side and not in the last sync"
+        _diverged(plan, path, reason, copy=False, force=opts.force)
+
+
+def _diverged(plan: Plan, path: str, reason: str, *, copy: bool, force: bool) -> None:
+    if force:
+        (plan.copy if copy else plan.delete).append(path)
+        plan.forced.append(path)
+        return
+    verb = "overwrite" if copy else "delete"
+    plan.problems.append(
+        Problem("diverged", f"{reason}; refusing to {verb} it (use --force to override)", path)
+    )
+
+
+def _plan_events(plan: Plan, source: Manifest, target: Manifest, opts: SyncOptions) -> None:
+    src, tgt = source.events_entry, target.events_entry
+    if src is None and tgt is None:
+        return
+    if src is None:
+        if source.exists and source.primary is not None:
+            message = (
+                f"{source.side} .events.log is missing while {target.side} has one; history cannot shrink"
+            )
+            plan.problems.append(Problem("diverged", message, EVENTS_FILE))
+        return
+    if tgt is None:
+        if target.exists and target.primary is not None:
+            _diverged(plan, EVENTS_FILE, f"{target.side} .events.log is missing", copy=True, force=opts.force)
+        else:
+            plan.copy.append(EVENTS_FILE)
+        return
+    if not src.regular or not tgt.regular:
+        return
+    if src.sha256 == tgt.sha256 and src.size == tgt.size:
+        return
+    info = source.events
+    if src.size <= tgt.size:
+        message = (
+            f"{source.side} .events.log does not extend {target.side} .events.log (the log may only grow)"
+        )
+        plan.problems.append(Problem("events", message, EVENTS_FILE))
+    elif info and info.prefix_len == tgt.size and info.prefix_sha256 == tgt.sha256 and info.prefix_ends_line:
+        plan.copy.append(EVENTS_FILE)
+    else:
+        message = (
+            f"{target.side} .events.log is not a prefix of {source.side} .events.log (histories branched)"
+        )
+        plan.problems.append(Problem("events", message, EVENTS_FILE))
+
+
+def primary_missing(action: str, local: Manifest, remote: Manifest) -> str | None:
+    """The token operators grep for when the side that must provide records.parquet lacks it."""
+    source = remote if action == "pull" else local
+    if source.primary is None:
+        return f"{source.side} records.parquet is missing"
+    return None
+
+
+def base_from(source: Manifest, target: Manifest) -> dict[str, dict]:
+    """Files both sides now agree on: what the next sync compares against."""
+    agreed = {}
+    for path, entry in target.files.items():
+        other = source.files.get(path)
+        if other is not None and entry.regular and same_content(entry, other, "hash"):
+            agreed[path] = {"sha256": entry.sha256, "size": entry.size}
+    return agreed

@@ -1,0 +1,343 @@
+"""The remote agent: one stdlib-only program the engine sends over an SSH exec channel.
+
+It speaks versioned JSON lines on stdin/stdout; file bytes travel raw right
+after the header that announces their size, so one channel carries a whole
+command (manifest, locks, staging, promotion) with no extra connection. Locks
+it takes live as long as the channel. Bundled with layout, scan, flock and
+promotion by `bundle.py`; python >= 3.8 on the remote is enough.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+
+from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relpath
+from usr_harness.sync.flock import LockTimeout, acquire, acquire_dataset, release_all
+from usr_harness.sync.promotion import (
+    StagedFile,
+    needs_recovery,
+    new_stage,
+    promote,
+    recover,
+)
+from usr_harness.sync.scan import CHUNK, scan_dataset, sha256_file
+
+PROTOCOL_VERSION = 1
+
+
+class AgentFailure(Exception):
+    def __init__(self, family: str, message: str, paths: list | None = None) -> None:
+        super().__init__(message)
+        self.family = family
+        self.message = message
+        self.paths = paths or []
+
+
+class Agent:
+    def __init__(self, reader, writer) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.base_dir = None
+        self.locks: dict[str, list] = {}
+        self.stages: dict[str, str] = {}
+        self.created: set[str] = set()
+
+    def send(self, message: dict) -> None:
+        self.writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+        self.writer.flush()
+
+    def read_exact(self, size: int):
+        remaining = size
+        while remaining:
+            block = self.reader.read(min(CHUNK, remaining))
+            if not block:
+                raise AgentFailure("transport", "input ended inside a file payload")
+            remaining -= len(block)
+            yield block
+
+    def dataset_dir(self, dataset: str) -> str:
+        if self.base_dir is None:
+            raise AgentFailure("usage", "hello must come first")
+        try:
+            check_dataset_id(dataset)
+        except ValueError as error:
+            raise AgentFailure("usage", str(error)) from None
+        return os.path.join(self.base_dir, dataset)
+
+    def serve(self) -> None:
+        while True:
+            line = self.reader.readline()
+            if not line:
+                return
+            request = json.loads(line)
+            op = request.get("op")
+            handler = getattr(self, "op_" + str(op), None)
+            try:
+                if handler is None:
+                    raise AgentFailure("usage", f"unknown agent operation {op!r}")
+                reply = handler(request)
+            except AgentFailure as failure:
+                reply = {"ok": False, "family": failure.family, "message": failure.message}
+                reply["paths"] = failure.paths
+            except OSError as error:
+                reply = {"ok": False, "family": "staging", "message": f"remote: {error}"}
+            if reply is not None:
+                self.send(reply)
+            if op == "bye":
+                return
+
+    def op_hello(self, request: dict) -> dict:
+        base = os.path.expanduser(request["base_dir"])
+        if not os.path.isdir(base):
+            raise AgentFailure("config", f"remote base_dir {base} does not exist", [base])
+        self.base_dir = os.path.realpath(base)
+        try:
+            import pyarrow
+
+            pyarrow_version = pyarrow.__version__
+        except ImportError:
+            pyarrow_version = None
+        try:
+            import blake3  # noqa: F401
+
+            has_blake3 = True
+        except ImportError:
+            has_blake3 = False
+        return {
+            "ok": True,
+            "version": PROTOCOL_VERSION,
+            "python": sys.version.split()[0],
+            "pyarrow": pyarrow_version,
+            "blake3": has_blake3,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "time_ns": time.time_ns(),
+            "base_dir": self.base_dir,
+        }
+
+    def op_manifest(self, request: dict) -> dict:
+        folder = self.dataset_dir(request["dataset"])
+        if needs_recovery(folder):
+            self._recover_locked(folder, float(request.get("lock_timeout", 30.0)))
+        manifest = scan_dataset(
+            folder,
+            hash_sections=request.get("hash_sections"),
+            parquet=bool(request.get("parquet")),
+            events_prefix=request.get("events_prefix"),
+        )
+        manifest["ok"] = True
+        return manifest
+
+    def _recover_locked(self, folder: str, timeout: float) -> None:
+        if folder in self.locks:
+            recover(folder)
+            return
+        held = self._lock(folder, True, timeout)
+        try:
+            recover(folder)
+        finally:
+            release_all(held)
+
+    def _lock(self, folder: str, exclusive: bool, timeout: float) -> list:
+        os.makedirs(folder, exist_ok=True)
+        try:
+            return acquire_dataset(folder, exclusive=exclusive, timeout=timeout)
+        except LockTimeout as error:
+            raise AgentFailure("lock", f"remote {error}", [error.path]) from None
+
+    def op_lock(self, request: dict) -> dict:
+        folder = self.dataset_dir(request["dataset"])
+        if folder in self.locks:
+            return {"ok": True, "already": True}
+        created = not os.path.isdir(folder)
+        self.locks[folder] = self._lock(folder, bool(request.get("exclusive", True)), request["timeout"])
+        if created:
+            self.created.add(folder)
+        if needs_recovery(folder):
+            recover(folder)
+        return {"ok": True, "created": created}
+
+    def op_unlock(self, request: dict) -> dict:
+        folder = self.dataset_dir(request["dataset"])
+        held = self.locks.pop(folder, None)
+        if held is not None:
+            release_all(held)
+        self._drop_if_empty(folder)
+        return {"ok": True}
+
+    def _drop_if_empty(self, folder: str) -> None:
+        """Remove a folder this agent created for its locks when nothing else landed in it."""
+        if folder not in self.created or folder in self.locks:
+            return
+        if os.path.isdir(folder) and not scan_dataset(folder, hash_sections=[])["files"]:
+            shutil.rmtree(folder, ignore_errors=True)
+        self.created.discard(folder)
+
+    def op_get(self, request: dict) -> None:
+        folder = self.dataset_dir(request["dataset"])
+        for rel in request["paths"]:
+            check_relpath(rel)
+            path = os.path.join(folder, rel)
+            if os.path.islink(path) or not os.path.isfile(path):
+                self.send({"ok": False, "family": "verify", "message": f"remote {rel} is not a regular file"})
+                continue
+            with open(path, "rb", buffering=0) as handle:
+                size = os.fstat(handle.fileno()).st_size
+                self.send({"ok": True, "path": rel, "size": size})
+                remaining = size
+                while remaining:
+                    block = handle.read(min(CHUNK, remaining))
+                    if not block:
+                        block = b"\0" * remaining
+                    self.writer.write(block)
+                    remaining -= len(block)
+        self.send({"ok": True, "done": True})
+        return None
+
+    def op_stage(self, request: dict) -> dict:
+        folder = self.dataset_dir(request["dataset"])
+        if folder not in self.locks:
+            raise AgentFailure("lock", "stage requested without holding the remote dataset lock")
+        stage = new_stage(folder)
+        self.stages[folder] = stage
+        return {"ok": True, "stage": os.path.basename(stage)}
+
+    def op_put(self, request: dict) -> dict:
+        folder = self.dataset_dir(request["dataset"])
+        stage = self.stages.get(folder)
+        rel = request["path"]
+        check_relpath(rel)
+        if stage is None:
+            for _ in self.read_exact(int(request["size"])):
+                pass
+            raise AgentFailure("staging", "no stage open for {}".format(request["dataset"]))
+        staged = StagedFile(stage, rel)
+        try:
+            for block in self.read_exact(int(request["size"])):
+                staged.write(block)
+        except BaseException:
+            staged.discard()
+            raise
+        return {"ok": True, "path": rel, "size": staged.size, "sha256": staged.close()}
+
+    def op_promote(self, request: dict) -> dict:
+        folder = self.dataset_dir(request["dataset"])
+        stage = self.stages.get(folder)
+        if stage is None or folder not in self.locks:
+            raise AgentFailure("staging", "promotion needs the lock and an open stage")
+        self._check_targets(folder, request.get("expect", {}))
+        self._check_staged(stage, request["install"])
+        self._check_events(folder, stage, request.get("events"))
+        install = [item["path"] for item in request["install"]]
+        promote(folder, stage, install, request.get("delete", []), _fault_step(request.get("fault")))
+        self.stages.pop(folder, None)
+        return {"ok": True}
+
+    def _check_targets(self, folder: str, expect: dict) -> None:
+        """Refuse when a file the plan overwrites or deletes changed since the plan was made."""
+        moved = []
+        for rel, sha in expect.items():
+            check_relpath(rel)
+            path = os.path.join(folder, rel)
+            present = os.path.lexists(path)
+            if sha is None:
+                if present:
+                    moved.append(rel)
+            elif not present or os.path.islink(path) or sha256_file(path) != sha:
+                moved.append(rel)
+        if moved:
+            raise AgentFailure("diverged", "remote files changed while the push was planned", moved)
+
+    def _check_staged(self, stage: str, install: list) -> None:
+        bad = []
+        for item in install:
+            path = os.path.join(stage, item["path"])
+            if not os.path.isfile(path) or os.path.islink(path) or sha256_file(path) != item["sha256"]:
+                bad.append(item["path"])
+        if bad:
+            raise AgentFailure("verify", "staged files do not match the local manifest", bad)
+
+    def _check_events(self, folder: str, stage: str, rule: dict | None) -> None:
+        if not rule:
+            return
+        current = os.path.join(folder, EVENTS_FILE)
+        staged = os.path.join(stage, EVENTS_FILE)
+        if not os.path.exists(current) or not os.path.exists(staged):
+            return
+        size = os.path.getsize(current)
+        if os.path.getsize(staged) < size or sha256_file(staged, size) != sha256_file(current):
+            raise AgentFailure(
+                "events", "remote .events.log is not a prefix of the pushed .events.log", [EVENTS_FILE]
+            )
+
+    def op_abort(self, request: dict) -> dict:
+        folder = self.dataset_dir(request["dataset"])
+        stage = self.stages.pop(folder, None)
+        if stage:
+            shutil.rmtree(stage, ignore_errors=True)
+        return {"ok": True}
+
+    def op_doctor(self, request: dict) -> dict:
+        checks = {"base_dir": self.base_dir}
+        probe = tempfile.mkdtemp(prefix=".usr-tmp-doctor-", dir=self.base_dir)
+        try:
+            with open(os.path.join(probe, "probe"), "wb") as handle:
+                handle.write(b"usr")
+                handle.flush()
+                os.fsync(handle.fileno())
+            checks["writable"] = True
+            first = acquire(os.path.join(probe, ".usr.lock"), timeout=1.0)
+            try:
+                acquire(os.path.join(probe, ".usr.lock"), timeout=0.0)
+                checks["locking"] = False
+            except LockTimeout:
+                checks["locking"] = True
+            finally:
+                first.release()
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
+        checks["sha256"] = hashlib.sha256(b"").hexdigest().startswith("e3b0c442")
+        checks["ok"] = True
+        return checks
+
+    def op_bye(self, request: dict) -> dict:
+        for folder, held in list(self.locks.items()):
+            release_all(held)
+            self.locks.pop(folder)
+            self._drop_if_empty(folder)
+        return {"ok": True}
+
+
+def _fault_step(action: str | None):
+    """A drill can make the agent die (or fail) halfway through a promotion, as a crash would."""
+    if action == "kill":
+        return lambda: os.kill(os.getpid(), 9)
+    if action == "raise":
+
+        def fail() -> None:
+            raise AgentFailure("staging", "fault point mid-promotion fired on the remote")
+
+        return fail
+    return None
+
+
+def main() -> None:
+    agent = Agent(sys.stdin.buffer, sys.stdout.buffer)
+    try:
+        agent.serve()
+    finally:
+        for stage in agent.stages.values():
+            shutil.rmtree(stage, ignore_errors=True)
+        for held in agent.locks.values():
+            release_all(held)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""The engine's side of the agent protocol: requests, replies and raw file streams on one channel."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from usr_harness.errors import FAMILY_BY_NAME, TransportError, UsrError
+from usr_harness.sync.remote.bundle import agent_command, agent_source
+
+READ_CHUNK = 1 << 20
+
+
+class ByteChannel(Protocol):
+    """What the client needs from a transport: paramiko's Channel fits, so does a pipe pair."""
+
+    def sendall(self, data: bytes) -> None: ...
+
+    def recv(self, size: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def raise_reply(reply: dict, side: str = "remote") -> None:
+    family = FAMILY_BY_NAME.get(reply.get("family", ""), TransportError)
+    raise family(reply.get("message", "remote agent failed"), paths=reply.get("paths", []), side=side)
+
+
+@dataclass
+class Stats:
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    files_sent: int = 0
+    files_received: int = 0
+
+
+class AgentClient:
+    """Talks to one running agent; every method is one request (file payloads stream in line)."""
+
+    def __init__(self, channel: ByteChannel, describe: str = "remote") -> None:
+        self.channel = channel
+        self.describe = describe
+        self._buffer = bytearray()
+        self.stats = Stats()
+        self.hello: dict = {}
+
+    @classmethod
+    def start(cls, channel: ByteChannel, base_dir: str, describe: str) -> AgentClient:
+        client = cls(channel, describe)
+        program = agent_source()
+        client._send(str(len(program)).encode() + b"\n" + program)
+        client.hello = client.request({"op": "hello", "base_dir": base_dir})
+        return client
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.channel.sendall(data)
+        except OSError as error:
+            raise TransportError(f"{self.describe}: connection lost while sending ({error})") from None
+
+    def _fill(self) -> None:
+        try:
+            block = self.channel.recv(READ_CHUNK)
+        except OSError as error:
+            raise TransportError(f"{self.describe}: connection lost while receiving ({error})") from None
+        if not block:
+            raise TransportError(
+                f"{self.describe}: the remote agent closed the channel "
+                "(is the profile's python >= 3.8 and on PATH?)"
+            )
+        self._buffer += block
+
+    def _readline(self) -> bytes:
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + 1]
+                return line
+            self._fill()
+
+    def _read_stream(self, size: int) -> Iterator[bytes]:
+        remaining = size
+        while remaining:
+            if not self._buffer:
+                self._fill()
+            take = min(remaining, len(self._buffer))
+            block = bytes(self._buffer[:take])
+            del self._buffer[:take]
+            remaining -= take
+            self.stats.bytes_received += take
+            yield block
+
+    def _reply(self) -> dict:
+        line = self._readline()
+        try:
+            return json.loads(line)
+        except ValueError:
+            raise TransportError(f"{self.describe}: garbled agent reply {line[:120]!r}") from None
+
+    def _checked(self, reply: dict) -> dict:
+        if not reply.get("ok"):
+            raise_reply(reply)
+        return reply
+
+    def send_request(self, request: dict) -> None:
+        self._send(json.dumps(request, separators=(",", ":")).encode() + b"\n")
+
+    def request(self, request: dict) -> dict:
+        self.send_request(request)
+        return self._checked(self._reply())
+
+    def get_files(
+        self, dataset: str, paths: list[str], sink: Callable[[str, int, Iterator[bytes]], None]
+    ) -> None:
+        """Stream files back to back; `sink(path, size, blocks)` must consume every block."""
+        self.send_request({"op": "get", "dataset": dataset, "paths": paths})
+        while True:
+            header = self._checked(self._reply())
+            if header.get("done"):
+                return
+            blocks = self._read_stream(int(header["size"]))
+            sink(header["path"], int(header["size"]), blocks)
+            for _ in blocks:
+                pass
+            self.stats.files_received += 1
+
+    def put_files(self, dataset: str, files: list[tuple[str, Path]], on_file: Callable[[], None]) -> dict:
+        """Send every file, then read every reply: replies never wait on the next upload."""
+        for rel, path in files:
+            with open(path, "rb", buffering=0) as handle:
+                size = handle.seek(0, 2)
+                handle.seek(0)
+                self.send_request({"op": "put", "dataset": dataset, "path": rel, "size": size})
+                remaining = size
+                while remaining:
+                    block = handle.read(min(READ_CHUNK, remaining))
+                    if not block:
+                        raise UsrError(f"local {rel} shrank while it was being sent")
+                    self._send(block)
+                    remaining -= len(block)
+                    self.stats.bytes_sent += len(block)
+            self.stats.files_sent += 1
+            on_file()
+        replies = {}
+        failure = None
+        for _ in files:
+            reply = self._reply()
+            if not reply.get("ok"):
+                failure = failure or reply
+            else:
+                replies[reply["path"]] = reply
+        if failure:
+            raise_reply(failure)
+        return replies
+
+    def close(self) -> None:
+        try:
+            self.send_request({"op": "bye"})
+            self._reply()
+        except UsrError:
+            pass
+        finally:
+            self.channel.close()
+
+
+def launch_over_session(session, python: str, base_dir: str, describe: str) -> AgentClient:
+    """Start the agent on an open SshSession, on a channel with a wide window for bulk streams."""
+    transport = session.client.get_transport()
+    channel = transport.open_session(window_size=64 << 20, max_packet_size=1 << 15)
+    channel.exec_command(agent_command(python))
+    return AgentClient.start(channel, base_dir, describe)
