@@ -157,10 +157,11 @@ class Agent:
         if folder in self.locks:
             return {"ok": True, "already": True}
         created = not os.path.isdir(folder)
-        self.locks[folder] = self._lock(folder, bool(request.get("exclusive", True)), request["timeout"])
+        exclusive = bool(request.get("exclusive", True))
+        self.locks[folder] = self._lock(folder, exclusive, request["timeout"])
         if created:
             self.created.add(folder)
-        if needs_recovery(folder):
+        if exclusive and needs_recovery(folder):
             recover(folder)
         return {"ok": True, "created": created}
 

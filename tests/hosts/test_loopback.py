@@ -1,0 +1,74 @@
+"""The loopback sshd: starts on a free port, accepts our key only, stops by its own pid, keeps its log."""
+
+from __future__ import annotations
+
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from usr_harness.errors import ConfigError
+from usr_harness.hosts import loopback
+from usr_harness.hosts.loopback import LoopbackSshd
+from usr_harness.hosts.processes import pid_alive
+from usr_harness.sync.remote.session import open_session
+
+pytestmark = pytest.mark.ssh
+
+
+def test_start_serves_logins_and_stop_leaves_the_log(tmp_path: Path) -> None:
+    with LoopbackSshd(tmp_path / "host") as host:
+        pid = host.pid
+        assert pid is not None and pid_alive(pid)
+        assert stat.S_IMODE(host.workdir.stat().st_mode) == 0o700
+        assert host.base_dir.is_dir()
+        assert host.known_hosts_path.read_text().startswith(f"[127.0.0.1]:{host.port} ssh-ed25519 ")
+        before = host.connection_count()
+        with open_session(host.profile()) as session:
+            result = session.run("echo $USER-ok")
+        assert result.stdout.decode().strip().endswith("-ok")
+        assert host.connection_count() == before + 1
+    assert not pid_alive(pid)
+    assert not host.running
+    assert "Received signal 15; terminating." in host.log_path.read_text()
+
+
+def test_lost_bind_race_retries_on_another_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        ports = iter([taken])
+        real_free_port = loopback._free_port
+        monkeypatch.setattr(loopback, "_free_port", lambda: next(ports, None) or real_free_port())
+        with LoopbackSshd(tmp_path / "host") as host:
+            assert host.port != taken
+            assert "Address already in use" in host.log_path.read_text()
+
+
+def test_detached_host_is_found_again_and_stopped_by_its_pid(tmp_path: Path) -> None:
+    started = LoopbackSshd(tmp_path / "host", detach=True).start()
+    try:
+        found = LoopbackSshd.attach(tmp_path / "host")
+        assert found is not None and found.running
+        assert (found.pid, found.port) == (started.pid, started.port)
+        found.stop()
+        assert not pid_alive(started.pid)
+        assert not LoopbackSshd.attach(tmp_path / "host").running
+    finally:
+        started.stop()
+
+
+def test_relative_sshd_path_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="absolute path"):
+        LoopbackSshd(tmp_path / "host", sshd_binary="sshd").start()
+
+
+def test_remotes_config_fixture_gives_each_test_its_own_base_dir(
+    remotes_config: Path, remote_base: Path, loopback_host: LoopbackSshd
+) -> None:
+    text = remotes_config.read_text()
+    assert f"base_dir: {remote_base}" in text
+    assert remote_base.parent == loopback_host.base_dir
+    assert f"port: {loopback_host.port}" in text

@@ -1,0 +1,115 @@
+"""Remote profiles: strict YAML, no implicit default, clear ConfigErrors naming the file and the remote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from usr_harness.errors import ConfigError
+from usr_harness.sync.remote.profiles import RemoteProfile, get_profile, load_profiles, resolve_remotes_path
+
+GOOD = """\
+remotes:
+  hpc:
+    type: ssh
+    host: login.example.org
+    user: alice
+    base_dir: /scratch/alice/usr
+    port: 2222
+    identity_file: keys/id_ed25519
+    known_hosts: ~/hpc_known_hosts
+  lab:
+    type: ssh
+    host: 10.0.0.5
+    user: bob
+    base_dir: ~/usr
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "remotes.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_profiles_load_with_defaults_and_resolved_paths(tmp_path: Path) -> None:
+    profiles = load_profiles(write(tmp_path, GOOD))
+    hpc, lab = profiles["hpc"], profiles["lab"]
+    assert hpc.port == 2222 and hpc.host_key_name == "[login.example.org]:2222"
+    assert hpc.identity_file == str(tmp_path / "keys/id_ed25519")
+    assert hpc.known_hosts_path() == Path.home() / "hpc_known_hosts"
+    assert lab == RemoteProfile(name="lab", type="ssh", host="10.0.0.5", user="bob", base_dir="~/usr")
+    assert lab.host_key_name == "10.0.0.5" and lab.python == "python3" and lab.batch_mode
+    assert lab.known_hosts_path() == Path.home() / ".ssh/known_hosts"
+    assert lab.key_path() is None
+    assert lab.as_dict()["name"] == "lab"
+
+
+def test_path_comes_from_the_environment_when_not_given(tmp_path: Path, monkeypatch) -> None:
+    path = write(tmp_path, GOOD)
+    monkeypatch.setenv("USR_REMOTES_PATH", str(path))
+    assert resolve_remotes_path(None) == path
+    assert get_profile("lab", None).user == "bob"
+
+
+def test_no_path_and_no_environment_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"--remotes-config.*USR_REMOTES_PATH"):
+        load_profiles(None)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"remote profiles file .*nope\.yaml does not exist"):
+        load_profiles(tmp_path / "nope.yaml")
+
+
+def test_unknown_remote_lists_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown remote 'cluster'.*known remotes: hpc, lab"):
+        get_profile("cluster", write(tmp_path, GOOD))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("remotes: [unclosed", "invalid YAML"),
+        ("remotes:\n  a: {type: ssh, host: h, user: u, base_dir: /x}\n  a: {}\n", "duplicate key 'a'"),
+        ("remotes:\n  a: {type: ssh, host: h, base_dir: /x}\n", "missing required key.*user"),
+        ("remotes:\n  a: {type: rsync, host: h, user: u, base_dir: /x}\n", "unsupported type 'rsync'"),
+        ("remotes:\n  a: {type: ssh, host: h, user: u, base_dir: /x, prot: 22}\n", "unknown key.*prot"),
+        ("remotes:\n  a: {type: ssh, host: h, user: u, base_dir: /x, port: 'x'}\n", "port must be"),
+        ("remotes:\n  a: {type: ssh, host: h, user: u, base_dir: rel}\n", "base_dir must be absolute"),
+        ("remotes:\n  a: {type: ssh, host: h, user: u, base_dir: /x, batch_mode: 1}\n", "batch_mode"),
+        ("remotes:\n  'a b': {type: ssh, host: h, user: u, base_dir: /x}\n", "names may use"),
+        ("hosts: {}\n", "unknown top-level key"),
+        ("- a\n", "expected a mapping"),
+    ],
+)
+def test_invalid_files_are_config_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_profiles(write(tmp_path, text))
+    assert "remotes.yaml" in caught.value.message
+
+
+def test_missing_identity_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"remote hpc: private key .*id_ed25519 \(identity_file\) does not"):
+        get_profile("hpc", write(tmp_path, GOOD)).key_path()
+
+
+def test_ssh_key_env_names_the_key_path(tmp_path: Path, monkeypatch) -> None:
+    key = tmp_path / "key"
+    key.write_text("k")
+    profile = RemoteProfile("r", "ssh", "h", "u", "/x", ssh_key_env="HPC_KEY")
+    with pytest.raises(ConfigError, match=r"\$HPC_KEY, which is not set"):
+        profile.key_path()
+    monkeypatch.setenv("HPC_KEY", str(key))
+    assert profile.key_path() == key
+    monkeypatch.setenv("HPC_KEY", str(tmp_path / "gone"))
+    with pytest.raises(ConfigError, match=r"gone \(from \$HPC_KEY\) does not exist"):
+        profile.key_path()
+
+
+def test_identity_file_may_start_with_tilde(tmp_path: Path) -> None:
+    (Path.home() / ".ssh").mkdir()
+    (Path.home() / ".ssh/id_hpc").write_text("k")
+    profile = RemoteProfile("r", "ssh", "h", "u", "/x", identity_file="~/.ssh/id_hpc")
+    assert profile.key_path() == Path.home() / ".ssh/id_hpc"

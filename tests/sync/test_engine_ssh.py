@@ -1,0 +1,221 @@
+"""diff / pull / push end to end over the real loopback sshd, through the `usr` command line."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from usr_harness.dataset import Dataset
+from usr_harness.dataset.registry import register_namespace
+from usr_harness.errors import (
+    DivergedError,
+    LockError,
+    SidecarsError,
+    TransportError,
+    UsageError,
+    VerifyError,
+)
+
+from .conftest import DATASET, Sides, make_dataset, overlay_table, records_table
+
+pytestmark = pytest.mark.ssh
+
+
+def register_both(sides: Sides) -> None:
+    for root in (sides.local_root, sides.remote_root):
+        register_namespace(root, "densegen", [("densegen__score", "float64")], owner="hpc")
+        register_namespace(root, "infer", [("infer__llr", "float64")], owner="laptop")
+
+
+def no_stages(root: Path) -> bool:
+    return not [name for name in os.listdir(root) if ".usr-stage-" in name or ".usr-promote-" in name]
+
+
+def flip_same_size(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    stat = path.stat()
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_diff_of_missing_and_identical_datasets(sides: Sides):
+    make_dataset(sides.remote_root)
+    first = sides.usr("diff", DATASET, "loopback")
+    assert first.code == 0, first.err
+    data = first.audit["data"]
+    assert data["transfer_state"] == "DIFF-ONLY" and data["primary"]["changed"] is True
+    assert data["_derived"]["remote_only"] and data["verify"]["primary"] == "hash"
+    pulled = sides.usr("pull", DATASET, "loopback", "-y")
+    assert pulled.code == 0, pulled.err + pulled.out
+    again = sides.usr("diff", DATASET, "loopback")
+    assert again.audit["data"]["up_to_date"] is True
+    assert not any(again.audit["data"][k]["changed"] for k in ("primary", "meta", "_derived", "_auxiliary"))
+
+
+def test_bootstrap_pull_then_noop(sides: Sides):
+    make_dataset(sides.remote_root)
+    result = sides.usr("pull", DATASET, "loopback", "-y")
+    assert result.code == 0, result.err + result.out
+    assert result.audit["data"]["transfer_state"] == "TRANSFERRED"
+    assert result.audit["data"]["post"]["up_to_date"] is True
+    assert "USR sync audit" in result.out
+    sides.assert_equal_trees()
+    Dataset.open(sides.local_root, DATASET).validate(strict=False)
+    noop = sides.usr("pull", DATASET, "loopback", "-y")
+    assert noop.audit["data"]["transfer_state"] == "NO-OP" and "transfer" not in noop.audit["data"]
+    assert no_stages(sides.local_root)
+
+
+def test_bootstrap_push(sides: Sides):
+    make_dataset(sides.local_root)
+    result = sides.usr("push", DATASET, "loopback", "-y")
+    assert result.code == 0, result.err + result.out
+    assert result.audit["data"]["post"]["up_to_date"] is True
+    sides.assert_equal_trees()
+    assert no_stages(sides.remote_root)
+
+
+def test_iterative_hpc_rounds(sides: Sides):
+    register_both(sides)
+    remote = Dataset.init(sides.remote_root, DATASET, source="hpc")
+    for round_no in range(5):
+        remote = Dataset.open(sides.remote_root, DATASET)
+        remote.import_rows(records_table(100 * round_no, 6), source="hpc")
+        remote.attach(overlay_table(remote, "densegen__score", round_no + 1.0), namespace="densegen")
+        pulled = sides.usr("pull", DATASET, "loopback", "-y")
+        assert pulled.code == 0, pulled.err + pulled.out
+        local = Dataset.open(sides.local_root, DATASET)
+        local.attach(overlay_table(local, "infer__llr", -1.0 - round_no), namespace="infer")
+        pushed = sides.usr("push", DATASET, "loopback", "-y")
+        assert pushed.code == 0, pushed.err + pushed.out
+        final = sides.usr("diff", DATASET, "loopback")
+        assert final.audit["data"]["up_to_date"] is True, final.out
+        sides.assert_equal_trees()
+    assert Dataset.open(sides.local_root, DATASET).read().num_rows == 30
+
+
+def test_remote_part_flip_is_reported_and_never_pulled(sides: Sides):
+    make_dataset(sides.remote_root)
+    assert sides.usr("pull", DATASET, "loopback", "-y").code == 0
+    part = next((sides.remote / "_derived").rglob("*.parquet"))
+    flip_same_size(part)
+    before = sides.fingerprints()
+    diff = sides.usr("diff", DATASET, "loopback")
+    assert diff.code == SidecarsError.exit_code and "_derived" in diff.err
+    assert diff.audit["data"]["_derived"]["changed"] is True
+    pulled = sides.usr("pull", DATASET, "loopback", "-y", "--force")
+    assert pulled.code == SidecarsError.exit_code
+    assert pulled.audit["data"]["transfer_state"] == "FAILED"
+    assert pulled.audit["data"]["error"]["family"] == "sidecars"
+    assert sides.fingerprints() == before
+
+
+def test_remote_only_file_survives_push_without_force(sides: Sides):
+    make_dataset(sides.local_root)
+    assert sides.usr("push", DATASET, "loopback", "-y").code == 0
+    (sides.remote / "_artifacts").mkdir()
+    (sides.remote / "_artifacts" / "hpc-note.json").write_text("{}")
+    before = sides.fingerprints()
+    refused = sides.usr("push", DATASET, "loopback", "-y")
+    assert refused.code == DivergedError.exit_code, refused.out
+    assert "_artifacts/hpc-note.json" in refused.audit["data"]["error"]["paths"]
+    assert sides.fingerprints() == before
+    forced = sides.usr("push", DATASET, "loopback", "-y", "--force")
+    assert forced.code == 0 and forced.audit["data"]["plan"]["forced"] == ["_artifacts/hpc-note.json"]
+    sides.assert_equal_trees()
+
+
+def test_pull_of_missing_remote_dataset_names_the_token(sides: Sides):
+    result = sides.usr("pull", DATASET, "loopback", "-y")
+    assert result.code == VerifyError.exit_code and "remote records.parquet is missing" in result.err
+    assert result.audit["data"]["transfer_state"] == "FAILED"
+    assert not (sides.local_root / DATASET).exists()
+
+
+def test_usage_errors_come_before_any_network_call(sides: Sides, tmp_path: Path):
+    missing_config = tmp_path / "nope.yaml"
+    for args in (("pull", DATASET, "loopback", "--primary-only"), ("push", "../x", "loopback", "-y")):
+        sides.remotes_config, saved = missing_config, sides.remotes_config
+        result = sides.usr(*args)
+        sides.remotes_config = saved
+        assert result.code == UsageError.exit_code, result.err
+
+
+def test_refuses_without_terminal_or_yes(sides: Sides):
+    make_dataset(sides.remote_root)
+    result = sides.usr("pull", DATASET, "loopback")
+    assert result.code == UsageError.exit_code and "-y" in result.err
+    assert not (sides.local_root / DATASET / "records.parquet").exists()
+
+
+def test_dry_run_changes_nothing(sides: Sides):
+    make_dataset(sides.local_root)
+    result = sides.usr("push", DATASET, "loopback", "--dry-run")
+    assert result.audit["data"]["transfer_state"] == "DRY-RUN"
+    assert not (sides.remote_root / DATASET).exists()
+
+
+@pytest.mark.parametrize(
+    "point", ["before-staging", "mid-transfer", "after-staging", "mid-promotion", "before-post-verify"]
+)
+@pytest.mark.parametrize("action", ["pull", "push"])
+def test_killed_client_leaves_wholly_old_or_new(sides: Sides, action: str, point: str):
+    make_dataset(sides.remote_root if action == "pull" else sides.local_root)
+    assert sides.usr(action, DATASET, "loopback", "-y").code == 0
+    source_root = sides.remote_root if action == "pull" else sides.local_root
+    source = Dataset.open(source_root, DATASET)
+    source.attach(overlay_table(source, "densegen__score", 9.0), namespace="densegen")
+    killed = sides.usr(
+        action, DATASET, "loopback", "-y", subprocess_env={"USR_HARNESS_FAULT_POINT": f"{point}:kill"}
+    )
+    remote_died = action == "push" and point == "mid-promotion"
+    assert killed.code == (TransportError.exit_code if remote_died else -9), killed.err
+    after = sides.usr(action, DATASET, "loopback", "-y")
+    assert after.code == 0, after.err + after.out
+    sides.assert_equal_trees()
+    assert no_stages(sides.local_root) and no_stages(sides.remote_root)
+
+
+def test_concurrent_pushes_do_not_interleave(sides: Sides, tmp_path: Path):
+    make_dataset(sides.local_root)
+    results = []
+
+    def push() -> None:
+        results.append(sides.usr("push", DATASET, "loopback", "-y", "--lock-timeout", "0", subprocess_env={}))
+
+    threads = [threading.Thread(target=push) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    codes = sorted(r.code for r in results)
+    assert codes[0] == 0
+    assert codes[1] in (0, LockError.exit_code, DivergedError.exit_code)
+    sides.assert_equal_trees()
+
+
+def test_audit_json_matches_runbook_jq_paths(sides: Sides):
+    make_dataset(sides.remote_root)
+    audit = sides.usr("diff", DATASET, "loopback").audit
+    assert audit["usr_output_version"] == 1
+    data = audit["data"]
+    assert data["transfer_state"] == "DIFF-ONLY"
+    assert isinstance(data["_derived"]["changed"], bool)
+    assert isinstance(data["_derived"]["local_only"], list)
+    assert data["verify"]["content_hashes"] == "on" and data["verify"]["sidecars"] == "strict"
+    assert {"changed", "local", "remote"} <= set(data[".events.log"])
+    assert {"changed", "remote_count", "newer_than_local"} <= set(data["_snapshots"])
+
+
+def test_hash_of_audit_is_stable_for_identical_state(sides: Sides):
+    make_dataset(sides.remote_root)
+    sides.usr("pull", DATASET, "loopback", "-y")
+    first = sides.usr("diff", DATASET, "loopback").audit
+    second = sides.usr("diff", DATASET, "loopback").audit
+    digest = [hashlib.sha256(repr(a["data"]).encode()).hexdigest() for a in (first, second)]
+    assert digest[0] == digest[1]

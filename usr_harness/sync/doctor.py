@@ -1,0 +1,80 @@
+"""`usr remotes doctor`: prove every precondition of a sync on a remote, one connection, one agent."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from usr_harness.errors import UsrError
+from usr_harness.sync.remote.client import launch_over_session
+from usr_harness.sync.remote.profiles import RemoteProfile
+from usr_harness.sync.remote.session import open_session
+
+CLOCK_SKEW_WARN_SECONDS = 5.0
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+
+
+@dataclass
+class DoctorReport:
+    remote: str
+    checks: list[Check] = field(default_factory=list)
+    error: UsrError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(check.status != "fail" for check in self.checks)
+
+    def as_dict(self) -> dict:
+        return {"remote": self.remote, "ok": self.ok, "checks": [vars(c) for c in self.checks]}
+
+
+def run_doctor(profile: RemoteProfile) -> DoctorReport:
+    """Each check is recorded; the first failing one ends the run with what it found."""
+    report = DoctorReport(profile.name)
+    try:
+        with open_session(profile) as session:
+            report.checks.append(Check("ssh auth", "ok", f"{profile.user}@{profile.host}:{profile.port}"))
+            started = time.time_ns()
+            agent = launch_over_session(session, profile.python, profile.base_dir, f"remote {profile.name}")
+            try:
+                hello = agent.hello
+                midpoint = (started + time.time_ns()) // 2
+                report.checks.append(Check("remote python", "ok", f"{profile.python} {hello['python']}"))
+                checks = agent.request({"op": "doctor"})
+            finally:
+                agent.close()
+    except UsrError as error:
+        report.checks.append(Check(f"failed ({error.family})", "fail", error.message))
+        report.error = error
+        return report
+    report.checks.append(Check("base_dir", "ok", f"{hello['base_dir']} exists"))
+    report.checks.append(
+        Check("base_dir writable", "ok" if checks["writable"] else "fail", "wrote and fsynced a probe file")
+    )
+    report.checks.append(
+        Check("fcntl locking", "ok" if checks["locking"] else "fail", "flock excludes a second taker")
+    )
+    report.checks.append(
+        Check("sha256", "ok" if checks["sha256"] else "fail", "hashlib.sha256 on the remote")
+    )
+    pyarrow = hello.get("pyarrow")
+    report.checks.append(
+        Check(
+            "pyarrow",
+            "ok" if pyarrow else "warn",
+            f"pyarrow {pyarrow}" if pyarrow else "absent: --verify parquet falls back to size",
+        )
+    )
+    skew = (hello["time_ns"] - midpoint) / 1e9
+    report.checks.append(
+        Check(
+            "clock skew", "ok" if abs(skew) < CLOCK_SKEW_WARN_SECONDS else "warn", f"{skew:+.3f} s vs local"
+        )
+    )
+    return report
