@@ -1,7 +1,6 @@
 """Shared by the whole suite: an isolated environment and a real loopback OpenSSH host.
 
-Every test gets its own HOME (so ~/.ssh of the machine is never read or written)
-and none of the variables that steer the engine. One sshd runs per xdist worker;
+Environment isolation lives in the repository conftest. One sshd runs per xdist worker;
 each test that asks for `remotes_config` gets its own remote base_dir on it.
 """
 
@@ -12,20 +11,6 @@ from pathlib import Path
 import pytest
 
 from usr_harness.hosts.loopback import LoopbackSshd
-
-ISOLATED_VARIABLES = (
-    "USR_REMOTES_PATH",
-    "USR_ROOT",
-    "USR_HARNESS_FAULT_POINT",
-    "USR_SYNC_STRICT_BOOTSTRAP_ID",
-)
-
-
-@pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    for name in ISOLATED_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
 
 
 @pytest.fixture(scope="session")

@@ -213,3 +213,14 @@ def test_base_keeps_only_agreed_files():
     local = manifest("local", {**BASE_FILES, "meta.md": "other"})
     remote = manifest("remote", BASE_FILES)
     assert set(base_from(remote, local)) == {"records.parquet", "_derived/ns/part-1.parquet"}
+
+
+@pytest.mark.parametrize("action", ["pull", "push"])
+@pytest.mark.parametrize("missing", ["local", "remote"])
+def test_vanished_derived_is_refused_unless_forced(action, missing):
+    without = {p: b for p, b in BASE_FILES.items() if not p.startswith("_derived/")}
+    local = manifest("local", without if missing == "local" else BASE_FILES, events="a\n", prefix=(2, ""))
+    remote = manifest("remote", without if missing == "remote" else BASE_FILES, events="a\n", prefix=(2, ""))
+    family, message, _ = plan(action, local, remote, base_of(BASE_FILES)).first_failure()
+    assert family == "sidecars" and f"{missing} _derived is missing" in message
+    assert not plan(action, local, remote, base_of(BASE_FILES), force=True).problems

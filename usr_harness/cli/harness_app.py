@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from usr_harness.cli import harness_adversarial, harness_corrupt, harness_host, harness_mock
+from usr_harness.cli import harness_adversarial, harness_corrupt, harness_cycle, harness_host, harness_mock
 from usr_harness.cli.runner import run_app
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ harness_host.register(app)
 harness_mock.register(app)
 harness_adversarial.register(app)
 harness_corrupt.register(app)
+harness_cycle.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,9 +6,8 @@ import time
 from dataclasses import dataclass, field
 
 from usr_harness.errors import UsrError
-from usr_harness.sync.remote.client import launch_over_session
+from usr_harness.sync.remote.connect import connect_agent
 from usr_harness.sync.remote.profiles import RemoteProfile
-from usr_harness.sync.remote.session import open_session
 
 CLOCK_SKEW_WARN_SECONDS = 5.0
 
@@ -38,17 +37,13 @@ def run_doctor(profile: RemoteProfile) -> DoctorReport:
     """Each check is recorded; the first failing one ends the run with what it found."""
     report = DoctorReport(profile.name)
     try:
-        with open_session(profile) as session:
-            report.checks.append(Check("ssh auth", "ok", f"{profile.user}@{profile.host}:{profile.port}"))
-            started = time.time_ns()
-            agent = launch_over_session(session, profile.python, profile.base_dir, f"remote {profile.name}")
-            try:
-                hello = agent.hello
-                midpoint = (started + time.time_ns()) // 2
-                report.checks.append(Check("remote python", "ok", f"{profile.python} {hello['python']}"))
-                checks = agent.request({"op": "doctor"})
-            finally:
-                agent.close()
+        started = time.time_ns()
+        with connect_agent(profile) as agent:
+            hello = agent.hello
+            midpoint = (started + time.time_ns()) // 2
+            report.checks.append(Check("ssh auth", "ok", f"{profile.target} via {profile.client}"))
+            report.checks.append(Check("remote python", "ok", f"{profile.python} {hello['python']}"))
+            checks = agent.request({"op": "doctor"})
     except UsrError as error:
         report.checks.append(Check(f"failed ({error.family})", "fail", error.message))
         report.error = error

@@ -33,9 +33,9 @@ from usr_harness.sync.flock import LockTimeout, acquire_dataset, release_all
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import Plan, base_from, plan_sync, primary_missing
-from usr_harness.sync.remote.client import AgentClient, launch_over_session
+from usr_harness.sync.remote.client import AgentClient
+from usr_harness.sync.remote.connect import connect_agent
 from usr_harness.sync.remote.profiles import RemoteProfile, get_profile
-from usr_harness.sync.remote.session import open_session
 from usr_harness.sync.scan import scan_dataset, sha256_file
 
 
@@ -91,16 +91,12 @@ def run(action: str, request: SyncRequest) -> dict:
     try:
         profile = get_profile(request.remote, request.remotes_config)
         _recover_local(state)
-        with open_session(profile) as session:
-            describe = f"remote {profile.name} ({profile.user}@{profile.host}:{profile.port})"
-            agent = launch_over_session(session, profile.python, profile.base_dir, describe)
+        with connect_agent(profile) as agent:
             try:
                 transfer_state = _ACTIONS[action](state, agent, profile)
             except BaseException:
                 _abort_remote(agent, request.dataset)
                 raise
-            finally:
-                agent.close()
     except UsrError as error:
         state.extra["error"] = error.as_dict()
         _finish(state, "FAILED")

@@ -79,6 +79,8 @@ def plan_sync(
     )
     for path in paths:
         _plan_file(plan, path, source, target, base.get(path), opts, primary_mode, stats)
+    if "derived" in sections and not opts.force:
+        _check_derived_present(plan, source, target, base)
     if "events" in sections:
         _plan_events(plan, source, target, opts)
     return plan
@@ -132,6 +134,18 @@ def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> N
     else:
         reason = f"{target.side} {path} is not on the {source.side} side and not in the last sync"
         _diverged(plan, path, reason, copy=False, force=opts.force)
+
+
+def _check_derived_present(plan: Plan, source: Manifest, target: Manifest, base: dict[str, dict]) -> None:
+    """A side whose whole `_derived` vanished since the last sync is an incomplete copy, not an edit."""
+    known = sum(1 for path in base if path.startswith("_derived/"))
+    for side in (source, target):
+        if known and side.exists and not side.section("derived"):
+            message = (
+                f"{side.side} _derived is missing ({known} overlay part(s) at the last sync); "
+                "refusing to sync an incomplete dataset (use --force to accept the loss)"
+            )
+            plan.problems.append(Problem("sidecars", message, "_derived"))
 
 
 def _diverged(plan: Plan, path: str, reason: str, *, copy: bool, force: bool) -> None:

@@ -1,0 +1,83 @@
+"""The event log only grows: extensions pass, anything else fails and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import Sync
+
+pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+
+
+def _edit_log(path, edit) -> None:
+    path.write_bytes(edit(path.read_bytes()))
+
+
+def _branch(data: bytes) -> bytes:
+    """Same size, different history: the last line's digits are changed."""
+    lines = data.splitlines(keepends=True)
+    last = lines[-1]
+    index = next(i for i, ch in enumerate(last) if chr(ch).isdigit())
+    digit = chr(last[index])
+    lines[-1] = last[:index] + (b"1" if digit != "1" else b"2") + last[index + 1 :]
+    return b"".join(lines)
+
+
+CASES = {
+    "remote-branched": ("remote", _branch, "pull", "events", "does not extend"),
+    "remote-truncated": (
+        "remote",
+        lambda d: d[: d.rstrip(b"\n").rfind(b"\n") + 1],
+        "pull",
+        "events",
+        "does not extend",
+    ),
+    "local-branched-push": ("local", _branch, "push", "events", "does not extend"),
+    "local-reordered-pull": (
+        "local",
+        lambda d: b"".join(reversed(d.splitlines(keepends=True))),
+        "pull",
+        "events",
+        "not a prefix",
+    ),
+    "local-invalid-line-push": ("local", lambda d: d + b"not json\n", "push", "events", "line"),
+    "local-missing-final-newline-push": ("local", lambda d: d + b'{"a":1}', "push", "events", "newline"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_history_violations_fail_and_change_nothing(sync: Sync, case: str):
+    side, edit, action, family, token = CASES[case]
+    sync.hpc_rounds(0, 2)
+    assert sync.pull().ok
+    if action == "pull":
+        sync.hpc_rounds(2, 1)
+    target = (sync.hpc if side == "remote" else sync.local) / ".events.log"
+    _edit_log(target, edit)
+    before = sync.fingerprint("before")
+    result = sync.pull() if action == "pull" else sync.push()
+    assert result.family == family, result.stderr
+    assert token in result.stderr
+    assert sync.prints() == before
+
+
+def test_extension_is_accepted_both_ways(sync: Sync):
+    sync.hpc_rounds(0, 1)
+    assert sync.pull().ok
+    sync.hpc_rounds(1, 1)
+    assert sync.pull().audit["data"][".events.log"]["changed"] is True
+    assert sync.local_overlay().ok
+    pushed = sync.push()
+    assert pushed.ok and pushed.audit["data"][".events.log"]["changed"] is True
+    sync.assert_same_trees()
+
+
+def test_missing_remote_log_is_divergence(sync: Sync):
+    sync.hpc_rounds(0, 1)
+    assert sync.pull().ok
+    (sync.hpc / ".events.log").unlink()
+    before = sync.fingerprint("before")
+    for result in (sync.pull(), sync.push()):
+        assert result.family == "diverged", result.stderr
+        assert ".events.log is missing" in result.stderr
+    assert sync.prints() == before

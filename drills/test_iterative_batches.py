@@ -1,0 +1,26 @@
+"""The HPC loop: batch on the cluster -> pull -> local Infer overlay -> push -> diff, round after round."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import Sync
+
+pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+
+
+def test_iterative_rounds_end_byte_identical(sync: Sync, drill_scale: dict):
+    for round_no in range(drill_scale["rounds"]):
+        sync.hpc_rounds(round_no, 1)
+        pulled = sync.pull()
+        assert pulled.transfer_state == "TRANSFERRED", pulled.stderr
+        assert pulled.audit["data"]["post"]["up_to_date"] is True
+        attached = sync.local_overlay("infer", seed_offset=round_no)
+        assert attached.ok, attached.stderr
+        pushed = sync.push()
+        assert pushed.transfer_state == "TRANSFERRED", pushed.stderr
+        final = sync.diff()
+        assert final.audit["data"]["up_to_date"] is True, final.stdout
+        sync.fingerprint(f"round-{round_no}")
+    sync.assert_same_trees()
+    assert sync.engine.validate("demo", "--strict").ok

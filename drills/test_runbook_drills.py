@@ -1,0 +1,59 @@
+"""The runbook's fidelity drills 1-3 and the chained diff -> pull -> push -> diff loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pytest
+
+from usr_harness.adversarial.catalogue import CATALOGUE
+from usr_harness.adversarial.runner import run_case
+
+from .conftest import Sync
+
+pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+
+
+def test_drill1_pull_fails_when_derived_is_missing_from_the_payload(sync: Sync):
+    sync.hpc_rounds(0, 2)
+    assert sync.pull().ok
+    shutil.rmtree(sync.hpc / "_derived")
+    before = sync.fingerprint("before")
+    result = sync.pull()
+    assert result.family == "sidecars" and "remote _derived is missing" in result.stderr
+    assert result.transfer_state == "FAILED"
+    assert sync.prints() == before, "a failed pull changed a side"
+
+
+def test_drill2_push_fails_when_the_remote_misses_local_overlays(sync: Sync):
+    sync.hpc_rounds(0, 2)
+    assert sync.pull().ok
+    shutil.rmtree(sync.hpc / "_derived")
+    before = sync.fingerprint("before")
+    result = sync.push()
+    assert result.family == "sidecars" and "remote _derived is missing" in result.stderr
+    assert sync.prints() == before, "a failed push changed a side"
+
+
+@pytest.mark.adversarial
+@pytest.mark.parametrize("case", [c for c in CATALOGUE if c.entry_point == "attach"], ids=lambda c: c.id)
+def test_drill3_overlay_schema_attack_fails_fast_and_writes_nothing(sync: Sync, case, tmp_path):
+    outcome = run_case(case, tmp_path / "attack", seed=sync.record.seed)
+    sync.record.add_evidence("outcome", dataclasses.asdict(outcome))
+    assert outcome.matched, outcome
+    assert outcome.derived_unchanged
+
+
+def test_chained_loop_ends_up_to_date(sync: Sync):
+    sync.hpc_rounds(0, 1)
+    first = sync.diff()
+    assert first.ok and first.audit["data"]["_derived"]["changed"] is True
+    assert sync.pull().transfer_state == "TRANSFERRED"
+    sync.hpc_rounds(1, 1)
+    assert sync.diff().audit["data"]["_derived"]["remote_only"]
+    assert sync.pull().transfer_state == "TRANSFERRED"
+    assert sync.push().transfer_state == "NO-OP"
+    final = sync.diff()
+    assert final.audit["data"]["up_to_date"] is True
+    sync.assert_same_trees()

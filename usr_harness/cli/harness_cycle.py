@@ -1,0 +1,63 @@
+"""`usr-harness cycle`: the maintainer's one command before and after a change."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+DEFAULT_REPORTS = Path("reports")
+
+
+def new_run_dir(reports: Path, seed: int) -> Path:
+    """`reports/<run-id>/`, with `reports/latest` pointing at it."""
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-seed{seed}"
+    run_dir = reports / run_id
+    run_dir.mkdir(parents=True)
+    latest = reports / "latest"
+    temp = reports / f".latest-{os.getpid()}"
+    temp.unlink(missing_ok=True)
+    temp.symlink_to(run_id)
+    os.replace(temp, latest)
+    return run_dir
+
+
+def cycle(
+    engine_cmd: str = typer.Option(
+        None, "--engine-cmd", help="A usr-compatible command line (default: bundled)."
+    ),
+    seed: int = typer.Option(1729, "--seed", help="Seed of every generator in the cycle and its drills."),
+    drills: str = typer.Option(None, "--drills", help="pytest -k expression selecting drills."),
+    scale: str = typer.Option("small", "--scale", help="small | medium | large"),
+    report_dir: Path = typer.Option(DEFAULT_REPORTS, "--report-dir", help="Folder that holds run folders."),
+    workers: int = typer.Option(0, "-n", "--workers", help="pytest-xdist workers for the drills (0: none)."),
+) -> None:
+    """preflight (versions, host, doctor, registry) -> run (drills) -> verify (round trip, fingerprints)."""
+    from usr_harness.cycle.runner import CycleConfig, run_cycle
+
+    run_dir = new_run_dir(report_dir, seed)
+    quiet = not sys.stderr.isatty()
+    config = CycleConfig(
+        run_dir=run_dir,
+        seed=seed,
+        engine_cmd=engine_cmd,
+        drills_expr=drills,
+        scale=scale,
+        workers=workers,
+        progress=(lambda _m: None) if quiet else (lambda m: typer.echo(f"cycle: {m}", err=True)),
+    )
+    result = run_cycle(config)
+    for step in result["steps"]:
+        typer.echo(
+            f"{step['status']:>7}  {step['name']:<32} {step['duration_seconds']:>7.1f} s  {step['detail']}"
+        )
+    typer.echo(f"cycle {result['status']}; report folder {run_dir}")
+    raise typer.Exit(result["exit_code"])
+
+
+def register(app: typer.Typer) -> None:
+    """Add `cycle` to the `usr-harness` app."""
+    app.command("cycle")(cycle)
