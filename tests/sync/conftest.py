@@ -81,7 +81,8 @@ class Sides:
 def records_table(start: int, count: int) -> pa.Table:
     bases = "ACGT"
     sequences = [
-        "".join(bases[(i * 7 + j * 3) % 4] for j in range(20 + i % 5)) for i in range(start, start + count)
+        "".join(bases[(i >> (2 * j)) % 4] for j in range(12)) + "ACGT" * (2 + i % 3)
+        for i in range(start, start + count)
     ]
     return pa.table(
         {

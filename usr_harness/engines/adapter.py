@@ -95,12 +95,12 @@ class Engine:
 
 
 class BundledEngine(Engine):
-    """This package's engine, called in-process (environment overrides need a subprocess)."""
+    """This package's engine, called in-process; with `env` (even empty) in a process of its own."""
 
     name = "bundled"
 
     def _execute(self, argv: list[str], env: dict[str, str] | None) -> tuple[int, str, str]:
-        if env:
+        if env is not None:
             return CommandEngine.run_process(["python", "-m", "usr_harness.cli.usr_app", *argv], env)
         from usr_harness.cli.usr_app import main
 

@@ -20,12 +20,13 @@ from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
 from usr_harness.errors import (
     FAMILY_BY_NAME,
     LockError,
+    StagingError,
     UsageError,
     UsrError,
     VerifyError,
 )
 from usr_harness.faults.points import ENV_VAR as FAULT_ENV
-from usr_harness.faults.points import fault_point, parse_spec
+from usr_harness.faults.points import FaultInjected, fault_point, parse_spec
 from usr_harness.sync import base_store, promotion
 from usr_harness.sync.audit import build_audit, post_report, render_plain, write_audit
 from usr_harness.sync.diff import DiffResult, diff_manifests
@@ -97,6 +98,11 @@ def run(action: str, request: SyncRequest) -> dict:
             except BaseException:
                 _abort_remote(agent, request.dataset)
                 raise
+    except FaultInjected as fault:
+        error = StagingError(f"{request.dataset}: {fault}")
+        state.extra["error"] = error.as_dict()
+        _finish(state, "FAILED")
+        raise error from None
     except UsrError as error:
         state.extra["error"] = error.as_dict()
         _finish(state, "FAILED")

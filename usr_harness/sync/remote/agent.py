@@ -22,6 +22,8 @@ from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relp
 from usr_harness.sync.flock import LockTimeout, acquire, acquire_dataset, release_all
 from usr_harness.sync.promotion import (
     StagedFile,
+    apply_journal,
+    journal_path,
     needs_recovery,
     new_stage,
     promote,
@@ -279,11 +281,16 @@ class Agent:
             )
 
     def op_abort(self, request: dict) -> dict:
-        folder = self.dataset_dir(request["dataset"])
-        stage = self.stages.pop(folder, None)
-        if stage:
-            shutil.rmtree(stage, ignore_errors=True)
+        self.discard_stage(self.dataset_dir(request["dataset"]))
         return {"ok": True}
+
+    def discard_stage(self, folder: str) -> None:
+        """Drop an uncommitted stage; a committed promotion is rolled forward instead, never half undone."""
+        stage = self.stages.pop(folder, None)
+        if os.path.exists(journal_path(folder)):
+            apply_journal(folder)
+        elif stage:
+            shutil.rmtree(stage, ignore_errors=True)
 
     def op_doctor(self, request: dict) -> dict:
         checks = {"base_dir": self.base_dir}
@@ -334,8 +341,8 @@ def main() -> None:
     try:
         agent.serve()
     finally:
-        for stage in agent.stages.values():
-            shutil.rmtree(stage, ignore_errors=True)
+        for folder in list(agent.stages):
+            agent.discard_stage(folder)
         for held in agent.locks.values():
             release_all(held)
 

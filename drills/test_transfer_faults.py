@@ -1,0 +1,97 @@
+"""Transfer faults: a relay that cuts the SSH stream at a seeded byte, and named fault points.
+
+Whatever breaks, the next clean command finds both trees wholly old or wholly
+new, and no staging is left on either side.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from usr_harness.faults.points import POINTS
+from usr_harness.faults.relay import CLIENT_TO_SERVER, SERVER_TO_CLIENT, FaultRelay, RelayPlan
+
+from .conftest import REMOTE, Sync
+
+pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.fault]
+
+
+def _no_staging(root: Path) -> bool:
+    return not [n for n in os.listdir(root) if ".usr-stage-" in n or ".usr-promote-" in n]
+
+
+def _through_relay(sync: Sync, relay: FaultRelay, tmp_path: Path) -> Path:
+    """A remotes file reaching the same sshd through the relay (host key filed under the relay port)."""
+    data = yaml.safe_load(sync.remote.remotes_config.read_text())
+    profile = data["remotes"][REMOTE]
+    key = Path(profile["known_hosts"]).read_text().split(maxsplit=1)[1]
+    known = tmp_path / "relay_known_hosts"
+    known.write_text(f"[127.0.0.1]:{relay.port} {key}")
+    profile.update(port=relay.port, known_hosts=str(known))
+    path = tmp_path / "relay-remotes.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _states(sync: Sync):
+    return sync.prints()
+
+
+@pytest.mark.parametrize("action", ["pull", "push"])
+def test_relay_cut_at_seeded_offset_leaves_wholly_old_or_new(sync: Sync, action: str, tmp_path: Path):
+    sync.hpc_rounds(0, 1)
+    assert sync.pull().ok
+    if action == "pull":
+        sync.hpc_rounds(1, 2)
+    else:
+        assert sync.local_overlay().ok
+    old = _states(sync)
+    port = yaml.safe_load(sync.remote.remotes_config.read_text())["remotes"][REMOTE]["port"]
+    direction = SERVER_TO_CLIENT if action == "pull" else CLIENT_TO_SERVER
+    plan = RelayPlan.from_seed(
+        sync.record.seed, "cut", min_bytes=20_000, max_bytes=60_000, direction=direction
+    )
+    sync.record.add_evidence("relay_plan", plan.as_dict())
+    with FaultRelay("127.0.0.1", port, plan=plan) as relay:
+        saved = sync.engine.remotes_config
+        sync.engine.remotes_config = _through_relay(sync, relay, tmp_path)
+        try:
+            broken = sync.pull() if action == "pull" else sync.push()
+        finally:
+            sync.engine.remotes_config = saved
+        stats = relay.stats()
+    sync.record.add_evidence("relay_stats", stats.as_dict())
+    assert stats.fired, "the transfer finished before the seeded offset; raise min_bytes"
+    assert broken.family in ("transport", "auth"), broken.stderr
+    mid = _states(sync)
+    assert mid == old, "a cut transfer changed a side before the next command"
+    clean = sync.pull() if action == "pull" else sync.push()
+    assert clean.ok, clean.stderr
+    sync.assert_same_trees()
+    assert _no_staging(sync.local_root) and _no_staging(sync.remote_root)
+
+
+@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize("action", ["pull", "push"])
+def test_fault_points_raise_and_recover(sync: Sync, action: str, point: str):
+    sync.hpc_rounds(0, 1)
+    assert sync.pull().ok
+    if action == "pull":
+        sync.hpc_rounds(1, 1)
+    else:
+        assert sync.local_overlay().ok
+    old = _states(sync)
+    env = {"USR_HARNESS_FAULT_POINT": f"{point}:raise"}
+    failed = sync.pull(env=env) if action == "pull" else sync.push(env=env)
+    assert not failed.ok
+    assert failed.transfer_state == "FAILED"
+    clean = sync.pull() if action == "pull" else sync.push()
+    assert clean.ok, clean.stderr
+    sync.assert_same_trees()
+    if point in ("before-staging", "mid-transfer", "after-staging"):
+        assert _states(sync)[0 if action == "push" else 1] == old[0 if action == "push" else 1]
+    assert _no_staging(sync.local_root) and _no_staging(sync.remote_root)
