@@ -14,43 +14,44 @@ def _edit_log(path, edit) -> None:
 
 
 def _branch(data: bytes) -> bytes:
-    """Same size, different history: the last line's digits are changed."""
-    lines = data.splitlines(keepends=True)
-    last = lines[-1]
-    index = next(i for i, ch in enumerate(last) if chr(ch).isdigit())
-    digit = chr(last[index])
-    lines[-1] = last[:index] + (b"1" if digit != "1" else b"2") + last[index + 1 :]
-    return b"".join(lines)
+    """Same size, different history: a digit of the first (shared) line changes."""
+    index = next(i for i, ch in enumerate(data) if chr(ch).isdigit())
+    return data[:index] + (b"1" if data[index : index + 1] != b"1" else b"2") + data[index + 1 :]
 
 
+def _drop_last_line(data: bytes) -> bytes:
+    return data[: data.rstrip(b"\n").rfind(b"\n") + 1]
+
+
+def _reorder(data: bytes) -> bytes:
+    return b"".join(reversed(data.splitlines(keepends=True)))
+
+
+# case: (side edited, edit, command, remote gets a new round first, family, message token)
 CASES = {
-    "remote-branched": ("remote", _branch, "pull", "events", "does not extend"),
-    "remote-truncated": (
-        "remote",
-        lambda d: d[: d.rstrip(b"\n").rfind(b"\n") + 1],
-        "pull",
-        "events",
-        "does not extend",
-    ),
-    "local-branched-push": ("local", _branch, "push", "events", "does not extend"),
-    "local-reordered-pull": (
+    "remote-branched": ("remote", _branch, "pull", False, "events", "does not extend"),
+    "remote-truncated": ("remote", _drop_last_line, "pull", False, "events", "does not extend"),
+    "remote-branched-extended": ("remote", _branch, "pull", True, "events", "not a prefix"),
+    "local-branched-push": ("local", _branch, "push", False, "events", "does not extend"),
+    "local-reordered-pull": ("local", _reorder, "pull", True, "events", "not a prefix"),
+    "local-invalid-line-push": ("local", lambda d: d + b"not json\n", "push", False, "events", "line"),
+    "local-missing-final-newline-push": (
         "local",
-        lambda d: b"".join(reversed(d.splitlines(keepends=True))),
-        "pull",
+        lambda d: d + b'{"a":1}',
+        "push",
+        False,
         "events",
-        "not a prefix",
+        "newline",
     ),
-    "local-invalid-line-push": ("local", lambda d: d + b"not json\n", "push", "events", "line"),
-    "local-missing-final-newline-push": ("local", lambda d: d + b'{"a":1}', "push", "events", "newline"),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_history_violations_fail_and_change_nothing(sync: Sync, case: str):
-    side, edit, action, family, token = CASES[case]
+    side, edit, action, extend_remote, family, token = CASES[case]
     sync.hpc_rounds(0, 2)
     assert sync.pull().ok
-    if action == "pull":
+    if extend_remote:
         sync.hpc_rounds(2, 1)
     target = (sync.hpc if side == "remote" else sync.local) / ".events.log"
     _edit_log(target, edit)

@@ -37,6 +37,16 @@ def _through_relay(sync: Sync, relay: FaultRelay, tmp_path: Path) -> Path:
     return path
 
 
+def _via(sync: Sync, relay: FaultRelay, tmp_path: Path, command):
+    """Run one engine command with the remote reached through `relay`."""
+    saved = sync.engine.remotes_config
+    sync.engine.remotes_config = _through_relay(sync, relay, tmp_path)
+    try:
+        return command()
+    finally:
+        sync.engine.remotes_config = saved
+
+
 def _states(sync: Sync):
     return sync.prints()
 
@@ -52,18 +62,20 @@ def test_relay_cut_at_seeded_offset_leaves_wholly_old_or_new(sync: Sync, action:
     old = _states(sync)
     port = yaml.safe_load(sync.remote.remotes_config.read_text())["remotes"][REMOTE]["port"]
     direction = SERVER_TO_CLIENT if action == "pull" else CLIENT_TO_SERVER
+    with FaultRelay("127.0.0.1", port) as probe:
+        assert _via(sync, probe, tmp_path, lambda: sync.diff()).ok
+        counted = probe.stats
+    baseline = counted.server_to_client if direction == SERVER_TO_CLIENT else counted.client_to_server
+    payload = sum(
+        p.stat().st_size for p in (sync.hpc if action == "pull" else sync.local).rglob("*") if p.is_file()
+    )
     plan = RelayPlan.from_seed(
-        sync.record.seed, "cut", min_bytes=20_000, max_bytes=60_000, direction=direction
+        sync.record.seed, "cut", min_bytes=baseline, max_bytes=baseline + payload // 2, direction=direction
     )
     sync.record.add_evidence("relay_plan", plan.as_dict())
     with FaultRelay("127.0.0.1", port, plan=plan) as relay:
-        saved = sync.engine.remotes_config
-        sync.engine.remotes_config = _through_relay(sync, relay, tmp_path)
-        try:
-            broken = sync.pull() if action == "pull" else sync.push()
-        finally:
-            sync.engine.remotes_config = saved
-        stats = relay.stats()
+        broken = _via(sync, relay, tmp_path, lambda: sync.pull() if action == "pull" else sync.push())
+        stats = relay.stats
     sync.record.add_evidence("relay_stats", stats.as_dict())
     assert stats.fired, "the transfer finished before the seeded offset; raise min_bytes"
     assert broken.family in ("transport", "auth"), broken.stderr
