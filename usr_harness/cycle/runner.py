@@ -45,6 +45,7 @@ def default_drills_path() -> Path:
 def _pytest_args(config: CycleConfig) -> list[str]:
     drills = config.drills_path or default_drills_path()
     args = [str(drills), "-q", "-p", "no:cacheprovider", "--drill-seed", str(config.seed)]
+    args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
     args += ["--drill-report-dir", str(config.run_dir), "--junitxml", str(config.run_dir / "junit.xml")]
     args += ["--drill-scale", config.scale, "--rootdir", str(drills.parent)]
     if config.engine_cmd:
@@ -110,7 +111,7 @@ def run_cycle(config: CycleConfig) -> dict:
                     raise StepFailed(
                         f"exit {result.exit_code}: {result.stderr.strip()[-300:]}", result.exit_code
                     )
-                return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "ok"
+                return f"{shlex.join(args)}: exit 0"
 
             return action
 
