@@ -1,7 +1,163 @@
-"""Placeholder until its issue lands."""
+"""`usr init | import | attach | snapshot | validate | ls | info | events tail`: the dataset commands.
+
+Each command is a thin shell over `usr_harness.dataset`: it resolves the datasets root
+from `usr --root`, calls the layer, and prints a short confirmation. Failures are
+UsrError families, which the runner prints as one line with the family's exit code.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from usr_harness.dataset import Dataset, list_datasets
+
+events_app = typer.Typer(name="events", help="The dataset event log (.events.log).", no_args_is_help=True)
+
+
+class InputFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+class JoinKey(StrEnum):
+    id = "id"
+    sequence = "sequence"
+
+
+def _root(ctx: typer.Context) -> Path:
+    from usr_harness.cli.usr_app import state
+
+    return state(ctx).root
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+DATASET_ARG = typer.Argument(..., help="Dataset id under the root: `demo` or `ns/demo`.")
+
+
+def init(
+    ctx: typer.Context,
+    dataset: str = DATASET_ARG,
+    source: str = typer.Option("", "--source", help="Where the records come from (kept in meta.md)."),
+    notes: str = typer.Option("", "--notes", help="Free text appended to meta.md."),
+) -> None:
+    """Create an empty dataset: records.parquet, meta.md, an `init` event."""
+    created = Dataset.init(_root(ctx), dataset, source=source, notes=notes)
+    typer.echo(f"initialised {created.id} at {created.path}")
+
+
+def import_(
+    ctx: typer.Context,
+    dataset: str = DATASET_ARG,
+    file: Path = typer.Argument(..., help="CSV, JSONL or parquet with bio_type, sequence, alphabet."),
+    fmt: InputFormat = typer.Option(None, "--format", help="Input format (default: from the file suffix)."),
+    source: str = typer.Option(None, "--source", help="Provenance for rows without a source column."),
+) -> None:
+    """Append records; ids and lengths are derived, duplicates refused."""
+    added = Dataset.open(_root(ctx), dataset).import_rows(file, source=source, fmt=fmt.value if fmt else None)
+    typer.echo(f"imported {added} record(s) into {dataset}")
+
+
+def attach(
+    ctx: typer.Context,
+    dataset: str = DATASET_ARG,
+    file: Path = typer.Argument(..., help="Overlay part: a key column plus <namespace>__<field> columns."),
+    namespace: str = typer.Option(..., "--namespace", help="Registered namespace the columns belong to."),
+    key: JoinKey = typer.Option(JoinKey.id, "--key", help="Join key: id or sequence."),
+    allow_missing: bool = typer.Option(
+        False, "--allow-missing", help="Keep keys that are not (yet) in the records."
+    ),
+    fmt: InputFormat = typer.Option(None, "--format", help="Input format (default: from the file suffix)."),
+) -> None:
+    """Write one overlay part under _derived/<namespace>/ after checking it against the registry."""
+    part = Dataset.open(_root(ctx), dataset).attach(
+        file,
+        namespace=namespace,
+        key=key.value,
+        allow_missing=allow_missing,
+        fmt=fmt.value if fmt else None,
+    )
+    typer.echo(f"attached {part.relative_to(part.parents[2]).as_posix()} to {dataset}")
+
+
+def snapshot(ctx: typer.Context, dataset: str = DATASET_ARG) -> None:
+    """Copy records.parquet to _snapshots/records-<stamp>.parquet (newest five kept)."""
+    path = Dataset.open(_root(ctx), dataset).snapshot()
+    typer.echo(f"snapshot {path.parent.name}/{path.name} of {dataset}")
+
+
+def validate(
+    ctx: typer.Context,
+    dataset: str = DATASET_ARG,
+    strict: bool = typer.Option(
+        False, "--strict", help="Decode everything: checksums, ids, parts vs registry, event log."
+    ),
+) -> None:
+    """Check the dataset; exits non-zero with the first problem's family."""
+    Dataset.open(_root(ctx), dataset).validate(strict=strict)
+    typer.echo(f"{dataset}: valid{' (strict)' if strict else ''}")
+
+
+def ls(ctx: typer.Context) -> None:
+    """List the datasets under the root."""
+    root = _root(ctx)
+    found = list_datasets(root)
+    if not found:
+        typer.echo(f"no datasets under {root}")
+        return
+    table = Table("dataset", "rows", "parts", "snapshots", box=None)
+    for dataset_id in found:
+        info = Dataset.open(root, dataset_id).info()
+        table.add_row(dataset_id, str(info["rows"]), str(sum(info["parts"].values())), str(info["snapshots"]))
+    _console().print(table)
+
+
+def info(
+    ctx: typer.Context,
+    dataset: str = DATASET_ARG,
+    as_json: bool = typer.Option(False, "--json", help="Print the facts as one JSON object."),
+) -> None:
+    """Rows, columns, size, provenance and sidecars of one dataset."""
+    facts = Dataset.open(_root(ctx), dataset).info()
+    if as_json:
+        typer.echo(json.dumps(facts, sort_keys=True))
+        return
+    table = Table("field", "value", box=None, show_header=False)
+    for name, value in facts.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        if isinstance(value, dict):
+            shown = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+        table.add_row(name, str(shown))
+    _console().print(table)
+
+
+@events_app.command("tail")
+def events_tail(
+    ctx: typer.Context,
+    dataset: str = DATASET_ARG,
+    n: int = typer.Option(10, "-n", "--lines", min=1, help="How many of the newest events."),
+) -> None:
+    """Print the newest events, one JSON line each, oldest first."""
+    for event in Dataset.open(_root(ctx), dataset).events_tail(n):
+        typer.echo(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add the dataset commands and the `events` group to `app`."""
+    app.command("init")(init)
+    app.command("import")(import_)
+    app.command("attach")(attach)
+    app.command("snapshot")(snapshot)
+    app.command("validate")(validate)
+    app.command("ls")(ls)
+    app.command("info")(info)
+    app.add_typer(events_app, name="events")

@@ -1,0 +1,192 @@
+"""The event log: redaction, the line format, appends under the lock, and the validator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from usr_harness.dataset.context import seeded_context
+from usr_harness.dataset.events import (
+    MAX_EVENT_BYTES,
+    REDACTED,
+    append_event,
+    redact,
+    tail_events,
+    validate_event_log,
+)
+from usr_harness.dataset.layout import EVENTS_FILE
+from usr_harness.errors import EventsError
+
+FIELDS = [
+    "event_version",
+    "timestamp_utc",
+    "action",
+    "dataset",
+    "args",
+    "metrics",
+    "artifacts",
+    "maintenance",
+    "fingerprint",
+    "registry_hash",
+    "actor",
+    "version",
+]
+
+
+def test_redact_every_secret_key_at_any_depth() -> None:
+    args = {
+        "user": "me",
+        "API_KEY": "k",
+        "nested": {"Password": "p", "ok": [{"session_id": "s"}, {"keep": 1}]},
+        "x-auth-header": "h",
+        "sshToken": "t",
+        "webhook_url": "w",
+        "my_secret": {"deep": 1},
+        "passwd": "x",
+        "credentials": "c",
+        "bearer": "b",
+        "Cookie": "c",
+    }
+    clean = redact(args)
+    assert clean["user"] == "me" and clean["nested"]["ok"][1] == {"keep": 1}
+    hidden = [clean[k] for k in args if k not in ("user", "nested")]
+    assert hidden == [REDACTED] * len(hidden)
+    assert clean["nested"]["Password"] == REDACTED and clean["nested"]["ok"][0]["session_id"] == REDACTED
+    assert args["API_KEY"] == "k", "redact must not touch its input"
+
+
+def _append(folder: Path, **fields: object) -> dict:
+    return append_event(
+        folder,
+        "test",
+        dataset_id="demo",
+        root=folder.parent,
+        ctx=seeded_context(3),
+        fingerprint={"rows": 0, "cols": 7, "size_bytes": 1},
+        registry_hash="ab" * 32,
+        **fields,
+    )
+
+
+def test_append_writes_one_compact_line_with_every_field(tmp_path: Path) -> None:
+    event = _append(tmp_path, args={"token": "t", "n": 1}, metrics={"rows": 2}, artifacts=["a"])
+    data = (tmp_path / EVENTS_FILE).read_bytes()
+    assert data.count(b"\n") == 1 and data.endswith(b"\n")
+    line = json.loads(data)
+    assert list(line) == FIELDS and line == event
+    assert line["event_version"] == 1 and line["timestamp_utc"] == "2026-01-01T00:00:03.000000Z"
+    assert line["args"] == {"token": REDACTED, "n": 1}
+    assert line["dataset"] == {"name": "demo", "root": str(tmp_path.parent)}
+    assert line["actor"] == {"tool": "usr-harness", "run_id": "seed-3", "host": "mock-host", "pid": 0}
+    assert b", " not in data and b": " not in data
+    _append(tmp_path, args={"ünïcode": "✓"})
+    assert validate_event_log((tmp_path / EVENTS_FILE).read_bytes()) == 2
+    assert "✓".encode() in (tmp_path / EVENTS_FILE).read_bytes()
+
+
+def test_an_oversize_or_unencodable_event_is_refused_and_the_log_is_unchanged(tmp_path: Path) -> None:
+    _append(tmp_path)
+    before = (tmp_path / EVENTS_FILE).read_bytes()
+    with pytest.raises(EventsError, match="limit"):
+        _append(tmp_path, args={"blob": "x" * MAX_EVENT_BYTES})
+    with pytest.raises(EventsError, match="JSON"):
+        _append(tmp_path, metrics={"bad": float("nan")})
+    assert (tmp_path / EVENTS_FILE).read_bytes() == before
+
+
+def test_appending_to_a_torn_log_is_refused(tmp_path: Path) -> None:
+    (tmp_path / EVENTS_FILE).write_bytes(b'{"a":1}\n{"b":')
+    with pytest.raises(EventsError, match="newline"):
+        _append(tmp_path)
+    assert (tmp_path / EVENTS_FILE).read_bytes() == b'{"a":1}\n{"b":'
+
+
+def test_tail_returns_the_newest_events_oldest_first(tmp_path: Path) -> None:
+    assert tail_events(tmp_path, 3) == []
+    for n in range(5):
+        _append(tmp_path, metrics={"n": n})
+    assert [e["metrics"]["n"] for e in tail_events(tmp_path, 3)] == [2, 3, 4]
+    assert len(tail_events(tmp_path, 50)) == 5
+
+
+GOOD = b'{"a":1}\n{"b":[1,2]}\n'
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "token"),
+    [
+        (b'{"a":1}\n\n{"b":2}\n', 2, "blank line"),
+        (b'{"a":1}\n   \n', 2, "blank line"),
+        (b'{"a":"\xff"}\n', 1, "invalid UTF-8"),
+        (GOOD + b'{"a":\n', 3, "not JSON"),
+        (GOOD + b'{"a":NaN}\n', 3, "not JSON"),
+        (GOOD + b"[1]\n", 3, "not an object"),
+        (b'"text"\n', 1, "not an object"),
+        (GOOD + b'{"a":"' + b"x" * MAX_EVENT_BYTES + b'"}\n', 3, "oversize"),
+        (GOOD + b'{"c":3}', 3, "missing final newline"),
+        (GOOD + b'{"c":', 3, "not JSON"),
+    ],
+)
+def test_validator_names_the_first_bad_line(data: bytes, line: int, token: str) -> None:
+    with pytest.raises(EventsError) as caught:
+        validate_event_log(data, source="x/.events.log")
+    assert f"x/.events.log: line {line}: " in caught.value.message and token in caught.value.message
+
+
+def test_empty_log_and_a_line_of_exactly_the_limit() -> None:
+    assert validate_event_log(b"") == 0
+    body = b'{"a":"' + b"x" * (MAX_EVENT_BYTES - 9) + b'"}'
+    assert len(body) + 1 == MAX_EVENT_BYTES
+    assert validate_event_log(body + b"\n") == 1
+    with pytest.raises(EventsError, match="oversize"):
+        validate_event_log(b'{"a":"x' + body[6:] + b"\n")
+
+
+_scalars = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+_objects = st.dictionaries(st.text(max_size=8), _values, max_size=4)
+_logs = st.lists(_objects, max_size=6).map(
+    lambda objs: [json.dumps(o, ensure_ascii=False, separators=(",", ":")).encode() for o in objs]
+)
+MALFORMED = {
+    "blank line": b"",
+    "invalid UTF-8": b'{"k":"\xc3\x28"}',
+    "not JSON": b"{'k': 1}",
+    "not an object": b"[1, 2, 3]",
+    "oversize": b'{"k":"' + b"y" * MAX_EVENT_BYTES + b'"}',
+}
+FAST = settings(max_examples=30, deadline=None)
+
+
+@FAST
+@given(_logs)
+def test_every_generated_good_log_is_accepted(lines: list[bytes]) -> None:
+    assert validate_event_log(b"".join(line + b"\n" for line in lines)) == len(lines)
+
+
+@FAST
+@given(_logs, st.sampled_from(sorted(MALFORMED)), st.integers(min_value=0, max_value=6))
+def test_every_generated_bad_log_is_caught_at_its_line(lines: list[bytes], kind: str, where: int) -> None:
+    where = min(where, len(lines))
+    broken = [*lines[:where], MALFORMED[kind], *lines[where:]]
+    with pytest.raises(EventsError) as caught:
+        validate_event_log(b"".join(line + b"\n" for line in broken))
+    assert f"line {where + 1}: {kind}" in caught.value.message
+
+
+@FAST
+@given(st.lists(_objects, min_size=1, max_size=6))
+def test_a_good_log_cut_before_its_last_newline_is_caught(objs: list[dict]) -> None:
+    lines = [json.dumps(o, separators=(",", ":")).encode() for o in objs]
+    with pytest.raises(EventsError, match=f"line {len(lines)}: missing final newline"):
+        validate_event_log(b"\n".join(lines))

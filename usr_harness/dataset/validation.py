@@ -1,0 +1,209 @@
+"""`validate [--strict]`: find the first thing wrong with a dataset and raise it in its own family.
+
+The quick pass reads footers and metadata only (records schema, part metadata,
+registry). Strict decodes everything: page checksums of every parquet file, records
+rules (ids recomputed, uniqueness, alphabets, lengths), every part against the
+registry it claims to have been written under (registry hash, contract hash, column
+types, keys), frozen registry copies, and the event log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from usr_harness.dataset.events import read_event_log, validate_event_log
+from usr_harness.dataset.layout import (
+    DERIVED_DIR,
+    EVENTS_FILE,
+    META_FILE,
+    NAMESPACE_NAME,
+    SNAPSHOTS_DIR,
+    is_runtime,
+)
+from usr_harness.dataset.overlays import (
+    KEYS,
+    META_CONTRACT_HASH,
+    META_CREATED_AT,
+    META_KEY,
+    META_NAMESPACE,
+    META_REGISTRY_HASH,
+    PartInfo,
+    check_keys,
+    check_part,
+    part_files,
+    part_info,
+)
+from usr_harness.dataset.parquet_io import read_footer, read_kv_metadata, read_parquet, verify_parquet
+from usr_harness.dataset.registry import (
+    Registry,
+    frozen_registries,
+    load_frozen,
+    load_registry,
+    namespace_contract_hash,
+)
+from usr_harness.dataset.schema import (
+    META_DATASET_CREATED_AT,
+    RECORDS_METADATA,
+    check_core_columns,
+    validate_records,
+)
+from usr_harness.dataset.snapshots import list_snapshots
+from usr_harness.dataset.stamps import parse_rfc3339
+from usr_harness.errors import DatasetError, SchemaError, ValidationError
+
+if TYPE_CHECKING:
+    from usr_harness.dataset.dataset import Dataset
+
+
+def known_registries(dataset_dir: Path, current: Registry) -> dict[str, Registry]:
+    """Every registry this dataset was written under: the frozen copies (each checked) and the current one."""
+    known = {digest: load_frozen(path) for digest, path in frozen_registries(dataset_dir).items()}
+    known[current.hash] = current
+    return known
+
+
+def _check_records_file(ds: Dataset, known: dict[str, Registry] | None) -> None:
+    footer = read_footer(ds.records_path)
+    check_core_columns(footer.schema.to_arrow_schema().empty_table(), dataset=ds.id, what="records.parquet")
+    metadata = read_kv_metadata(ds.records_path)
+    for name, expected in RECORDS_METADATA.items():
+        if metadata.get(name) != expected:
+            raise SchemaError(
+                f"{ds.id}: records.parquet metadata {name} is {metadata.get(name)!r}, expected {expected!r}",
+                dataset=ds.id,
+            )
+    try:
+        parse_rfc3339(metadata.get(META_DATASET_CREATED_AT, ""))
+    except ValueError:
+        raise SchemaError(
+            f"{ds.id}: records.parquet metadata {META_DATASET_CREATED_AT} is missing or not RFC 3339",
+            dataset=ds.id,
+        ) from None
+    digest = metadata.get(META_REGISTRY_HASH)
+    if digest is None or (known is not None and digest not in known):
+        raise SchemaError(
+            f"{ds.id}: records.parquet metadata {META_REGISTRY_HASH} {digest!r} matches no registry this "
+            "dataset was written under (current or frozen in _registry/)",
+            dataset=ds.id,
+        )
+
+
+def _check_meta(ds: Dataset, strict: bool) -> None:
+    path = ds.path / META_FILE
+    if not path.is_file():
+        raise DatasetError(f"{ds.id}: {META_FILE} is missing", dataset=ds.id)
+    if strict:
+        first = path.read_bytes().split(b"\n", 1)[0].decode("utf-8", "replace")
+        if first != f"name: {ds.id}":
+            raise ValidationError(
+                f"{ds.id}: {META_FILE} must start with 'name: {ds.id}', found {first!r}", dataset=ds.id
+            )
+
+
+def _stray_files(ds: Dataset, folder_name: str, wanted: set[Path]) -> None:
+    """Anything but well-named files (and runtime files) in a sidecar folder is a SchemaError."""
+    folder = ds.path / folder_name
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(ds.path).as_posix()
+        if path.is_dir() or path in wanted or is_runtime(relative):
+            continue
+        raise SchemaError(
+            f"{ds.id}: unexpected file {relative} (not a well-named part or snapshot)", dataset=ds.id
+        )
+
+
+def _part_header(ds: Dataset, path: Path) -> PartInfo:
+    relative = path.relative_to(ds.path).as_posix()
+    where = f"{ds.id}: {relative}"
+    info = part_info(path, where=where)
+    folder = path.parent.name
+    if info.namespace != folder:
+        raise SchemaError(
+            f"{where}: metadata {META_NAMESPACE} says {info.namespace!r}, but the part is under "
+            f"{DERIVED_DIR}/{folder}",
+            dataset=ds.id,
+        )
+    if info.key not in KEYS:
+        raise SchemaError(
+            f"{where}: metadata {META_KEY} is {info.key!r}, not one of {', '.join(KEYS)}", dataset=ds.id
+        )
+    try:
+        parse_rfc3339(info.created_at)
+    except ValueError:
+        raise SchemaError(
+            f"{where}: metadata {META_CREATED_AT} {info.created_at!r} is not RFC 3339", dataset=ds.id
+        ) from None
+    return info
+
+
+def _check_part_strictly(ds: Dataset, info: PartInfo, known: dict[str, Registry], records: pa.Table) -> None:
+    where = f"{ds.id}: {info.path.relative_to(ds.path).as_posix()}"
+    if read_footer(info.path).num_rows == 0:
+        raise SchemaError(f"{where}: the part has no rows", dataset=ds.id)
+    digest = info.metadata[META_REGISTRY_HASH]
+    registry = known.get(digest)
+    if registry is None:
+        raise SchemaError(
+            f"{where}: metadata {META_REGISTRY_HASH} {digest} matches no registry this dataset was written "
+            "under (current or frozen in _registry/)",
+            dataset=ds.id,
+        )
+    spec = registry.namespaces.get(info.namespace)
+    if spec is None:
+        raise SchemaError(
+            f"{where}: namespace {info.namespace} is not in the registry its {META_REGISTRY_HASH} names",
+            dataset=ds.id,
+        )
+    if info.metadata[META_CONTRACT_HASH] != namespace_contract_hash(info.namespace, spec.columns):
+        raise SchemaError(
+            f"{where}: metadata {META_CONTRACT_HASH} does not match the {info.namespace} contract in the "
+            "registry it was written under",
+            dataset=ds.id,
+        )
+    verify_parquet(info.path)
+    part = check_part(read_parquet(info.path), namespace=info.namespace, key=info.key, spec=spec, where=where)
+    check_keys(part, key=info.key, records=records, allow_missing=True, where=where)
+
+
+def _check_derived_folders(ds: Dataset) -> None:
+    base = ds.path / DERIVED_DIR
+    if not base.is_dir():
+        return
+    for folder in sorted(base.iterdir()):
+        if folder.is_dir() and not NAMESPACE_NAME.fullmatch(folder.name):
+            raise SchemaError(
+                f"{ds.id}: {DERIVED_DIR}/{folder.name} is not a valid namespace folder", dataset=ds.id
+            )
+
+
+def validate_dataset(ds: Dataset, *, strict: bool = False) -> None:
+    """Raise the first problem found; return quietly when the dataset keeps every rule checked."""
+    if not ds.records_path.is_file():
+        raise DatasetError(f"{ds.id}: no dataset at {ds.path} (no records.parquet)", dataset=ds.id)
+    registry = load_registry(ds.root)
+    known = known_registries(ds.path, registry) if strict else None
+    _check_records_file(ds, known)
+    _check_meta(ds, strict)
+    headers = [_part_header(ds, path) for path in part_files(ds.path)]
+    if not strict:
+        return
+    verify_parquet(ds.records_path)
+    records = read_parquet(ds.records_path)
+    validate_records(records, dataset=ds.id)
+    _check_derived_folders(ds)
+    _stray_files(ds, DERIVED_DIR, {info.path for info in headers})
+    for info in headers:
+        _check_part_strictly(ds, info, known, records)
+    snapshots = list_snapshots(ds.path)
+    _stray_files(ds, SNAPSHOTS_DIR, set(snapshots))
+    for path in snapshots:
+        verify_parquet(path)
+        check_core_columns(
+            read_footer(path).schema.to_arrow_schema().empty_table(), dataset=ds.id, what=path.name
+        )
+    validate_event_log(read_event_log(ds.path), source=f"{ds.id}/{EVENTS_FILE}")
