@@ -10,11 +10,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
+from usr_harness.dataset import Dataset
+from usr_harness.dataset.context import seeded_context
 from usr_harness.engines import Engine, EngineResult
-from usr_harness.mock.overlays import overlay_batch, overlay_spec
+from usr_harness.mock.batch import ensure_overlay_namespaces
+from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
 from usr_harness.pytest_plugin import DrillRecord, DrillRemote
 from usr_harness.report.fingerprint import compare, fingerprint_tree
@@ -64,19 +66,15 @@ class Sync:
             self.record.add_evidence(f"{name}.audit", result.audit)
         return result
 
-    def local_overlay(self, namespace: str = "infer", seed_offset: int = 0) -> EngineResult:
-        """The analyst's step on the laptop, through the `usr` command line: register and attach a part."""
-        spec = overlay_spec(namespace)
-        columns = ",".join(f"{name}:{kind}" for name, kind in spec.columns)
-        registered = self.engine.run("namespace", "register", namespace, "--columns", columns)
-        assert registered.ok, registered.stderr
-        ids = pq.read_table(self.local / "records.parquet", columns=["id"]).column("id")
-        part = self.local_root.parent / f"overlay-{namespace}-{seed_offset}.parquet"
-        pq.write_table(overlay_batch(self.record.seed + seed_offset, namespace, ids), part)
-        return self.step(
-            f"attach-{len(self.record.evidence)}",
-            self.engine.run("attach", DATASET, str(part), "--namespace", namespace),
-        )
+    def local_overlay(self, namespace: str = "infer", seed_offset: int = 0) -> Path:
+        """The analyst's step on the laptop: a seeded overlay part, so replays write the same bytes."""
+        seed = self.record.seed + seed_offset
+        ensure_overlay_namespaces(self.local_root, [namespace])
+        dataset = Dataset.open(self.local_root, DATASET, ctx=seeded_context(seed, tool="laptop"))
+        ids = dataset.read_records().column("id")
+        part = dataset.attach(overlay_batch(seed, namespace, ids), namespace=namespace)
+        self.record.add_evidence(f"attach-{len(self.record.evidence)}", {"part": part.name})
+        return part
 
     def diff(self, *flags: str) -> EngineResult:
         return self.step(f"diff-{len(self.record.evidence)}", self.engine.diff(DATASET, REMOTE, *flags))
