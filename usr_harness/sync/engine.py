@@ -62,6 +62,7 @@ class _Run:
     remote: Manifest | None = None
     diff: DiffResult | None = None
     extra: dict = field(default_factory=dict)
+    finished: bool = False
 
     @property
     def local_dir(self) -> Path:
@@ -104,13 +105,15 @@ def run(action: str, request: SyncRequest) -> dict:
         _finish(state, "FAILED")
         raise error from None
     except UsrError as error:
-        state.extra["error"] = error.as_dict()
-        _finish(state, "FAILED")
+        if not state.finished:
+            state.extra["error"] = error.as_dict()
+            _finish(state, "FAILED")
         raise
     return _finish(state, transfer_state)
 
 
 def _finish(state: _Run, transfer_state: str) -> dict:
+    state.finished = True
     audit = state.audit(transfer_state)
     if state.request.audit_json_out:
         write_audit(state.request.audit_json_out, audit)
@@ -212,16 +215,15 @@ def _raise_plan_failure(plan: Plan, dataset: str) -> None:
 def do_diff(state: _Run, agent: AgentClient, profile: RemoteProfile) -> str:
     local, remote = _manifests(state, agent, "pull")
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
-    corruption = [
-        p
-        for p in plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode).problems
-        if p.family == "sidecars"
-    ]
-    if corruption:
+    plan = plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode)
+    corruption = Plan("diff", problems=[p for p in plan.problems if p.corruption])
+    failure = corruption.first_failure()
+    if failure:
+        family, message, paths = failure
+        error = FAMILY_BY_NAME[family](f"{state.request.dataset}: {message}", paths=paths)
+        state.extra["error"] = error.as_dict()
         _finish(state, "DIFF-ONLY")
-        raise FAMILY_BY_NAME["sidecars"](
-            f"{state.request.dataset}: {corruption[0].message}", paths=[p.path for p in corruption]
-        )
+        raise error
     return "DIFF-ONLY"
 
 

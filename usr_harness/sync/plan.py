@@ -25,6 +25,7 @@ class Problem:
     family: str
     message: str
     path: str
+    corruption: bool = False
 
 
 @dataclass
@@ -92,8 +93,7 @@ def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> N
     family = "verify" if section == "primary" else "sidecars"
     for side, entry in ((source, src), (target, tgt)):
         if entry is not None and not entry.regular:
-            what = f"unsafe path ({entry.unsafe})" if entry.unsafe else f"{entry.kind} entry"
-            plan.problems.append(Problem(family, f"{side.side} {what} {path} refused", path))
+            plan.problems.append(_refused_entry(family, side, entry))
             return
     mode = primary_mode if section == "primary" else opts.compare_mode(section)
     if src and tgt and same_content(src, tgt, mode, stats):
@@ -108,6 +108,7 @@ def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> N
                         f"{side.side} {path} changed after it was written (immutable {section} file; "
                         "its bytes differ from the last sync) - not propagated",
                         path,
+                        corruption=True,
                     )
                 )
                 return
@@ -119,6 +120,7 @@ def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> N
                     f"{path} differs between local and remote; {section} files are immutable, "
                     "so one copy is corrupt - not propagated",
                     path,
+                    corruption=True,
                 )
             )
         elif _unchanged_since(tgt, base):
@@ -136,6 +138,12 @@ def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> N
         _diverged(plan, path, reason, copy=False, force=opts.force)
 
 
+def _refused_entry(family: str, side: Manifest, entry: FileEntry) -> Problem:
+    """A symlink, fifo, device or unsafe name is never followed, opened or copied."""
+    what = f"unsafe path ({entry.unsafe})" if entry.unsafe else f"{entry.kind} entry"
+    return Problem(family, f"{side.side} {what} {entry.path} refused", entry.path, corruption=True)
+
+
 def _check_derived_present(plan: Plan, source: Manifest, target: Manifest, base: dict[str, dict]) -> None:
     """A side whose whole `_derived` vanished since the last sync is an incomplete copy, not an edit."""
     known = sum(1 for path in base if path.startswith("_derived/"))
@@ -145,7 +153,7 @@ def _check_derived_present(plan: Plan, source: Manifest, target: Manifest, base:
                 f"{side.side} _derived is missing ({known} overlay part(s) at the last sync); "
                 "refusing to sync an incomplete dataset (use --force to accept the loss)"
             )
-            plan.problems.append(Problem("sidecars", message, "_derived"))
+            plan.problems.append(Problem("sidecars", message, "_derived", corruption=True))
 
 
 def _diverged(plan: Plan, path: str, reason: str, *, copy: bool, force: bool) -> None:
@@ -163,6 +171,10 @@ def _plan_events(plan: Plan, source: Manifest, target: Manifest, opts: SyncOptio
     src, tgt = source.events_entry, target.events_entry
     if src is None and tgt is None:
         return
+    for side, entry in ((source, src), (target, tgt)):
+        if entry is not None and not entry.regular:
+            plan.problems.append(_refused_entry("events", side, entry))
+            return
     if src is None:
         if source.exists and source.primary is not None:
             message = (
@@ -175,8 +187,6 @@ def _plan_events(plan: Plan, source: Manifest, target: Manifest, opts: SyncOptio
             _diverged(plan, EVENTS_FILE, f"{target.side} .events.log is missing", copy=True, force=opts.force)
         else:
             plan.copy.append(EVENTS_FILE)
-        return
-    if not src.regular or not tgt.regular:
         return
     if src.sha256 == tgt.sha256 and src.size == tgt.size:
         return
