@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from usr_harness.dataset.context import seeded_context
+from usr_harness.dataset.context import WriteContext, seeded_context
 from usr_harness.dataset.events import (
     MAX_EVENT_BYTES,
     REDACTED,
     append_event,
+    build_event,
     redact,
     tail_events,
     validate_event_log,
@@ -80,7 +81,7 @@ def test_append_writes_one_compact_line_with_every_field(tmp_path: Path) -> None
     assert list(line) == FIELDS and line == event
     assert line["event_version"] == 1 and line["timestamp_utc"] == "2026-01-01T00:00:03.000000Z"
     assert line["args"] == {"token": REDACTED, "n": 1}
-    assert line["dataset"] == {"name": "demo", "root": str(tmp_path.parent)}
+    assert line["dataset"] == {"name": "demo", "root": "seeded-root-3"}
     assert line["actor"] == {"tool": "usr-harness", "run_id": "seed-3", "host": "mock-host", "pid": 0}
     assert b", " not in data and b": " not in data
     _append(tmp_path, args={"ünïcode": "✓"})
@@ -190,3 +191,18 @@ def test_a_good_log_cut_before_its_last_newline_is_caught(objs: list[dict]) -> N
     lines = [json.dumps(o, separators=(",", ":")).encode() for o in objs]
     with pytest.raises(EventsError, match=f"line {len(lines)}: missing final newline"):
         validate_event_log(b"\n".join(lines))
+
+
+def test_real_contexts_record_the_real_root_and_seeded_ones_a_stable_label(tmp_path: Path) -> None:
+
+    real = build_event(
+        "x", dataset_id="demo", root=tmp_path, ctx=WriteContext(), fingerprint={}, registry_hash=None
+    )
+    assert real["dataset"]["root"] == str(tmp_path)
+    seeded = [
+        build_event(
+            "x", dataset_id="demo", root=root, ctx=seeded_context(5), fingerprint={}, registry_hash=None
+        )
+        for root in (tmp_path / "a", tmp_path / "b")
+    ]
+    assert seeded[0] == seeded[1]

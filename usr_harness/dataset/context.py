@@ -40,6 +40,8 @@ class WriteContext:
         default_factory=lambda: Actor("usr", uuid.uuid4().hex[:12], socket.gethostname(), os.getpid())
     )
     random_hex: Callable[[], str] = _random_hex
+    root_label: str | None = None
+    """Written as the event's `dataset.root` instead of the real path, so seeded data is path-independent."""
 
 
 def seeded_context(seed: int, *, start: datetime | None = None, tool: str = "usr-harness") -> WriteContext:
@@ -51,4 +53,5 @@ def seeded_context(seed: int, *, start: datetime | None = None, tool: str = "usr
         clock=lambda: origin + timedelta(milliseconds=next(ticks)),
         actor=Actor(tool, f"seed-{seed}", "mock-host", 0),
         random_hex=lambda: f"{rng.getrandbits(64):016x}",
+        root_label=f"seeded-root-{seed}",
     )

@@ -88,7 +88,7 @@ def build_event(
         "event_version": EVENT_VERSION,
         "timestamp_utc": rfc3339(ctx.clock()),
         "action": action,
-        "dataset": {"name": dataset_id, "root": str(root)},
+        "dataset": {"name": dataset_id, "root": ctx.root_label or str(root)},
         "args": redact(dict(args or {})),
         "metrics": dict(metrics or {}),
         "artifacts": artifacts if artifacts is not None else [],
