@@ -66,7 +66,7 @@ def test_catalogue_is_well_formed_data() -> None:
 @pytest.mark.parametrize("case", CATALOGUE, ids=lambda case: case.id)
 def test_case_draws_its_declared_outcome(case: AdversarialCase, fresh_root: Path) -> None:
     if case.needs_engine:
-        pytest.skip("pull cases need the sync engine; the lead wires a puller")
+        pytest.skip("pull cases run through the real engine in drills/test_adversarial_schemas.py")
     before = tree_digest(fresh_root)
     outcome = apply_case(case, fresh_root, DATASET)
     assert (outcome.family, outcome.matched) == (case.expected_family, True), outcome.message

@@ -10,6 +10,7 @@ types, keys), frozen registry copies, and the event log.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -38,6 +39,7 @@ from usr_harness.dataset.overlays import (
 )
 from usr_harness.dataset.parquet_io import read_footer, read_kv_metadata, read_parquet, verify_parquet
 from usr_harness.dataset.registry import (
+    NamespaceSpec,
     Registry,
     frozen_registries,
     load_frozen,
@@ -141,33 +143,51 @@ def _part_header(ds: Dataset, path: Path) -> PartInfo:
     return info
 
 
-def _check_part_strictly(ds: Dataset, info: PartInfo, known: dict[str, Registry], records: pa.Table) -> None:
-    where = f"{ds.id}: {info.path.relative_to(ds.path).as_posix()}"
+def _part_contract(where: str, dataset_id: str, info: PartInfo, known: dict[str, Registry]) -> NamespaceSpec:
+    """The contract a part claims (registry hash + contract hash) must be one this dataset knows."""
     if read_footer(info.path).num_rows == 0:
-        raise SchemaError(f"{where}: the part has no rows", dataset=ds.id)
+        raise SchemaError(f"{where}: the part has no rows", dataset=dataset_id)
     digest = info.metadata[META_REGISTRY_HASH]
     registry = known.get(digest)
     if registry is None:
         raise SchemaError(
             f"{where}: metadata {META_REGISTRY_HASH} {digest} matches no registry this dataset was written "
             "under (current or frozen in _registry/)",
-            dataset=ds.id,
+            dataset=dataset_id,
         )
     spec = registry.namespaces.get(info.namespace)
     if spec is None:
         raise SchemaError(
             f"{where}: namespace {info.namespace} is not in the registry its {META_REGISTRY_HASH} names",
-            dataset=ds.id,
+            dataset=dataset_id,
         )
     if info.metadata[META_CONTRACT_HASH] != namespace_contract_hash(info.namespace, spec.columns):
         raise SchemaError(
             f"{where}: metadata {META_CONTRACT_HASH} does not match the {info.namespace} contract in the "
             "registry it was written under",
-            dataset=ds.id,
+            dataset=dataset_id,
         )
     verify_parquet(info.path)
+    return spec
+
+
+def _check_part_strictly(ds: Dataset, info: PartInfo, known: dict[str, Registry], records: pa.Table) -> None:
+    where = f"{ds.id}: {info.path.relative_to(ds.path).as_posix()}"
+    spec = _part_contract(where, ds.id, info, known)
     part = check_part(read_parquet(info.path), namespace=info.namespace, key=info.key, spec=spec, where=where)
     check_keys(part, key=info.key, records=records, allow_missing=True, where=where)
+
+
+def check_incoming_part(stage_dir: Path, relpath: str, *, dataset_dir: Path, dataset_id: str) -> None:
+    """A part arriving by pull, checked before promotion against every registry either copy has frozen."""
+    path = Path(stage_dir) / relpath
+    staged = SimpleNamespace(path=Path(stage_dir), id=dataset_id)
+    info = _part_header(staged, path)
+    known = {}
+    for folder in (dataset_dir, stage_dir):
+        known.update({digest: load_frozen(p) for digest, p in frozen_registries(folder).items()})
+    spec = _part_contract(f"{dataset_id}: remote {relpath}", dataset_id, info, known)
+    check_part(read_parquet(path), namespace=info.namespace, key=info.key, spec=spec, where=relpath)
 
 
 def _check_derived_folders(ds: Dataset) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from usr_harness.dataset import events as dataset_events
 from usr_harness.dataset import parquet_io
 from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
+from usr_harness.dataset.validation import check_incoming_part
 from usr_harness.errors import (
     FAMILY_BY_NAME,
     LockError,
@@ -373,6 +374,8 @@ def _verify_staged(state: _Run, stage: str, paths: list[str], source: Manifest, 
     for path in paths:
         if path.endswith(".parquet"):
             _verify_parquet(Path(stage, path), dataset, path)
+        if source.files[path].section == "derived" and path.endswith(".parquet"):
+            check_incoming_part(Path(stage), path, dataset_dir=state.local_dir, dataset_id=dataset)
     if EVENTS_FILE in paths:
         staged_log = Path(stage, EVENTS_FILE).read_bytes()
         dataset_events.validate_event_log(staged_log, source=f"remote {dataset}/{EVENTS_FILE}")

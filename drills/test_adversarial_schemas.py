@@ -1,0 +1,47 @@
+"""The adversarial catalogue through every entry point, the pull of a hostile remote included."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from usr_harness.adversarial.catalogue import CATALOGUE
+from usr_harness.adversarial.runner import run_case
+from usr_harness.engines import engine_from_cmd
+from usr_harness.errors import FAMILY_BY_NAME, UsrError
+
+from .conftest import REMOTE, Sync
+
+pytestmark = [pytest.mark.drill, pytest.mark.adversarial]
+
+
+def _engine_puller(sync: Sync, engine_cmd: str | None):
+    """Pull through the engine under test from a remote whose base_dir is the case's remote root."""
+
+    def pull(root: Path, dataset_id: str, remote_root: Path) -> None:
+        config = sync.remote.remotes_config
+        engine = engine_from_cmd(engine_cmd, root, config)
+        text = config.read_text().replace(str(sync.remote_root), str(remote_root))
+        config.write_text(text)
+        result = engine.pull(dataset_id, REMOTE)
+        sync.record.add_evidence("pull", {"exit_code": result.exit_code, "family": result.family})
+        if not result.ok:
+            raise FAMILY_BY_NAME.get(result.family or "", UsrError)(result.stderr.strip())
+
+    return pull
+
+
+@pytest.mark.parametrize("case", CATALOGUE, ids=lambda c: c.id)
+def test_case_draws_its_declared_outcome(sync: Sync, case, tmp_path: Path, request: pytest.FixtureRequest):
+    remote_root = sync.remote_root / "hostile"
+    remote_root.mkdir()
+    puller = _engine_puller(sync, request.config.getoption("--engine-cmd"))
+    outcome = run_case(
+        case, tmp_path / "local", seed=sync.record.seed, remote_root=remote_root, puller=puller
+    )
+    sync.record.add_evidence("outcome", dataclasses.asdict(outcome))
+    assert outcome.skipped is None, outcome.skipped
+    assert outcome.matched, outcome
+    assert outcome.derived_unchanged
