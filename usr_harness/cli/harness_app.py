@@ -6,7 +6,14 @@ import sys
 
 import typer
 
-from usr_harness.cli import harness_adversarial, harness_corrupt, harness_cycle, harness_host, harness_mock
+from usr_harness.cli import (
+    harness_adversarial,
+    harness_corrupt,
+    harness_cycle,
+    harness_host,
+    harness_mock,
+    harness_report,
+)
 from usr_harness.cli.runner import run_app
 
 app = typer.Typer(
@@ -22,6 +29,7 @@ harness_mock.register(app)
 harness_adversarial.register(app)
 harness_corrupt.register(app)
 harness_cycle.register(app)
+harness_report.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

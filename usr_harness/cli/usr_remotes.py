@@ -1,8 +1,9 @@
-"""`usr remotes list | show | trust | doctor`: inspect remote profiles, record host keys, check a remote.
+"""`usr remotes list | show | trust | doctor | wizard | status | warm-auth`: set up and check remotes.
 
 `trust` is the only way a host key enters known_hosts: the operator sees the
 SHA256 fingerprint first and must confirm (or pass --yes), because a key
 learned blindly is exactly what an attacker in the middle would offer.
+`warm-auth` is the only command that may prompt, and only on a terminal.
 """
 
 from __future__ import annotations
@@ -10,17 +11,26 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 import yaml
 
-from usr_harness.errors import UsageError
-from usr_harness.sync.remote.profiles import get_profile, load_profiles, resolve_remotes_path
+from usr_harness.errors import AuthError, UsageError, UsrError
+from usr_harness.sync.remote.controlmaster import MasterStatus, master_status, open_master
+from usr_harness.sync.remote.profiles import (
+    SUPPORTED_CLIENTS,
+    get_profile,
+    load_profiles,
+    resolve_remotes_path,
+    warn,
+)
 from usr_harness.sync.remote.session import fetch_host_key, known_host_keys, trust_host_key
+from usr_harness.sync.remote.wizard import choose_remotes_file, existing_settings, write_profile
 
 remotes_app = typer.Typer(
     name="remotes",
-    help="Remote profiles: list them, show one, trust a host key, doctor a remote.",
+    help="Remote profiles: list, show, wizard, trust, doctor; ControlMaster status and warm-auth.",
     no_args_is_help=True,
 )
 
@@ -103,7 +113,138 @@ def doctor_remote(
     else:
         for check in report.checks:
             typer.echo(f"[{check.status:>4}] {check.name}: {check.detail}")
+    hint = keyboard_interactive_hint(report.error, name)
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
     if report.error is not None:
         raise report.error
     if not report.ok:
+        raise typer.Exit(1)
+
+
+def keyboard_interactive_hint(error: UsrError | None, name: str) -> str | None:
+    """What to do when the server wants a second factor, which batch mode can never answer."""
+    if not isinstance(error, AuthError) or "keyboard-interactive" not in error.message.lower():
+        return None
+    return (
+        "the server asks for keyboard-interactive authentication (a password or second factor), which "
+        f"batch logins cannot answer: set `client: openssh` in the profile (usr remotes wizard {name} "
+        "--client openssh), configure ControlMaster auto / ControlPath / ControlPersist for the host in "
+        f"~/.ssh/config, then log in once with `usr remotes warm-auth {name}` (see docs/keys.md)"
+    )
+
+
+REQUIRED_FOR_NEW = (("host", "--host"), ("user", "--user"), ("base_dir", "--base-dir"))
+
+
+@remotes_app.command("wizard")
+def wizard_remote(
+    ctx: typer.Context,
+    name: str = typer.Argument(None, help="Remote profile name (prompted for on a terminal)."),
+    host: str = typer.Option(None, "--host", help="SSH host name or address."),
+    user: str = typer.Option(None, "--user", help="Remote user name."),
+    base_dir: str = typer.Option(None, "--base-dir", help="Remote datasets root (absolute or ~/...)."),
+    port: int = typer.Option(None, "--port", min=1, max=65535, help="SSH port (default 22)."),
+    identity_file: str = typer.Option(None, "--identity-file", help="Private key to log in with."),
+    known_hosts: str = typer.Option(None, "--known-hosts", help="known_hosts file to check the host key in."),
+    python: str = typer.Option(None, "--python", help="Remote python (default python3)."),
+    client: str = typer.Option(None, "--client", help=f"SSH client: {' | '.join(SUPPORTED_CLIENTS)}."),
+    file: Path = typer.Option(
+        None, "--file", help="Remotes file (else --remotes-config, $USR_REMOTES_PATH)."
+    ),
+) -> None:
+    """Write or update one profile; every other profile and comment in the file stays as it was."""
+    path = choose_remotes_file(file, _remotes_config(ctx))
+    name = name or _ask("Remote name")
+    settings: dict[str, Any] = {
+        "host": host,
+        "user": user,
+        "base_dir": base_dir,
+        "port": port,
+        "identity_file": _local_path(identity_file),
+        "known_hosts": _local_path(known_hosts),
+        "python": python,
+        "client": client,
+    }
+    if client is not None and client not in SUPPORTED_CLIENTS:
+        raise UsageError(f"--client must be one of {', '.join(SUPPORTED_CLIENTS)}, got {client!r}")
+    if existing_settings(path, name) is None:
+        for key, flag in REQUIRED_FOR_NEW:
+            settings[key] = settings[key] or _ask(f"{flag} for new remote {name}")
+        settings = {"type": "ssh", **settings}
+    given = {key: value for key, value in settings.items() if value is not None}
+    if given.get("identity_file") and not Path(given["identity_file"]).expanduser().is_file():
+        warn(f"identity file {given['identity_file']} does not exist yet")
+    result = write_profile(path, name, given)
+    typer.echo(f"{result.action} remote {name} in {result.path}: {', '.join(result.keys) or 'no changes'}")
+    typer.echo(f"next: usr --remotes-config {result.path} remotes trust {name}, then remotes doctor {name}")
+
+
+def _ask(label: str) -> str:
+    """A prompt on a terminal; without one the flag is required, never guessed."""
+    if not sys.stdin.isatty():
+        raise UsageError(f"{label} is required (pass it as a flag; there is no terminal to ask on)")
+    return typer.prompt(label)
+
+
+def _local_path(value: str | None) -> str | None:
+    """Absolute, so the file means the same from any folder; `~` stays for portability."""
+    if value is None or value.startswith("~"):
+        return value
+    return str(Path(value).absolute())
+
+
+@remotes_app.command("status")
+def status_remote(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Remote profile name."),
+    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+) -> None:
+    """Is a ControlMaster configured for the remote's host, and is a master live? Exit 1 when not live."""
+    status = master_status(get_profile(name, _remotes_config(ctx)))
+    if as_json:
+        typer.echo(json.dumps(status.as_dict(), indent=2))
+    else:
+        _print_status(status)
+    if not status.live:
+        raise typer.Exit(1)
+
+
+def _print_status(status: MasterStatus) -> None:
+    typer.echo(f"remote {status.remote} ({status.target}), client {status.client}")
+    typer.echo(f"control master: {status.control_master}")
+    typer.echo(f"control path: {status.control_path or 'none'}")
+    typer.echo(f"control persist: {status.control_persist}")
+    typer.echo(f"master: {'live' if status.live else 'not live'} ({status.detail})")
+    if status.client != "openssh":
+        typer.echo("note: only `client: openssh` profiles use the master; paramiko opens its own connection")
+
+
+@remotes_app.command("warm-auth")
+def warm_auth_remote(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Remote profile name."),
+    persist: str = typer.Option(
+        None, "--persist", help="ControlPersist for this master, e.g. 8h (default: the ssh config's)."
+    ),
+) -> None:
+    """Log in once on this terminal and leave a ControlMaster running for later batch commands."""
+    if not sys.stdin.isatty():
+        raise UsageError(f"warm-auth {name} needs a terminal to log in on; run it interactively")
+    profile = get_profile(name, _remotes_config(ctx))
+    status = master_status(profile)
+    if not status.configured:
+        raise UsageError(
+            f"no ControlPath is configured for {profile.target}: add a `Host {profile.host}` block with "
+            "ControlMaster auto, ControlPath ~/.ssh/cm-%C and ControlPersist 8h to ~/.ssh/config "
+            "(see docs/keys.md)"
+        )
+    if not status.live:
+        open_master(profile, persist)
+        status = master_status(profile)
+    typer.echo(f"master for {profile.target}: {'live' if status.live else 'not live'} ({status.detail})")
+    typer.echo(f"socket: {status.control_path}")
+    if profile.client != "openssh":
+        warn(f"remote {name} uses client {profile.client}, which ignores the master: set client: openssh")
+    if not status.live:
         raise typer.Exit(1)

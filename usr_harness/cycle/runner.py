@@ -17,6 +17,7 @@ from pathlib import Path
 from usr_harness.cycle.steps import StepFailed, StepReport
 from usr_harness.cycle.sync_audit import final_diff_clean, local_work, run_sync_audit_drill
 from usr_harness.engines import engine_from_cmd
+from usr_harness.report.build import RunSettings, write_run_files
 
 CYCLE_DATASET = "cycle"
 REMOTE_NAME = "hpc"
@@ -214,6 +215,9 @@ def run_cycle(config: CycleConfig) -> dict:
     path = Path(os.environ.get(REPORT_PATH_ENV) or run_dir / "cycle-report.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
+    drills_root = (config.drills_path or default_drills_path()).parent
+    settings = RunSettings(config.seed, config.engine_cmd, config.scale, drills_root)
+    write_run_files(run_dir, settings, steps=result)  # report.json + index.html
     return result
 
 

@@ -123,17 +123,21 @@ def render_plain(audit: dict) -> str:
     """The block printed after every diff, pull and push."""
     d = audit["data"]
     v = d["verify"]
-    lines = [
-        f"USR sync audit: {d['action']} {d['dataset']} <-> {d['remote']}",
-        f"  Transfer state : {d['transfer_state']}",
-        f"  Verify         : primary={v['primary']} sidecars={v['sidecars']} "
-        f"content_hashes={v['content_hashes']}",
-    ]
+    file_mode = d.get("mode") == "file"
+    subject = d["target"] if file_mode else d["dataset"]
+    lines = [f"USR sync audit: {d['action']} {subject} <-> {d['remote']}"]
+    if file_mode:
+        lines.append(f"  Remote path    : {d['remote_path']}")
+    verify = f"primary={v['primary']}"
+    if not file_mode:
+        verify += f" sidecars={v['sidecars']} content_hashes={v['content_hashes']}"
+    lines += [f"  Transfer state : {d['transfer_state']}", f"  Verify         : {verify}"]
     if "primary" in d:
+        lines.append(f"  Primary        : {_mark(d['primary']['changed'])}")
+    if ".events.log" in d:
         ev = d[".events.log"]
         snaps = d["_snapshots"]
         lines += [
-            f"  Primary        : {_mark(d['primary']['changed'])}",
             f"  meta.md        : {_mark(d['meta']['changed'])}",
             f"  .events.log    : {_mark(ev['changed'])} "
             f"(local {_lines(ev['local'])}, remote {_lines(ev['remote'])})",

@@ -29,6 +29,7 @@ from usr_harness.sync.promotion import (
     promote,
     recover,
 )
+from usr_harness.sync.remote.file_agent import FileOps
 from usr_harness.sync.scan import CHUNK, scan_dataset, sha256_file
 
 PROTOCOL_VERSION = 1
@@ -42,7 +43,7 @@ class AgentFailure(Exception):
         self.paths = paths or []
 
 
-class Agent:
+class Agent(FileOps):
     def __init__(self, reader, writer) -> None:
         self.reader = reader
         self.writer = writer

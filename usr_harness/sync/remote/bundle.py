@@ -17,6 +17,7 @@ AGENT_MODULES = (
     "sync/scan.py",
     "sync/flock.py",
     "sync/promotion.py",
+    "sync/remote/file_agent.py",
     "sync/remote/agent.py",
 )
 

@@ -1,14 +1,21 @@
 """Start the remote agent for a profile: over paramiko (default) or the system OpenSSH client.
 
 Either way the engine gets one AgentClient on one connection. The OpenSSH path
-honours ~/.ssh/config (ProxyJump, ControlMaster, agent keys), so sites whose
-logins need a second factor work after one interactive `warm-auth`.
+honours the ssh_config files (ProxyJump, ControlMaster, agent keys), so sites
+whose logins need a second factor work after one interactive `warm-auth`.
+Whatever the config says, host keys are checked strictly against the
+profile's known_hosts only, and ssh never learns or rewrites a key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import pwd
+import subprocess
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from usr_harness.errors import AuthError, ConfigError, TransportError, UsrError
 from usr_harness.sync.remote.bundle import agent_command
@@ -17,55 +24,160 @@ from usr_harness.sync.remote.process_channel import ProcessChannel
 from usr_harness.sync.remote.profiles import RemoteProfile
 from usr_harness.sync.remote.session import open_session
 
+CONNECT_TIMEOUT_SECONDS = 10
+_SSH_FAILED = 255
+_STDERR_KEPT = 4000
+_HOST_KEY_REFUSALS = (
+    "host key verification failed",
+    "remote host identification has changed",
+    "host key is known for",
+)
+_CONFIG_FAILURES = ("bad configuration option", "can't open user config file", "bad configuration options")
 
-def openssh_argv(profile: RemoteProfile, remote_command: str | None = None) -> list[str]:
-    """`ssh` with host keys checked strictly against the profile's known_hosts."""
-    argv = ["ssh", "-p", str(profile.port), "-o", "StrictHostKeyChecking=yes"]
-    argv += ["-o", f"UserKnownHostsFile={profile.known_hosts_path()}"]
-    if profile.batch_mode:
+
+def ssh_config_args() -> list[str]:
+    """`-F $HOME/.ssh/config` when $HOME is not ssh's own home, else nothing.
+
+    ssh reads ~/.ssh/config from the passwd entry and ignores $HOME, while every
+    other `~` in usr follows $HOME. Only when the two differ (sudo -E, test
+    sandboxes) is the file named explicitly; otherwise ssh reads its usual
+    files, system-wide ones included.
+    """
+    home = os.environ.get("HOME")
+    if not home:
+        return []
+    config = Path(home) / ".ssh" / "config"
+    try:
+        own_home = pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        own_home = ""
+    if Path(home).absolute() == Path(own_home).absolute() or not config.is_file():
+        return []
+    return ["-F", str(config)]
+
+
+def openssh_options(profile: RemoteProfile, *, batch: bool | None = None) -> list[str]:
+    """`ssh` and every option naming the profile's endpoint and trust, without the host itself.
+
+    `batch` overrides the profile's batch_mode (warm-auth must be able to prompt).
+    """
+    argv = ["ssh", *ssh_config_args(), "-p", str(profile.port), "-l", profile.user]
+    argv += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={profile.known_hosts_path()}"]
+    argv += ["-o", "GlobalKnownHostsFile=/dev/null", "-o", "UpdateHostKeys=no"]
+    argv += ["-o", f"ConnectTimeout={CONNECT_TIMEOUT_SECONDS}"]
+    if profile.batch_mode if batch is None else batch:
         argv += ["-o", "BatchMode=yes"]
     key = profile.key_path()
     if key is not None:
         argv += ["-i", str(key), "-o", "IdentitiesOnly=yes"]
-    argv += ["-l", profile.user, profile.host]
+    return argv
+
+
+def openssh_argv(profile: RemoteProfile, remote_command: str | None = None) -> list[str]:
+    """`ssh` with host keys checked strictly against the profile's known_hosts.
+
+    No pty (a pty would translate the binary protocol's bytes), no agent or X11
+    forwarding, and no port forwards from the config, so the child's stdout
+    carries nothing but the remote command's output.
+    """
+    argv = openssh_options(profile)
+    argv += ["-T", "-x", "-a", "-o", "ClearAllForwardings=yes", profile.host]
     if remote_command is not None:
         argv += ["--", remote_command]
     return argv
+
+
+class OpenSshChannel(ProcessChannel):
+    """A ProcessChannel whose stderr is drained by a thread, keeping only its tail.
+
+    ssh's warnings, banners and the remote's stderr must never block the child
+    (a full pipe would stall the protocol) nor reach stdout; the tail explains a
+    refusal.
+    """
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        super().__init__(argv)
+        self._stderr = bytearray()
+        self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._drain.start()
+
+    def _drain_stderr(self) -> None:
+        assert self.process.stderr is not None
+        descriptor = self.process.stderr.fileno()
+        while block := os.read(descriptor, 1 << 16):
+            self._stderr += block
+            del self._stderr[:-_STDERR_KEPT]
+
+    def stderr_text(self) -> str:
+        if self.process.poll() is None:
+            return ""
+        self._drain.join(timeout=5)
+        return bytes(self._stderr).decode("utf-8", "replace").replace("\r", "").strip()
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._drain.join(timeout=5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def _describe(profile: RemoteProfile) -> str:
     return f"remote {profile.name} ({profile.target})"
 
 
-def _openssh_failure(profile: RemoteProfile, stderr: str) -> UsrError:
-    text = stderr.strip().splitlines()[-1] if stderr.strip() else "ssh exited"
+def _openssh_failure(profile: RemoteProfile, stderr: str, exit_code: int | None, cause: UsrError) -> UsrError:
+    """Map what ssh printed to the family an operator acts on; `cause` is the agent-side symptom.
+
+    Exit code 255 is ssh's own failure, so the agent's guess about python is dropped.
+    """
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("@")]
+    if not lines:
+        return cause
+    last = lines[-1].strip()
     lowered = stderr.lower()
-    if "host key verification failed" in lowered or "remote host identification has changed" in lowered:
+    where = _describe(profile)
+    known_hosts = profile.known_hosts_path()
+    if "remote host identification has changed" in lowered:
         return AuthError(
-            f"{_describe(profile)}: host key refused ({text}); run `usr remotes trust {profile.name}`"
+            f"{where}: host key for {profile.host_key_name} does not match known_hosts {known_hosts} "
+            f"({last}). This may be an attack; if the host key was changed on purpose, remove the old "
+            f"entry (ssh-keygen -R '{profile.host_key_name}' -f {known_hosts}) and run "
+            f"`usr remotes trust {profile.name}`",
+            paths=[str(known_hosts)],
         )
-    if "permission denied" in lowered:
-        return AuthError(f"{_describe(profile)}: authentication refused ({text})")
-    if "does not exist" in lowered:
-        return ConfigError(f"{_describe(profile)}: {text}")
-    return TransportError(f"{_describe(profile)}: {text}")
+    if any(marker in lowered for marker in _HOST_KEY_REFUSALS):
+        return AuthError(
+            f"{where}: host key for {profile.host_key_name} is not known ({last}); run "
+            f"`usr remotes trust {profile.name}` to check its fingerprint and record it in {known_hosts}",
+            paths=[str(known_hosts)],
+        )
+    if "permission denied" in lowered or "too many authentication failures" in lowered:
+        hint = "check that the profile's key is in the remote user's authorized_keys"
+        if "bad permissions" in lowered or "unprotected private key" in lowered:
+            hint = "ssh ignored the private key because other users can read it: chmod 600 it"
+        return AuthError(f"{where}: authentication refused ({last}); {hint}")
+    if any(marker in lowered for marker in _CONFIG_FAILURES):
+        return ConfigError(f"{where}: ssh configuration: {last}")
+    if exit_code == _SSH_FAILED:
+        return TransportError(f"{where}: {last}")
+    if isinstance(cause, TransportError):
+        return TransportError(f"{where}: {last} ({cause.message})")
+    return cause
 
 
 @contextmanager
 def connect_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
     """One connection, one agent channel, closed on exit whatever happens."""
     if profile.client == "openssh":
-        command = agent_command(profile.python)
-        channel = ProcessChannel(openssh_argv(profile, command))
-        try:
-            agent = AgentClient.start(channel, profile.base_dir, _describe(profile))
-        except TransportError:
-            channel.close()
-            raise _openssh_failure(profile, channel.stderr_text()) from None
-        try:
+        with _openssh_agent(profile) as agent:
             yield agent
-        finally:
-            agent.close()
         return
     with open_session(profile) as session:
         agent = launch_over_session(session, profile.python, profile.base_dir, _describe(profile))
@@ -73,3 +185,21 @@ def connect_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
             yield agent
         finally:
             agent.close()
+
+
+@contextmanager
+def _openssh_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
+    channel = OpenSshChannel(openssh_argv(profile, agent_command(profile.python)))
+    try:
+        agent = AgentClient.start(channel, profile.base_dir, _describe(profile))
+    except TransportError as error:
+        channel.close()
+        failure = _openssh_failure(profile, channel.stderr_text(), channel.process.returncode, error)
+        raise failure from None
+    except BaseException:
+        channel.close()
+        raise
+    try:
+        yield agent
+    finally:
+        agent.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REQUIRED = ("type", "host", "user", "base_dir")
-_LOCAL_PATH_KEYS = ("identity_file", "known_hosts")
+_LOCAL_PATH_KEYS = ("identity_file", "known_hosts", "local_repo_root")
+_OPTIONAL_STRING_KEYS = ("ssh_key_env", "repo_root", *_LOCAL_PATH_KEYS)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class RemoteProfile:
     known_hosts: str | None = None
     python: str = "python3"
     client: str = "paramiko"
+    repo_root: str | None = None
+    local_repo_root: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -78,6 +82,12 @@ class RemoteProfile:
             raise ConfigError(
                 f"remote {self.name}: private key {path} ({origin}) does not exist", paths=[str(path)]
             )
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            warn(
+                f"private key {path} of remote {self.name} is accessible by other users "
+                f"(mode {mode:04o}); ssh refuses such keys: chmod 600 {path}"
+            )
         return path
 
     def _key_source(self) -> tuple[str | None, str]:
@@ -93,6 +103,11 @@ class RemoteProfile:
         if self.identity_file:
             return self.identity_file, "identity_file"
         return None, ""
+
+
+def warn(message: str) -> None:
+    """One `WARNING:` line on stderr: worth fixing, never a reason to stop a sync."""
+    print(f"WARNING: {message}", file=sys.stderr)
 
 
 def resolve_remotes_path(path: Path | None) -> Path:
@@ -111,6 +126,9 @@ def resolve_remotes_path(path: Path | None) -> Path:
 def load_profiles(path: Path | None) -> dict[str, RemoteProfile]:
     """Read and validate every profile of the file `resolve_remotes_path(path)` names."""
     source = resolve_remotes_path(path)
+    mode = source.stat().st_mode & 0o777
+    if mode & 0o004:
+        warn(f"remote profiles file {source} is readable by every user (mode {mode:04o}): chmod 600 {source}")
     document = _read_yaml(source)
     if document is None:
         document = {}
@@ -187,7 +205,7 @@ def _build(name: str, entry: Any, source: Path) -> RemoteProfile:
     for key in ("type", "host", "user", "base_dir", "python", "client"):
         if key in values and (not isinstance(values[key], str) or not values[key].strip()):
             raise fail(f"{key} must be a non-empty string")
-    for key in ("ssh_key_env", *_LOCAL_PATH_KEYS):
+    for key in _OPTIONAL_STRING_KEYS:
         if values.get(key) is not None and (not isinstance(values[key], str) or not values[key]):
             raise fail(f"{key} must be a non-empty string or absent")
     port = values.get("port", 22)
@@ -199,8 +217,9 @@ def _build(name: str, entry: Any, source: Path) -> RemoteProfile:
         raise fail(f"ssh_key_env must name an environment variable, got {values['ssh_key_env']!r}")
     if values.get("client", "paramiko") not in SUPPORTED_CLIENTS:
         raise fail(f"unsupported client {values['client']!r}; supported: {', '.join(SUPPORTED_CLIENTS)}")
-    if not values["base_dir"].startswith(("/", "~")):
-        raise fail(f"base_dir must be absolute (or start with ~), got {values['base_dir']!r}")
+    for key in ("base_dir", "repo_root"):
+        if values.get(key) and not values[key].startswith(("/", "~")):
+            raise fail(f"{key} must be absolute (or start with ~), got {values[key]!r}")
     for key in _LOCAL_PATH_KEYS:
         raw = values.get(key)
         if raw and not raw.startswith("~") and not Path(raw).is_absolute():

@@ -1,0 +1,63 @@
+"""Bulk throughput: a first pull and a first push of the bulk dataset, against rsync and scp.
+
+Every run starts from an empty target, so each moves the whole dataset. The client's peak
+memory comes from GNU time, the remote agent's from polling it under the sshd; both must
+stay flat however big the primary is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from benchmarks.agent_memory import AgentPeak
+from benchmarks.datasets import BuiltDataset
+from benchmarks.measure import Run
+from benchmarks.references import rsync_argv, scp_argv
+from benchmarks.workspace import Workspace, drop
+
+
+@dataclass
+class BulkRuns:
+    """Runs per tool and direction, plus the agent's peak bytes per engine run."""
+
+    runs: dict[str, list[Run]] = field(default_factory=lambda: defaultdict(list))
+    agent_peaks: dict[str, list[int | None]] = field(default_factory=lambda: defaultdict(list))
+
+
+def measure_bulk(ws: Workspace, built: BuiltDataset, repeats: int) -> BulkRuns:
+    """Pull the dataset `repeats` times from scratch, then push it `repeats` times to an empty remote."""
+    ws.place(built, link=True)
+    name = built.spec.name
+    result = BulkRuns()
+    scp_parent = ws.workdir / "scp"
+    for _ in range(repeats):
+        ws.forget_local(name)
+        _engine(ws, name, "pull", result)
+        drop(ws.mirror_local / name)
+        remote = ws.remote_path(ws.remote_root, name)
+        result.runs["rsync.pull"].append(
+            ws.runner.run(rsync_argv(ws.target, remote, f"{ws.mirror_local / name}/"))
+        )
+        drop(scp_parent)
+        scp_parent.mkdir()
+        source = ws.target.remote(ws.remote_root / name)
+        result.runs["scp.pull"].append(ws.runner.run(scp_argv(ws.target, source, f"{scp_parent}/")))
+    drop(scp_parent)
+    for _ in range(repeats):
+        ws.forget_remote(name)
+        _engine(ws, name, "push", result)
+        drop(ws.mirror_remote / name)
+        target = ws.remote_path(ws.mirror_remote, name)
+        result.runs["rsync.push"].append(
+            ws.runner.run(rsync_argv(ws.target, f"{ws.mirror_local / name}/", target))
+        )
+    return result
+
+
+def _engine(ws: Workspace, name: str, action: str, result: BulkRuns) -> None:
+    assert ws.sshd.pid is not None
+    with AgentPeak(ws.sshd.pid) as watch:
+        run, _ = ws.usr(action, name, expect="TRANSFERRED")
+    result.runs[f"usr.{action}"].append(run)
+    result.agent_peaks[f"usr.{action}"].append(watch.peak)

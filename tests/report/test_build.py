@@ -1,0 +1,139 @@
+"""report.json: built from a run folder, valid against the published schema, audits moved to files."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.report.conftest import AUDIT, HOSTILE, SETTINGS, STEPS, drill_line, make_run
+from usr_harness.errors import UsageError
+from usr_harness.report.build import PACKAGE_PARENT, build_report, git_commit, write_run_files
+from usr_harness.report.evidence import drill_slug
+from usr_harness.report.model import SCHEMA_VERSION, Report, load_report
+
+TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "null": type(None),
+}
+
+
+def schema_errors(value: Any, schema: dict, root: dict, where: str = "$") -> list[str]:
+    """The subset of JSON Schema that schema.json uses; enough to hold the builder to the schema."""
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].removeprefix("#/$defs/")]
+    errors = []
+    kinds = schema.get("type")
+    if kinds is not None:
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        if isinstance(value, bool) or not any(isinstance(value, TYPES[kind]) for kind in kinds):
+            return [f"{where}: {value!r} is not {kinds}"]
+    if "const" in schema and value != schema["const"]:
+        errors.append(f"{where}: {value!r} != {schema['const']!r}")
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{where}: {value!r} not in {schema['enum']}")
+    if isinstance(value, str):
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append(f"{where}: {value!r} does not match {schema['pattern']}")
+        if len(value) < schema.get("minLength", 0):
+            errors.append(f"{where}: too short")
+    if isinstance(value, int | float) and value < schema.get("minimum", value):
+        errors.append(f"{where}: {value} < {schema['minimum']}")
+    if isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            errors += schema_errors(item, schema["items"], root, f"{where}[{index}]")
+    if isinstance(value, dict):
+        errors += [f"{where}: missing {key}" for key in schema.get("required", []) if key not in value]
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if key in properties:
+                errors += schema_errors(item, properties[key], root, f"{where}.{key}")
+            elif extra is False:
+                errors.append(f"{where}: unexpected key {key}")
+            elif isinstance(extra, dict):
+                errors += schema_errors(item, extra, root, f"{where}.{key}")
+    return errors
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return json.loads(resources.files("usr_harness.report").joinpath("schema.json").read_text())
+
+
+def test_report_is_valid_against_the_published_schema(sample_run: Path, schema: dict) -> None:
+    data = write_run_files(sample_run, SETTINGS, steps=STEPS).as_dict()
+    assert json.loads((sample_run / "report.json").read_text()) == data
+    assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION == data["schema_version"]
+    assert schema_errors(data, schema, schema) == []
+    assert data["summary"] == {"total": 6, "pass": 3, "fail": 2, "unknown": 1}
+    assert data["seed"] == 7 and data["engine"] == "bundled" and data["engine_cmd"] is None
+    assert {"python", "pyarrow", "paramiko", "openssh"} <= data["versions"].keys()
+    broken = dict(data, drills=[{**data["drills"][0], "verdict": "passed"}], surprise=1)
+    assert len(schema_errors(broken, schema, schema)) == 2
+
+
+def test_audits_and_large_values_move_to_evidence_files_once(sample_run: Path) -> None:
+    report = build_report(sample_run, SETTINGS)
+    chained, busy = report.drills[0], report.drills[1]
+    slug = drill_slug(chained.nodeid)
+    assert chained.evidence == {"pull-0": {"exit_code": 0}}
+    assert chained.evidence_files == {"pull-0.audit": f"evidence/{slug}/pull-0.audit.json"}
+    assert json.loads((sample_run / chained.evidence_files["pull-0.audit"]).read_text()) == AUDIT
+    assert busy.evidence == {} and list(busy.evidence_files) == ["trace"]
+    corruption = report.drills[3]
+    assert corruption.evidence["observed"] == {"family": "sidecars", "exit_code": 8}  # the page reads them
+    lines = (sample_run / "drills.jsonl").read_text()
+    assert '.audit": {' not in lines and "xxxxxxxx" not in lines
+    again = build_report(sample_run, SETTINGS)
+    assert again.drills == report.drills and (sample_run / "drills.jsonl").read_text() == lines
+    assert re.fullmatch(
+        r"test_security\.py-test_hostile_ids-script-alert-1-script-[0-9a-f]{8}", drill_slug(HOSTILE)
+    )
+
+
+def test_report_round_trips_and_lists_run_files(sample_run: Path) -> None:
+    report = write_run_files(sample_run, SETTINGS, steps=STEPS, replay_of="earlier-run")
+    assert load_report(sample_run) == report == load_report(sample_run / "report.json")
+    assert Report.from_dict(json.loads(json.dumps(report.as_dict()))) == report
+    assert report.run_files == ("cycle-report.json", "drills.jsonl", "evidence/sshd.log", "junit.xml")
+    assert report.run_id == sample_run.name and report.rootdir == "/nonexistent/rootdir"
+
+
+def test_git_commit_when_the_package_is_a_work_tree(tmp_path: Path) -> None:
+    head = subprocess.run(
+        ["git", "-C", str(PACKAGE_PARENT), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
+    assert git_commit() == (head.stdout.strip() if head.returncode == 0 else None)
+    assert git_commit(tmp_path) is None
+    nested = tmp_path / "repo/site-packages"
+    nested.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    assert git_commit(nested) is None  # an enclosing repository is not the package's
+
+
+def test_a_run_without_drills_and_repeated_lines(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert build_report(empty, SETTINGS).drills == ()
+    nodeid = "drills/test_a.py::test_a"
+    rerun = make_run(tmp_path / "rerun", [drill_line(nodeid, "fail"), drill_line(nodeid, "pass")])
+    assert [(d.nodeid, d.verdict) for d in build_report(rerun, SETTINGS).drills] == [(nodeid, "pass")]
+
+
+def test_unreadable_reports_are_usage_errors(sample_run: Path) -> None:
+    with pytest.raises(UsageError, match="no report at"):
+        load_report(sample_run)
+    data = write_run_files(sample_run, SETTINGS).as_dict()
+    (sample_run / "report.json").write_text(json.dumps({**data, "schema_version": 99}))
+    with pytest.raises(UsageError, match="schema_version 99"):
+        load_report(sample_run)

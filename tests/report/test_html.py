@@ -1,0 +1,164 @@
+"""index.html: self-contained, escaped, and (rendered in headless Chromium) showing every drill."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests.report.conftest import HOSTILE, SAMPLE_LINES, SETTINGS, STEPS, make_run
+from usr_harness.report.build import write_run_files
+from usr_harness.report.html import render_page
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VOID = {"meta", "br", "img", "input", "link", "hr", "col", "source", "wbr"}
+
+
+@dataclass
+class Node:
+    tag: str
+    attrs: dict[str, str]
+    children: list[Node] = field(default_factory=list)
+    text: str = ""
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def find(self, tag: str | None = None, **attrs: str) -> list[Node]:
+        """Nodes with `tag` whose attributes hold `attrs` (`class_` matches one class among several)."""
+        wanted = {key.rstrip("_"): value for key, value in attrs.items()}
+        return [
+            node
+            for node in self.walk()
+            if (tag is None or node.tag == tag)
+            and all(
+                value in node.attrs.get(key, "").split() if key == "class" else node.attrs.get(key) == value
+                for key, value in wanted.items()
+            )
+        ]
+
+    @property
+    def all_text(self) -> str:
+        return self.text + "".join(child.all_text for child in self.children)
+
+
+class TreeBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.root = Node("#document", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, {key: value or "" for key, value in attrs})
+        self.stack[-1].children.append(node)
+        if tag not in VOID:
+            self.stack.append(node)
+
+    def handle_endtag(self, tag: str) -> None:
+        while len(self.stack) > 1 and self.stack.pop().tag != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(Node("#text", {}, text=data))
+
+
+def parse(markup: str) -> Node:
+    builder = TreeBuilder()
+    builder.feed(markup)
+    return builder.root
+
+
+def rendered_dom(page: Path, profile: Path) -> Node:
+    """What Chromium built from the page (after its own parsing and layout), as a tree."""
+    done = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return parse(done.stdout)
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install -y chromium)"
+)
+def test_chromium_renders_every_drill_matrix_and_chart(sample_run: Path, tmp_path: Path) -> None:
+    report = write_run_files(sample_run, SETTINGS, steps=STEPS)
+    dom = rendered_dom(sample_run / "index.html", tmp_path / "chromium-profile")
+
+    tiles = {tile.attrs["data-count"]: tile.all_text for tile in dom.find("div", class_="tile")}
+    assert tiles == {"total": "6drills", "pass": "3pass", "fail": "2fail", "unknown": "1unknown"}
+    assert "cycle failed at step run:drills" in dom.find(id="status")[0].all_text
+    assert (
+        len(dom.find("li", class_="verdict-fail")) == 2 and len(dom.find("li", class_="verdict-unknown")) == 1
+    )
+
+    rows = {row.attrs["data-nodeid"]: row for row in dom.find("tr", class_="drill")}
+    assert rows.keys() == {drill.nodeid for drill in report.drills}
+    for drill in report.drills:
+        row = rows[drill.nodeid]
+        assert row.attrs["data-verdict"] == drill.verdict
+        assert [cell.attrs["class"] for cell in row.find("td", class_="on")] == [f"cell {drill.verdict} on"]
+    assert HOSTILE in rows and not dom.find("script")
+
+    matrix = dom.find(id="corruption-matrix")[0]
+    kinds = {row.attrs["data-nodeid"].partition("[")[2]: row.attrs["class"] for row in matrix.find("tr")[1:]}
+    assert kinds == {
+        "derived.byte-flip-local-pull]": "corruption match",
+        "meta.byte-flip-local-validate]": "corruption blind-spot",
+        "events.truncate-remote-pull]": "corruption mismatch",
+    }
+    assert "3 cases, 1 blind spot (" in matrix.all_text
+
+    bars = dom.find("g", class_="bar")
+    assert [bar.attrs["data-nodeid"] for bar in bars][:2] == [line["nodeid"] for line in SAMPLE_LINES[:2]]
+    assert len(bars) == 6 and len(dom.find("rect")) == 6
+    assert [step.attrs["class"] for step in dom.find("tr", class_="step")] == [
+        "step verdict-pass",
+        "step verdict-fail",
+        "step verdict-unknown",
+    ]
+
+    links = [a.attrs["href"] for a in dom.find("a")]
+    assert "evidence/sshd.log" in links and "junit.xml" in links
+    assert sum(link.endswith(".audit.json") for link in links) == 1
+    assert all((sample_run / link).is_file() for link in links)
+
+
+def test_page_is_self_contained_and_escaped(sample_run: Path) -> None:
+    write_run_files(sample_run, SETTINGS)
+    markup = (sample_run / "index.html").read_text()
+    assert not [token for token in ("<script", "<link", "@import", "src=", "url(") if token in markup]
+    assert re.findall(r"https?://[^\"' ]+", markup) == ["http://www.w3.org/2000/svg"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
+
+
+def test_empty_states_when_nothing_ran(tmp_path: Path) -> None:
+    passing = [
+        line for line in SAMPLE_LINES if line["verdict"] == "pass" and "corruption" not in line["nodeid"]
+    ]
+    dom = parse(render_page(write_run_files(make_run(tmp_path / "run", passing), SETTINGS)))
+    assert "No corruption-matrix drills" in dom.find(id="corruption-matrix")[0].all_text
+    assert dom.find(id="status")[0].all_text == "all 1 drills pass" and not dom.find(id="attention")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    dom = parse(render_page(write_run_files(empty, SETTINGS)))
+    assert "No drills ran." in dom.find(id="durations")[0].all_text and not dom.find("tr", class_="drill")

@@ -1,0 +1,71 @@
+"""Replay: same drills, seed and engine again; it says drill by drill what matched and what did not."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from tests.report.conftest import run_tiny
+from usr_harness.report.build import RunSettings, write_run_files
+from usr_harness.report.model import Report
+from usr_harness.report.replay import DrillComparison, compare_reports, pytest_args, replay
+
+TINY = "drills/test_tiny.py::"
+
+
+def tiny_report(root: Path, run_dir: Path, seed: int = 7) -> Report:
+    run_tiny(root, run_dir, seed)
+    return write_run_files(run_dir, RunSettings(seed, None, "small", root))
+
+
+def by_nodeid(comparisons: list[DrillComparison]) -> dict[str, DrillComparison]:
+    return {comparison.nodeid.removeprefix(TINY): comparison for comparison in comparisons}
+
+
+def test_replay_matches_steady_drills_and_names_what_differs(tiny_drills: Path, tmp_path: Path) -> None:
+    original = tiny_report(tiny_drills, tmp_path / "first")
+    assert {d.nodeid.removeprefix(TINY): d.verdict for d in original.drills} == {
+        "test_steady": "pass",
+        "test_wall_clock": "pass",
+        "test_refused": "fail",
+        "test_skipped[a;rm -rf x]": "unknown",
+        "test_skipped[new\\nline]": "unknown",
+    }
+    again, comparisons = replay(original, tmp_path / "again")
+    assert again.replay_of == original.run_id and (tmp_path / "again/index.html").is_file()
+    results = by_nodeid(comparisons)
+    assert list(results) == [d.nodeid.removeprefix(TINY) for d in original.drills]
+    assert {name for name, result in results.items() if result.matches} == {
+        "test_steady",
+        "test_refused",
+        "test_skipped[a;rm -rf x]",
+        "test_skipped[new\\nline]",
+    }
+    assert results["test_wall_clock"].changed_prints == ("final.local", "final.remote")
+    assert results["test_wall_clock"].describe() == "fingerprints differ: final.local, final.remote"
+    assert results["test_refused"].describe() == "verdict fail, no fingerprints recorded"
+    assert results["test_steady"].describe() == "verdict pass, fingerprints same (1)"
+
+    reseeded, comparisons = replay(dataclasses.replace(original, seed=8), tmp_path / "seed8")
+    assert reseeded.seed == 8 and not by_nodeid(comparisons)["test_steady"].matches
+
+
+def test_comparison_counts_missing_drills_and_changed_verdicts(tiny_drills: Path, tmp_path: Path) -> None:
+    original = tiny_report(tiny_drills, tmp_path / "first")
+    steady = [d for d in original.drills if d.nodeid.endswith("test_steady")]
+    flipped = dataclasses.replace(steady[0], verdict="fail", fingerprints={"final": "x", "extra": "y"})
+    results = by_nodeid(compare_reports(original, dataclasses.replace(original, drills=(flipped,))))
+    assert results["test_steady"].describe() == ("verdict pass -> fail; fingerprints differ: extra, final")
+    assert (
+        results["test_refused"].describe() == "not run by the replay" and not results["test_refused"].matches
+    )
+
+
+def test_pytest_args_anchor_nodeids_at_the_rootdir(tiny_drills: Path, tmp_path: Path) -> None:
+    report = dataclasses.replace(
+        tiny_report(tiny_drills, tmp_path / "first"), engine_cmd="my-usr --flag", scale="medium"
+    )
+    args = pytest_args(report, tmp_path / "next")
+    assert args[0] == f"{tiny_drills}/drills/test_tiny.py::test_steady"
+    assert {"--drill-seed=7", "--drill-scale=medium", "--engine-cmd=my-usr --flag"} <= set(args)
+    assert f"--junitxml={tmp_path / 'next/junit.xml'}" in args and f"--rootdir={tiny_drills}" in args

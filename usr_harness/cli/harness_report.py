@@ -1,0 +1,127 @@
+"""`usr-harness report show [RUN]` reads a run at the terminal; `usr-harness replay REPORT` runs it again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from usr_harness.cli.harness_cycle import DEFAULT_REPORTS, new_run_dir
+from usr_harness.errors import UsageError
+from usr_harness.report.model import PAGE_FILE, Report, load_report
+
+STYLES = {"pass": "green", "fail": "bold red", "unknown": "yellow"}
+STEP_STYLES = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
+
+report_app = typer.Typer(
+    name="report", help="Read a run report at the terminal: show [RUN].", no_args_is_help=True
+)
+
+
+def resolve_run(run: str | None, reports: Path) -> Path:
+    """RUN is a report.json, a run folder, or a run id under `reports` (default: `reports/latest`)."""
+    if run is None:
+        return reports / "latest"
+    given = Path(run)
+    return given if given.exists() else reports / run
+
+
+@report_app.command("show")
+def show(
+    run: str = typer.Argument(None, help="report.json, run folder or run id (default: latest)."),
+    report_dir: Path = typer.Option(DEFAULT_REPORTS, "--report-dir", help="Folder that holds run folders."),
+    all_drills: bool = typer.Option(
+        False, "--all", help="List every drill, not only the failed and unknown."
+    ),
+) -> None:
+    """A terminal summary: settings, verdict counts, cycle steps and the drills that need attention."""
+    path = resolve_run(run, report_dir)
+    report = load_report(path)
+    console = Console(highlight=False)
+    _print_header(console, report)
+    if report.steps:
+        _print_steps(console, report.steps)
+    drills = [d for d in report.drills if all_drills or d.verdict != "pass"]
+    if drills:
+        table = Table("verdict", "time", "drill", "evidence", title="Drills", title_justify="left")
+        for drill in drills:
+            table.add_row(
+                f"[{STYLES[drill.verdict]}]{drill.verdict}[/]",
+                f"{drill.duration_seconds:.2f} s",
+                escape(drill.nodeid),
+                f"{len(drill.evidence_files)} files",
+            )
+        console.print(table)
+    elif report.drills:
+        console.print(f"all {len(report.drills)} drills pass (--all lists them)")
+    folder = path if path.is_dir() else path.parent
+    console.print(f"page: {escape(str(folder / PAGE_FILE))}")
+
+
+def replay_command(
+    report_path: Path = typer.Argument(..., metavar="REPORT", help="A run's report.json (or its folder)."),
+    report_dir: Path = typer.Option(
+        None, "--report-dir", help="Where the replay's run folder goes (default: beside REPORT's run)."
+    ),
+) -> None:
+    """Run the report's drills again (same nodeids, seed, engine, scale); exit 0 only when all match."""
+    from usr_harness.report.replay import replay
+
+    report = load_report(report_path)
+    if not report.drills:
+        raise UsageError(f"{report_path} lists no drills to replay", paths=[str(report_path)])
+    run_folder = report_path if report_path.is_dir() else report_path.parent
+    run_dir = new_run_dir(report_dir or run_folder.parent, report.seed)
+    typer.echo(
+        f"replaying {len(report.drills)} drills of {report.run_id} (seed {report.seed}, "
+        f"engine {report.engine}, scale {report.scale}) into {run_dir}",
+        err=True,
+    )
+    _, comparisons = replay(report, run_dir)
+    for comparison in comparisons:
+        mark = "same" if comparison.matches else "DIFFERS"
+        typer.echo(f"{mark:<8}{comparison.nodeid}: {comparison.describe()}")
+    matched = sum(comparison.matches for comparison in comparisons)
+    typer.echo(f"replay: {matched} of {len(comparisons)} drills match (verdict and fingerprints); {run_dir}")
+    raise typer.Exit(0 if matched == len(comparisons) else 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `report show` and `replay` to the `usr-harness` app."""
+    app.add_typer(report_app, name="report")
+    app.command("replay")(replay_command)
+
+
+def _print_header(console: Console, report: Report) -> None:
+    counts = report.summary
+    origin = f" (replay of {report.replay_of})" if report.replay_of else ""
+    console.print(f"[bold]run {escape(report.run_id)}[/]{escape(origin)}")
+    facts = [
+        ("seed", str(report.seed)),
+        ("engine", report.engine),
+        ("scale", report.scale),
+        ("commit", report.git_commit or "unknown"),
+        ("written", report.created_at),
+        ("versions", ", ".join(f"{name} {value}" for name, value in report.versions.items())),
+    ]
+    for name, value in facts:
+        console.print(f"  {name:<9}{escape(value)}")
+    verdicts = ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in STYLES)
+    console.print(f"[bold]{counts['total']} drills:[/] {verdicts}")
+
+
+def _print_steps(console: Console, steps: dict) -> None:
+    style = STEP_STYLES.get(steps.get("status", ""), "yellow")
+    table = Table("step", "status", "time", "detail", title="Cycle steps", title_justify="left")
+    for step in steps.get("steps", []):
+        table.add_row(
+            escape(step["name"]),
+            f"[{STEP_STYLES.get(step['status'], 'yellow')}]{step['status']}[/]",
+            f"{step['duration_seconds']:.1f} s",
+            escape(str(step.get("detail", ""))),
+        )
+    console.print(table)
+    console.print(f"cycle [{style}]{steps.get('status')}[/] (exit {steps.get('exit_code')})")

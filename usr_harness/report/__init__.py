@@ -1,0 +1,1 @@
+"""Evidence and reports: tree fingerprints, the report model, JUnit, the HTML dashboard and replay."""

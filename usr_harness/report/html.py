@@ -1,0 +1,289 @@
+"""`index.html`: one self-contained page a person reads at a glance (no scripts, no external assets).
+
+Top to bottom: what ran and on what, summary counts, what needs attention, the
+cycle steps, every drill against its verdict, the corruption matrix with blind
+spots marked, the slowest drills, and links to every evidence file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from usr_harness.report.model import VERDICTS, DrillEntry, Report
+
+CORRUPTION_DRILL = "test_corruption_matrix"
+BLIND = "blind"
+CHART_LIMIT = 40
+LABEL_CHARS = 68  # what fits the chart's 470 px label column in 11 px monospace
+GLYPHS = {"pass": "✓", "fail": "✗", "unknown": "?"}
+STEP_CLASSES = {"passed": "pass", "failed": "fail", "skipped": "unknown"}
+
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1180px;
+padding:16px 24px;color:#1f2328;background:#fff}
+h1{font-size:22px;margin:4px 0}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d0d7de}
+.meta{color:#57606a;font-size:13px}.meta code{font-size:12px}
+table{border-collapse:collapse;width:100%}th,td{padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa;font-weight:600}tr+tr td{border-top:1px solid #eaeef2}
+.tiles{display:flex;gap:12px;margin:12px 0}.tile{flex:1;padding:10px 14px;border-radius:6px;font-size:15px}
+.tile .n{display:block;font-size:30px;font-weight:700}
+.banner{padding:10px 14px;border-radius:6px;font-weight:600;font-size:16px}
+.verdict-pass{background:#dafbe1;color:#116329}.verdict-fail{background:#ffebe9;color:#a40e26}
+.verdict-unknown{background:#fff8c5;color:#7d4e00}.verdict-total{background:#eaeef2}
+td.cell{width:56px;text-align:center;font-weight:700}td.cell.on.pass{background:#2da44e;color:#fff}
+td.cell.on.fail{background:#cf222e;color:#fff}td.cell.on.unknown{background:#d4a72c;color:#fff}
+tr.module-row th{background:#eef1f4;font-size:13px}.num{text-align:right;white-space:nowrap}
+.name{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
+details summary{cursor:pointer;color:#0969da;white-space:nowrap}
+details pre{white-space:pre-wrap;font-size:11px;margin:4px 0}
+tr.blind-spot td{background:#fbefff}.badge{border-radius:10px;padding:0 7px;font-size:12px;font-weight:600}
+.badge.blind{background:#8250df;color:#fff}.badge.mismatch{background:#cf222e;color:#fff}
+.badge.match{background:#2da44e;color:#fff}.empty{color:#57606a;font-style:italic}
+ul.files{columns:2;font-size:13px}a{color:#0969da}tr.step td:nth-child(-n+4){white-space:nowrap}
+"""
+
+
+def render_page(report: Report) -> str:
+    """The whole page as one string; every value from the report is escaped."""
+    sections = [
+        _header(report),
+        _summary(report),
+        _attention(report.drills),
+        _steps(report.steps),
+        _drill_matrix(report.drills),
+        _corruption_matrix(report.drills),
+        _durations(report.drills),
+        _run_files(report.run_files),
+    ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>usr-harness {escape(report.run_id)}</title><style>{STYLE}</style></head>\n"
+        "<body>\n" + "\n".join(section for section in sections if section) + "\n</body></html>\n"
+    )
+
+
+def _header(report: Report) -> str:
+    versions = ", ".join(f"{name} {value}" for name, value in report.versions.items())
+    facts = [
+        f"seed <b>{report.seed}</b>",
+        f"engine <code>{escape(report.engine)}</code>",
+        f"scale {escape(report.scale)}",
+        f"written {escape(report.created_at)}",
+        f"commit <code>{escape(report.git_commit or 'unknown')}</code>",
+    ]
+    if report.replay_of:
+        facts.append(f"replay of <code>{escape(report.replay_of)}</code>")
+    return (
+        f'<header><h1 id="run-id">usr-harness run {escape(report.run_id)}</h1>'
+        f'<div class="meta">{" · ".join(facts)}</div>'
+        f'<div class="meta" id="versions">{escape(versions)}</div></header>'
+    )
+
+
+def _summary(report: Report) -> str:
+    counts = report.summary
+    tiles = [("total", counts["total"], "drills")] + [(v, counts[v], v) for v in VERDICTS]
+    html_tiles = "".join(
+        f'<div class="tile verdict-{kind}" data-count="{kind}"><span class="n">{number}</span>{label}</div>'
+        for kind, number, label in tiles
+    )
+    steps = report.steps
+    if steps is not None and steps.get("status") != "passed":
+        banner = ("fail", f"cycle failed at step {steps.get('failed_step')}")
+    elif counts["fail"] or counts["unknown"]:
+        banner = ("fail" if counts["fail"] else "unknown", "drills need attention")
+    else:
+        banner = ("pass", f"all {counts['total']} drills pass" + (", cycle passed" if steps else ""))
+    return (
+        f'<section id="summary"><div class="banner verdict-{banner[0]}" id="status">{escape(banner[1])}</div>'
+        f'<div class="tiles">{html_tiles}</div></section>'
+    )
+
+
+def _attention(drills: Iterable[DrillEntry]) -> str:
+    flagged = [drill for drill in drills if drill.verdict != "pass"]
+    if not flagged:
+        return ""
+    items = "".join(
+        f'<li class="verdict-{d.verdict}"><b>{d.verdict}</b> '
+        f'<span class="name">{escape(d.nodeid)}</span></li>'
+        for d in flagged
+    )
+    return f'<section id="attention"><h2>Needs attention ({len(flagged)})</h2><ul>{items}</ul></section>'
+
+
+def _steps(steps: dict[str, Any] | None) -> str:
+    if not steps:
+        return ""
+    rows = []
+    for step in steps.get("steps", []):
+        cells = [escape(step["name"]), escape(step["status"]), str(step["exit_code"])]
+        cells += [f"{step['duration_seconds']:.1f} s", escape(str(step.get("detail", "")))]
+        status = STEP_CLASSES.get(step["status"], "unknown")
+        rows.append(f'<tr class="step verdict-{status}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return (
+        f'<section id="steps"><h2>Cycle steps: {escape(str(steps.get("status")))}</h2>'
+        "<table><tr><th>step</th><th>status</th><th>exit</th><th>time</th><th>detail</th></tr>"
+        f"{''.join(rows)}</table></section>"
+    )
+
+
+def _drill_matrix(drills: tuple[DrillEntry, ...]) -> str:
+    """Every drill against pass / fail / unknown, grouped by module, with its evidence one click away."""
+    modules: dict[str, list[DrillEntry]] = {}
+    for drill in drills:
+        modules.setdefault(drill.nodeid.split("::", 1)[0], []).append(drill)
+    head = "<tr><th>drill</th>" + "".join(f'<th class="num">{v}</th>' for v in VERDICTS)
+    bodies = []
+    for module, members in modules.items():
+        counts = " · ".join(f"{sum(d.verdict == v for d in members)} {v}" for v in VERDICTS)
+        rows = [f'<tr class="module-row"><th colspan="6">{escape(module)} — {counts}</th></tr>']
+        for drill in members:
+            cells = "".join(
+                f'<td class="cell {v}{" on" if drill.verdict == v else ""}">'
+                f"{GLYPHS[v] if drill.verdict == v else ''}</td>"
+                for v in VERDICTS
+            )
+            rows.append(
+                f'<tr class="drill" data-nodeid="{escape(drill.nodeid)}" data-verdict="{drill.verdict}">'
+                f'<td class="name">{escape(drill.nodeid.split("::", 1)[-1])}</td>{cells}'
+                f'<td class="num">{drill.duration_seconds:.2f} s</td><td>{_drill_details(drill)}</td></tr>'
+            )
+        bodies.append("<tbody>" + "".join(rows) + "</tbody>")
+    return (
+        '<section><h2>Drills × verdict</h2><table id="drill-matrix">'
+        f"<thead>{head}<th>time</th><th>evidence</th></tr></thead>{''.join(bodies)}</table></section>"
+    )
+
+
+def _drill_details(drill: DrillEntry) -> str:
+    parts = []
+    if drill.fingerprints:
+        parts.append("<b>fingerprints</b><br>" + "<br>".join(_fingerprint_lines(drill.fingerprints)))
+    if drill.evidence_files:
+        links = "<br>".join(
+            f'<a class="evidence" href="{escape(quote(path))}">{escape(name)}</a>'
+            for name, path in drill.evidence_files.items()
+        )
+        parts.append(f"<b>files</b><br>{links}")
+    if drill.evidence:
+        parts.append(f"<pre>{escape(json.dumps(drill.evidence, indent=1, default=str))}</pre>")
+    if not parts:
+        return ""
+    counts = [(len(drill.evidence_files), "file"), (len(drill.fingerprints), "fingerprint")]
+    label = ", ".join(_plural(number, noun) for number, noun in counts if number) or "details"
+    return f"<details><summary>{label}</summary>{'<br>'.join(parts)}</details>"
+
+
+def _fingerprint_lines(fingerprints: dict[str, Any]) -> list[str]:
+    lines = []
+    for label, value in fingerprints.items():
+        if isinstance(value, dict) and {"local", "remote"} <= value.keys():
+            same = "=" if value["local"] == value["remote"] else "≠"
+            text = f"{label}: local {str(value['local'])[:12]} {same} remote {str(value['remote'])[:12]}"
+        else:
+            text = f"{label}: {json.dumps(value, default=str)[:80]}"
+        lines.append(f'<code class="fingerprint">{escape(text)}</code>')
+    return lines
+
+
+def _plural(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _outcome(value: Any) -> str:
+    """An expected/observed value in one word: the string itself, or a dict's outcome or family."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        word = value.get("outcome") or value.get("family")
+        if isinstance(word, str):
+            return word
+    return json.dumps(value, default=str)
+
+
+def _full(value: Any) -> str:
+    return escape(json.dumps(value, default=str))
+
+
+def _corruption_matrix(drills: tuple[DrillEntry, ...]) -> str:
+    """Each corruption case: what the catalogue expects, what the engine did; `blind` cases are marked."""
+    cases = [
+        d for d in drills if CORRUPTION_DRILL in d.nodeid and {"expected", "observed"} <= d.evidence.keys()
+    ]
+    title = '<section id="corruption-matrix"><h2>Corruption matrix</h2>'
+    if not cases:
+        return title + '<p class="empty">No corruption-matrix drills in this run.</p></section>'
+    rows = []
+    blind = 0
+    for drill in cases:
+        expected, observed = _outcome(drill.evidence["expected"]), _outcome(drill.evidence["observed"])
+        if BLIND in (expected, observed):
+            kind, label = "blind-spot", "blind spot"
+            blind += 1
+        elif expected == observed and drill.verdict == "pass":
+            kind, label = "match", "detected as expected"
+        else:
+            kind, label = "mismatch", "mismatch"
+        badge = {"blind-spot": "blind", "match": "match", "mismatch": "mismatch"}[kind]
+        case = drill.nodeid.partition("[")[2].rstrip("]") or drill.nodeid.split("::")[-1]
+        rows.append(
+            f'<tr class="corruption {kind}" data-nodeid="{escape(drill.nodeid)}">'
+            f'<td class="name">{escape(case)}</td>'
+            f'<td title="{_full(drill.evidence["expected"])}">{escape(expected)}</td>'
+            f'<td title="{_full(drill.evidence["observed"])}">{escape(observed)}</td>'
+            f'<td class="verdict-{drill.verdict}">{drill.verdict}</td>'
+            f'<td><span class="badge {badge}">{label}</span></td></tr>'
+        )
+    return (
+        f'{title}<p class="meta">{_plural(len(cases), "case")}, '
+        f'<span class="badge blind">{_plural(blind, "blind spot")}</span> '
+        "(the catalogue allows the command to miss the change; never counted as detection)</p>"
+        "<table><tr><th>case</th><th>expected</th><th>observed</th><th>verdict</th><th></th></tr>"
+        f"{''.join(rows)}</table></section>"
+    )
+
+
+def _durations(drills: tuple[DrillEntry, ...]) -> str:
+    """Inline SVG bars of the slowest drills, coloured by verdict."""
+    slowest = sorted(drills, key=lambda d: d.duration_seconds, reverse=True)[:CHART_LIMIT]
+    title = '<section id="durations"><h2>Durations</h2>'
+    if not slowest:
+        return title + '<p class="empty">No drills ran.</p></section>'
+    colours = {"pass": "#2da44e", "fail": "#cf222e", "unknown": "#d4a72c"}
+    longest = max(d.duration_seconds for d in slowest) or 1.0
+    label_width, bar_width, row = 470, 560, 18
+    bars = []
+    for index, drill in enumerate(slowest):
+        y = index * row
+        width = max(1.0, drill.duration_seconds / longest * bar_width)
+        name = drill.nodeid.split("::", 1)[-1]
+        name = name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
+        bars.append(
+            f'<g class="bar" data-nodeid="{escape(drill.nodeid)}"><title>{escape(drill.nodeid)}</title>'
+            f'<text x="{label_width - 6}" y="{y + 13}" text-anchor="end">{escape(name)}</text>'
+            f'<rect x="{label_width}" y="{y + 3}" width="{width:.1f}" height="{row - 5}" '
+            f'fill="{colours[drill.verdict]}"/>'
+            f'<text x="{label_width + width + 4:.1f}" y="{y + 13}">{drill.duration_seconds:.2f} s</text></g>'
+        )
+    total = sum(d.duration_seconds for d in drills)
+    shown = "all drills" if len(drills) == len(slowest) else f"the {len(slowest)} slowest of {len(drills)}"
+    height = len(slowest) * row + 4
+    return (
+        f'{title}<p class="meta">{shown}; {total:.1f} s in drills altogether</p>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_width + bar_width + 70}" height="{height}" '
+        f'role="img" aria-label="drill durations" font-size="11" font-family="monospace">'
+        f"{''.join(bars)}</svg></section>"
+    )
+
+
+def _run_files(paths: tuple[str, ...]) -> str:
+    title = '<section id="run-files"><h2>Run files and evidence</h2>'
+    if not paths:
+        return title + '<p class="empty">No run files.</p></section>'
+    links = "".join(f'<li><a href="{escape(quote(path))}">{escape(path)}</a></li>' for path in paths)
+    return f'{title}<ul class="files">{links}</ul></section>'

@@ -1,0 +1,138 @@
+"""The run report: one versioned JSON document per run, read by `report show`, replay and the page.
+
+The dataclasses mirror `schema.json` field for field. A reader refuses a schema
+version it does not know, so an old harness never misreads a newer report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from usr_harness.errors import UsageError
+
+SCHEMA_VERSION = 1
+VERDICTS = ("pass", "fail", "unknown")
+REPORT_FILE = "report.json"
+PAGE_FILE = "index.html"
+BUNDLED = "bundled"
+
+
+@dataclass(frozen=True)
+class DrillEntry:
+    """One drill's outcome; large evidence lives in files named by `evidence_files` (run-relative)."""
+
+    nodeid: str
+    verdict: str
+    seed: int
+    duration_seconds: float
+    evidence: dict[str, Any]
+    evidence_files: dict[str, str]
+    fingerprints: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "nodeid": self.nodeid,
+            "verdict": self.verdict,
+            "seed": self.seed,
+            "duration_seconds": self.duration_seconds,
+            "evidence": self.evidence,
+            "evidence_files": self.evidence_files,
+            "fingerprints": self.fingerprints,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DrillEntry:
+        verdict = str(data["verdict"])
+        if verdict not in VERDICTS:
+            raise ValueError(f"{data['nodeid']}: unknown verdict {verdict!r}")
+        return cls(
+            nodeid=str(data["nodeid"]),
+            verdict=verdict,
+            seed=int(data["seed"]),
+            duration_seconds=float(data["duration_seconds"]),
+            evidence=dict(data.get("evidence", {})),
+            evidence_files={str(k): str(v) for k, v in data.get("evidence_files", {}).items()},
+            fingerprints=dict(data.get("fingerprints", {})),
+        )
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything needed to read a run at a glance and to run the same drills again."""
+
+    run_id: str
+    created_at: str
+    seed: int
+    engine_cmd: str | None
+    scale: str
+    rootdir: str
+    versions: dict[str, str]
+    drills: tuple[DrillEntry, ...]
+    run_files: tuple[str, ...]
+    git_commit: str | None = None
+    steps: dict[str, Any] | None = None
+    replay_of: str | None = None
+
+    @property
+    def engine(self) -> str:
+        return self.engine_cmd or BUNDLED
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = Counter(drill.verdict for drill in self.drills)
+        return {"total": len(self.drills), **{verdict: counts[verdict] for verdict in VERDICTS}}
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form; optional facts (git commit, step report, replay origin) are left out when unknown."""
+        data: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "created_at": self.created_at,
+            "seed": self.seed,
+            "engine": self.engine,
+            "engine_cmd": self.engine_cmd,
+            "scale": self.scale,
+            "rootdir": self.rootdir,
+            "versions": self.versions,
+            "summary": self.summary,
+            "drills": [drill.as_dict() for drill in self.drills],
+            "run_files": list(self.run_files),
+        }
+        optional = {"git_commit": self.git_commit, "steps": self.steps, "replay_of": self.replay_of}
+        data.update({key: value for key, value in optional.items() if value is not None})
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"report schema_version {version!r}; this harness reads {SCHEMA_VERSION}")
+        return cls(
+            run_id=str(data["run_id"]),
+            created_at=str(data["created_at"]),
+            seed=int(data["seed"]),
+            engine_cmd=data["engine_cmd"],
+            scale=str(data["scale"]),
+            rootdir=str(data["rootdir"]),
+            versions={str(k): str(v) for k, v in data["versions"].items()},
+            drills=tuple(DrillEntry.from_dict(item) for item in data["drills"]),
+            run_files=tuple(str(path) for path in data["run_files"]),
+            git_commit=data.get("git_commit"),
+            steps=data.get("steps"),
+            replay_of=data.get("replay_of"),
+        )
+
+
+def load_report(path: Path) -> Report:
+    """Read `path` (a report.json or a run folder holding one); a bad report is a usage error."""
+    file = path / REPORT_FILE if path.is_dir() else path
+    try:
+        return Report.from_dict(json.loads(file.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise UsageError(f"no report at {file}", paths=[str(file)]) from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise UsageError(f"{file} is not a usr-harness report: {error}", paths=[str(file)]) from None

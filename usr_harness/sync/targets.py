@@ -1,0 +1,125 @@
+"""What `usr diff|pull|push TARGET REMOTE` names: a dataset id, a dataset folder, or one file.
+
+Pure resolution (it looks at the local filesystem, never at the network), so every
+ambiguity is a usage error before any connection. A bare dataset id keeps its
+meaning whenever the root holds it, so existing commands never change target.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from usr_harness.dataset.layout import RECORDS_FILE, REGISTRY_FILE, check_dataset_id
+from usr_harness.errors import UsageError
+
+REPO_ROOT_ENV = "DNADESIGN_REPO_ROOT"
+
+
+@dataclass(frozen=True)
+class DatasetTarget:
+    """A dataset under a datasets root; `mode` is "id" or "directory"."""
+
+    root: Path
+    dataset: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    """One local file, absolute and normalised (a symlink at the path itself is not resolved)."""
+
+    path: Path
+
+
+def _is_dataset_id(text: str) -> bool:
+    try:
+        check_dataset_id(text)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_target(target: str, *, root: Path, explicit_root: bool, cwd: Path) -> DatasetTarget | FileTarget:
+    """Dataset id first (when the root holds it, or nothing local is called that), then file, then folder."""
+    local = Path(os.path.normpath(cwd / Path(target).expanduser()))
+    is_parquet = target.endswith(".parquet")
+    if _is_dataset_id(target) and not is_parquet and ((root / target).is_dir() or not os.path.lexists(local)):
+        return DatasetTarget(root, target, "id")
+    if is_parquet or (os.path.lexists(local) and not local.is_dir()):
+        return FileTarget(local)
+    if local.is_dir():
+        return _dataset_folder(local, root if explicit_root else None)
+    raise UsageError(f"TARGET {target!r} is not a dataset id, a dataset folder or a file")
+
+
+def _dataset_folder(folder: Path, root: Path | None) -> DatasetTarget:
+    """The folder's datasets root: --root when it holds the folder, else the nearest registry.yaml."""
+    if not (folder / RECORDS_FILE).is_file():
+        raise UsageError(f"{folder} holds no {RECORDS_FILE}; it is not a dataset folder", paths=[str(folder)])
+    real = Path(os.path.realpath(folder))
+    found = Path(os.path.realpath(root)) if root is not None else None
+    if found is None or found not in real.parents:
+        found = next((p for p in real.parents if (p / REGISTRY_FILE).is_file()), None)
+    if found is None:
+        raise UsageError(
+            f"{folder} is not inside --root and no parent folder holds {REGISTRY_FILE}: "
+            "pass --root DIR (the datasets root) or use the dataset id",
+            paths=[str(folder)],
+        )
+    dataset = real.relative_to(found).as_posix()
+    try:
+        check_dataset_id(dataset)
+    except ValueError as error:
+        raise UsageError(f"{folder} under root {found}: {error}", paths=[str(folder)]) from None
+    return DatasetTarget(found, dataset, "directory")
+
+
+def file_remote_path(
+    local: Path,
+    *,
+    remote_path: str | None,
+    repo_root: Path | None,
+    profile_repo_root: str | None,
+    profile_local_repo_root: str | None,
+    env: Mapping[str, str],
+    remote: str,
+) -> str:
+    """`--remote-path`, else the profile's repo_root joined with TARGET's path inside the local repo."""
+    if remote_path is not None:
+        return _checked_remote(remote_path, "--remote-path")
+    local_root = repo_root or profile_local_repo_root or env.get(REPO_ROOT_ENV) or None
+    if not profile_repo_root or local_root is None:
+        raise UsageError(
+            f"file mode needs the remote path of {local}: pass --remote-path, or set repo_root in remote "
+            f"{remote!r} and the local repo root (--repo-root, the profile's local_repo_root, "
+            f"or ${REPO_ROOT_ENV})"
+        )
+    base = Path(os.path.realpath(Path(local_root).expanduser()))
+    here = Path(os.path.realpath(local.parent)) / local.name
+    if base not in here.parents:
+        raise UsageError(f"{local} is not inside the local repo root {base}", paths=[str(local)])
+    joined = posixpath.normpath(posixpath.join(profile_repo_root, here.relative_to(base).as_posix()))
+    return _checked_remote(joined, f"repo_root of remote {remote!r}")
+
+
+def _checked_remote(path: str, origin: str) -> str:
+    absolute = path.startswith(("/", "~/")) and not path.startswith("//")
+    if not absolute or posixpath.normpath(path) != path or any(c in path for c in "\x00\n\r"):
+        raise UsageError(f"remote file path {path!r} (from {origin}) must be absolute and normalised")
+    return path
+
+
+def refuse_dataset_flags(given: list[str], local: Path) -> None:
+    """Sidecar, content-hash, --primary-only and --skip-snapshots mean nothing for a single file."""
+    if given:
+        raise UsageError(f"{', '.join(given)}: dataset-only flag(s); {local} is synced in file mode")
+
+
+def refuse_file_flags(given: list[str], target: DatasetTarget) -> None:
+    """--remote-path and --repo-root only place a single file."""
+    if given:
+        raise UsageError(f"{', '.join(given)}: file-mode flag(s); {target.dataset} is a dataset")
