@@ -7,14 +7,19 @@ need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
-if [ ${#need[@]} -gt 0 ]; then
+optional=()
+command -v chromium >/dev/null 2>&1 || optional+=(chromium)   # renders the HTML report in a test
+
+if [ $((${#need[@]} + ${#optional[@]})) -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing ${need[*]} with apt-get" >&2
+    echo "setup: installing ${need[*]} ${optional[*]} with apt-get" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  else
-    echo "setup: please install these Debian packages, then re-run: ${need[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" "${optional[@]}" >/dev/null
+  elif [ ${#need[@]} -gt 0 ]; then
+    echo "setup: please install these Debian packages, then re-run: ${need[*]} ${optional[*]}" >&2
     exit 1
+  else
+    echo "setup: optional package missing (its test will skip): ${optional[*]}" >&2
   fi
 fi
 

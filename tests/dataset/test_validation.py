@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ import yaml
 
 from tests.dataset.helpers import densegen_part
 from usr_harness.dataset import Dataset
+from usr_harness.dataset.fsio import file_kind
 from usr_harness.dataset.layout import EVENTS_FILE
 from usr_harness.dataset.parquet_io import read_kv_metadata, write_parquet
 from usr_harness.dataset.registry import register_namespace
@@ -195,3 +197,62 @@ def test_frozen_registries_travel_with_the_dataset(full: Dataset, tmp_path: Path
 def test_missing_dataset(root: Path) -> None:
     with pytest.raises(DatasetError):
         Dataset(root, "ghost").validate()
+
+
+SPECIAL_FILES = [
+    ("records.parquet", "symlink", DatasetError, "is a symlink"),
+    ("records.parquet", "fifo", DatasetError, "is a fifo"),
+    ("meta.md", "symlink", DatasetError, "is a symlink"),
+    (".events.log", "fifo", EventsError, "is a fifo"),
+    (".events.log", "symlink", EventsError, "is a symlink"),
+]
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(("name", "kind", "family", "token"), SPECIAL_FILES)
+def test_validate_never_follows_or_opens_special_files(
+    dataset: Dataset, name: str, kind: str, family: type, token: str
+) -> None:
+    target = dataset.path / name
+    original = target.read_bytes() if target.exists() else b""
+    target.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        outside = dataset.path.parent / f"outside-{name}"
+        outside.write_bytes(original)
+        target.symlink_to(outside)
+    before = tree_state(dataset.path)
+    with pytest.raises(family, match=token):
+        dataset.validate(strict=True)
+    assert tree_state(dataset.path) == before
+
+
+@pytest.mark.timeout(20)
+def test_a_symlinked_part_is_a_stray_file(dataset: Dataset, ids: list[str]) -> None:
+    part = dataset.attach(pa.table({"id": ids, "densegen__score": [1.0] * len(ids)}), namespace="densegen")
+    twin = part.with_name(part.name.replace(part.name[-12:-8], "beef"))
+    twin.symlink_to(part)
+    with pytest.raises(SchemaError, match="unexpected file"):
+        dataset.validate(strict=True)
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_registry_is_a_registry_error(dataset: Dataset) -> None:
+    registry = dataset.root / "registry.yaml"
+    registry.unlink()
+    os.mkfifo(registry)
+    with pytest.raises(RegistryError, match="is a fifo"):
+        dataset.validate(strict=True)
+
+
+def tree_state(folder: Path) -> dict[str, object]:
+    """Each entry without following links or opening fifos: bytes for files, the target for links."""
+    state: dict[str, object] = {}
+    for path in sorted(folder.rglob("*")):
+        kind = file_kind(path)
+        if kind == "file":
+            state[str(path.relative_to(folder))] = path.read_bytes()
+        elif kind != "dir":
+            state[str(path.relative_to(folder))] = (kind, os.readlink(path) if kind == "symlink" else None)
+    return state

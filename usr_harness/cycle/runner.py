@@ -11,7 +11,7 @@ import os
 import shlex
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from usr_harness.cycle.steps import StepFailed, StepReport
@@ -36,7 +36,6 @@ class CycleConfig:
     scale: str = "small"
     workers: int = 0
     progress: Callable[[str], None] = lambda _message: None
-    extra_pytest_args: list[str] = field(default_factory=list)
 
 
 def default_drills_path() -> Path:
@@ -44,18 +43,19 @@ def default_drills_path() -> Path:
 
 
 def _pytest_args(config: CycleConfig) -> list[str]:
+    """`--name=value` forms throughout: pytest looks for its config file before plugin options exist."""
     drills = config.drills_path or default_drills_path()
-    args = [str(drills), "-q", "-p", "no:cacheprovider", "--drill-seed", str(config.seed)]
-    args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    args += ["--drill-report-dir", str(config.run_dir), "--junitxml", str(config.run_dir / "junit.xml")]
-    args += ["--drill-scale", config.scale, "--rootdir", str(drills.parent)]
+    args = [str(drills), "-q", "-p", "no:cacheprovider", f"--rootdir={drills.parent}"]
+    args += ["-W", "ignore::pytest.PytestAssertRewriteWarning", f"--drill-seed={config.seed}"]
+    args += [f"--drill-report-dir={config.run_dir}", f"--junitxml={config.run_dir / 'junit.xml'}"]
+    args += [f"--drill-scale={config.scale}"]
     if config.engine_cmd:
-        args += ["--engine-cmd", config.engine_cmd]
+        args += [f"--engine-cmd={config.engine_cmd}"]
     if config.drills_expr:
         args += ["-k", config.drills_expr]
     if config.workers:
-        args += ["-n", str(config.workers)]
-    return args + config.extra_pytest_args
+        args += [f"--numprocesses={config.workers}"]
+    return args
 
 
 def run_drills(config: CycleConfig) -> str:

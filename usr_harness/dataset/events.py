@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from usr_harness import __version__
 from usr_harness.dataset.context import WriteContext
-from usr_harness.dataset.fsio import fsync_dir
+from usr_harness.dataset.fsio import file_kind, fsync_dir
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
 from usr_harness.dataset.locks import DEFAULT_TIMEOUT, events_lock
 from usr_harness.dataset.registry import registry_hash as current_registry_hash
@@ -213,7 +213,12 @@ def validate_event_log(data: bytes, *, source: str = EVENTS_FILE) -> int:
 
 def read_event_log(dataset_dir: Path) -> bytes:
     path = Path(dataset_dir) / EVENTS_FILE
-    return path.read_bytes() if path.exists() else b""
+    kind = file_kind(path)
+    if kind == "missing":
+        return b""
+    if kind != "file":
+        raise EventsError(f"{path}: the event log is a {kind}, not a regular file", paths=[str(path)])
+    return path.read_bytes()
 
 
 def tail_events(dataset_dir: Path, n: int = 10) -> list[dict]:

@@ -33,7 +33,9 @@ DERIVED_PART_NAME = re.compile(r"^part-(\d{8}T\d{12})-([0-9a-f]{8,64})\.parquet$
 NAMESPACE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ID_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
-_RUNTIME_NAMES = frozenset({DATASET_LOCK, EVENTS_LOCK, TRANSFER_LOCK})
+REGISTRY_LOCK = ".usr.registry.lock"
+
+_RUNTIME_NAMES = frozenset({DATASET_LOCK, EVENTS_LOCK, TRANSFER_LOCK, REGISTRY_LOCK})
 
 
 def is_runtime(relpath: str) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from usr_harness.dataset.fsio import file_kind
 from usr_harness.dataset.layout import DERIVED_DIR, DERIVED_PART_NAME
 from usr_harness.dataset.parquet_io import read_kv_metadata
 from usr_harness.dataset.registry import NamespaceSpec
@@ -178,7 +179,7 @@ def part_files(dataset_dir: Path) -> list[Path]:
         for folder in base.iterdir()
         if folder.is_dir() and not folder.name.startswith(".")
         for path in folder.iterdir()
-        if DERIVED_PART_NAME.fullmatch(path.name) and path.is_file()
+        if DERIVED_PART_NAME.fullmatch(path.name) and file_kind(path) == "file"
     )
 
 

@@ -18,13 +18,12 @@ from pathlib import Path
 import pyarrow as pa
 import yaml
 
-from usr_harness.dataset.fsio import atomic_write_bytes
-from usr_harness.dataset.layout import NAMESPACE_NAME, REGISTRY_DIR, REGISTRY_FILE
+from usr_harness.dataset.fsio import atomic_write_bytes, file_kind
+from usr_harness.dataset.layout import NAMESPACE_NAME, REGISTRY_DIR, REGISTRY_FILE, REGISTRY_LOCK
 from usr_harness.dataset.locks import file_lock
 from usr_harness.dataset.schema import CORE_COLUMNS
 from usr_harness.errors import NamespaceError, RegistryError, SchemaError, UsrError
 
-REGISTRY_LOCK = ".usr.registry.lock"
 """Root-level lock serialising registrations (outside every dataset folder, so never synced)."""
 
 COLUMN_TYPES: dict[str, pa.DataType] = {
@@ -244,6 +243,9 @@ def registry_path(root: Path) -> Path:
 def load_registry(root: Path) -> Registry:
     """The registry of a datasets root; a missing file is an empty registry (nothing registered yet)."""
     path = registry_path(root)
+    kind = file_kind(path)
+    if kind not in ("file", "missing"):
+        raise RegistryError(f"{path}: registry.yaml is a {kind}, not a regular file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from usr_harness.dataset.fsio import file_kind
 from usr_harness.dataset.layout import SNAPSHOT_NAME, SNAPSHOTS_DIR
 from usr_harness.dataset.stamps import file_stamp
 
@@ -24,7 +25,9 @@ def list_snapshots(dataset_dir: Path) -> list[Path]:
     folder = Path(dataset_dir) / SNAPSHOTS_DIR
     if not folder.is_dir():
         return []
-    return sorted(path for path in folder.iterdir() if SNAPSHOT_NAME.fullmatch(path.name) and path.is_file())
+    return sorted(
+        path for path in folder.iterdir() if SNAPSHOT_NAME.fullmatch(path.name) and file_kind(path) == "file"
+    )
 
 
 def surplus_snapshots(dataset_dir: Path, keep: int = KEEP_SNAPSHOTS) -> list[Path]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from usr_harness.dataset.events import read_event_log, validate_event_log
+from usr_harness.dataset.fsio import file_kind
 from usr_harness.dataset.layout import (
     DERIVED_DIR,
     EVENTS_FILE,
@@ -95,8 +96,10 @@ def _check_records_file(ds: Dataset, known: dict[str, Registry] | None) -> None:
 
 def _check_meta(ds: Dataset, strict: bool) -> None:
     path = ds.path / META_FILE
-    if not path.is_file():
-        raise DatasetError(f"{ds.id}: {META_FILE} is missing", dataset=ds.id)
+    kind = file_kind(path)
+    if kind != "file":
+        what = "missing" if kind == "missing" else f"a {kind}, not a regular file"
+        raise DatasetError(f"{ds.id}: {META_FILE} is {what}", dataset=ds.id)
     if strict:
         first = path.read_bytes().split(b"\n", 1)[0].decode("utf-8", "replace")
         if first != f"name: {ds.id}":
@@ -112,7 +115,7 @@ def _stray_files(ds: Dataset, folder_name: str, wanted: set[Path]) -> None:
         return
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(ds.path).as_posix()
-        if path.is_dir() or path in wanted or is_runtime(relative):
+        if file_kind(path) == "dir" or path in wanted or is_runtime(relative):
             continue
         raise SchemaError(
             f"{ds.id}: unexpected file {relative} (not a well-named part or snapshot)", dataset=ds.id
@@ -203,8 +206,11 @@ def _check_derived_folders(ds: Dataset) -> None:
 
 def validate_dataset(ds: Dataset, *, strict: bool = False) -> None:
     """Raise the first problem found; return quietly when the dataset keeps every rule checked."""
-    if not ds.records_path.is_file():
+    kind = file_kind(ds.records_path)
+    if kind == "missing":
         raise DatasetError(f"{ds.id}: no dataset at {ds.path} (no records.parquet)", dataset=ds.id)
+    if kind != "file":
+        raise DatasetError(f"{ds.id}: records.parquet is a {kind}, not a regular file", dataset=ds.id)
     registry = load_registry(ds.root)
     known = known_registries(ds.path, registry) if strict else None
     _check_records_file(ds, known)

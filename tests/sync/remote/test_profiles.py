@@ -113,3 +113,40 @@ def test_identity_file_may_start_with_tilde(tmp_path: Path) -> None:
     (Path.home() / ".ssh/id_hpc").write_text("k")
     profile = RemoteProfile("r", "ssh", "h", "u", "/x", identity_file="~/.ssh/id_hpc")
     assert profile.key_path() == Path.home() / ".ssh/id_hpc"
+
+
+def test_repo_roots_are_carried_for_file_mode(tmp_path: Path) -> None:
+    text = GOOD + "    repo_root: /home/bob/repo\n    local_repo_root: checkout\n"
+    lab = load_profiles(write(tmp_path, text))["lab"]
+    assert lab.repo_root == "/home/bob/repo"
+    assert lab.local_repo_root == str(tmp_path / "checkout")
+    assert load_profiles(write(tmp_path, GOOD))["lab"].repo_root is None
+    with pytest.raises(ConfigError, match="repo_root must be absolute"):
+        load_profiles(write(tmp_path, GOOD + "    repo_root: repo\n"))
+
+
+def test_world_readable_remotes_file_is_a_warning_not_an_error(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, GOOD)
+    path.chmod(0o644)
+    assert set(load_profiles(path)) == {"hpc", "lab"}
+    assert (
+        f"WARNING: remote profiles file {path} is readable by every user (mode 0644)"
+        in capsys.readouterr().err
+    )
+    path.chmod(0o600)
+    load_profiles(path)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_key_others_can_read_is_a_warning(tmp_path: Path, capsys) -> None:
+    key = tmp_path / "id_ed25519"
+    key.write_text("k")
+    key.chmod(0o644)
+    profile = RemoteProfile("r", "ssh", "h", "u", "/x", identity_file=str(key))
+    assert profile.key_path() == key
+    assert f"WARNING: private key {key} of remote r is accessible by other users (mode 0644)" in (
+        capsys.readouterr().err
+    )
+    key.chmod(0o600)
+    profile.key_path()
+    assert capsys.readouterr().err == ""
