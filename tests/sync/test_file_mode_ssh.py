@@ -242,4 +242,7 @@ def test_auto_verify_is_hash_and_falls_back_to_size_with_a_warning():
     assert effective_mode("auto", hashed, FileSide(False), "f") == ("hash", [])
     mode, warnings = effective_mode("auto", hashed, bare, "f")
     assert mode == "size" and warnings[0].startswith("WARNING: --verify auto fell back")
-    assert effective_mode("parquet", bare, bare, "f") == ("parquet", [])
+    mode, warnings = effective_mode("parquet", bare, bare, "f")
+    assert mode == "parquet" and "parquet fell back to size" in warnings[0]
+    counted = FileSide(True, 3, None, {"rows": 1, "cols": 2})
+    assert effective_mode("parquet", counted, counted, "f") == ("parquet", [])

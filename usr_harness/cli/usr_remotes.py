@@ -3,7 +3,8 @@
 `trust` is the only way a host key enters known_hosts: the operator sees the
 SHA256 fingerprint first and must confirm (or pass --yes), because a key
 learned blindly is exactly what an attacker in the middle would offer.
-`warm-auth` is the only command that may prompt, and only on a terminal.
+Nothing here prompts without a terminal: trust's confirmation, the wizard's
+missing settings and warm-auth's login become usage errors instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from usr_harness.errors import AuthError, UsageError, UsrError
 from usr_harness.sync.remote.controlmaster import MasterStatus, master_status, open_master
 from usr_harness.sync.remote.profiles import (
     SUPPORTED_CLIENTS,
+    RemoteProfile,
     get_profile,
     load_profiles,
     resolve_remotes_path,
@@ -107,13 +109,14 @@ def doctor_remote(
     """Prove a sync can run: SSH auth, remote python, base_dir writable, locking, sha256, pyarrow, clock."""
     from usr_harness.sync.doctor import run_doctor
 
-    report = run_doctor(get_profile(name, _remotes_config(ctx)))
+    profile = get_profile(name, _remotes_config(ctx))
+    report = run_doctor(profile)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
         for check in report.checks:
             typer.echo(f"[{check.status:>4}] {check.name}: {check.detail}")
-    hint = keyboard_interactive_hint(report.error, name)
+    hint = keyboard_interactive_hint(report.error, profile)
     if hint:
         typer.echo(f"hint: {hint}", err=True)
     if report.error is not None:
@@ -122,15 +125,19 @@ def doctor_remote(
         raise typer.Exit(1)
 
 
-def keyboard_interactive_hint(error: UsrError | None, name: str) -> str | None:
+def keyboard_interactive_hint(error: UsrError | None, profile: RemoteProfile) -> str | None:
     """What to do when the server wants a second factor, which batch mode can never answer."""
     if not isinstance(error, AuthError) or "keyboard-interactive" not in error.message.lower():
         return None
+    steps = [
+        "configure ControlMaster auto, ControlPath and ControlPersist for the host in ~/.ssh/config",
+        f"log in once on a terminal with `usr remotes warm-auth {profile.name}` (see docs/keys.md)",
+    ]
+    if profile.client != "openssh":
+        steps.insert(0, f"set `client: openssh` (usr remotes wizard {profile.name} --client openssh)")
     return (
         "the server asks for keyboard-interactive authentication (a password or second factor), which "
-        f"batch logins cannot answer: set `client: openssh` in the profile (usr remotes wizard {name} "
-        "--client openssh), configure ControlMaster auto / ControlPath / ControlPersist for the host in "
-        f"~/.ssh/config, then log in once with `usr remotes warm-auth {name}` (see docs/keys.md)"
+        "batch logins cannot answer: " + "; ".join(steps)
     )
 
 

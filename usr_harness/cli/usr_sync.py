@@ -174,9 +174,9 @@ def _transfer_command(action: str):
         )
 
     command.__doc__ = (
-        "Copy the remote dataset here: staged, verified, promoted atomically; never loses a local change."
+        "Copy the remote dataset or file here: staged, verified, promoted atomically; no local change lost."
         if action == "pull"
-        else "Copy this dataset to the remote: staged there, verified by the agent, promoted atomically."
+        else "Copy this dataset or file to the remote: staged there, agent-verified, promoted atomically."
     )
     return command
 

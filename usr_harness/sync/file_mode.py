@@ -183,15 +183,6 @@ def _stat(state: _FileRun, agent: AgentClient, *, digest: bool) -> None:
     state.local, state.remote = FileSide.of(local), FileSide.of(remote)
     state.mode, state.warnings = effective_mode(verify, state.local, state.remote, state.target)
     state.changed = _differs(state.local, state.remote, state.mode)
-    both = state.local.exists and state.remote.exists
-    if (
-        state.mode == "parquet"
-        and both
-        and not (_usable(state.local.parquet) and _usable(state.remote.parquet))
-    ):
-        state.warnings.append(
-            f"WARNING: --verify parquet fell back to size for {state.target} (no rows/cols)"
-        )
 
 
 def _usable(stats: dict | None) -> bool:
@@ -199,14 +190,18 @@ def _usable(stats: dict | None) -> bool:
 
 
 def effective_mode(verify: str, local: FileSide, remote: FileSide, name: str) -> tuple[str, list[str]]:
-    """`auto` is hash when both sides hold a digest, else size with a WARNING.
+    """`auto` is hash when both sides hold a digest, else size; every fallback prints a WARNING.
 
-    A regular file always has a size, so the parquet rows/cols rung of the dataset
-    ladder is never reached here; `--verify parquet` asks for it directly.
+    A regular file always has a size, so auto never needs the parquet rung of the
+    dataset ladder; `--verify parquet` asks for rows/cols directly and falls back to
+    size when a side cannot read them.
     """
+    both = local.exists and remote.exists
+    if verify == "parquet" and both and not (_usable(local.parquet) and _usable(remote.parquet)):
+        return "parquet", [f"WARNING: --verify parquet fell back to size for {name} (no rows/cols)"]
     if verify != "auto":
         return verify, []
-    if not (local.exists and remote.exists) or (local.sha256 and remote.sha256):
+    if not both or (local.sha256 and remote.sha256):
         return "hash", []
     return "size", [f"WARNING: --verify auto fell back from hash to size for {name}"]
 

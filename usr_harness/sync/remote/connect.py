@@ -162,13 +162,17 @@ def _openssh_failure(profile: RemoteProfile, stderr: str, exit_code: int | None,
         hint = "check that the profile's key is in the remote user's authorized_keys"
         if "bad permissions" in lowered or "unprotected private key" in lowered:
             hint = "ssh ignored the private key because other users can read it: chmod 600 it"
+        elif "keyboard-interactive" in last:
+            hint = (
+                f"the server wants a second factor: log in once with `usr remotes warm-auth {profile.name}`"
+            )
         return AuthError(f"{where}: authentication refused ({last}); {hint}")
     if any(marker in lowered for marker in _CONFIG_FAILURES):
         return ConfigError(f"{where}: ssh configuration: {last}")
     if exit_code == _SSH_FAILED:
         return TransportError(f"{where}: {last}")
     if isinstance(cause, TransportError):
-        return TransportError(f"{where}: {last} ({cause.message})")
+        return TransportError(f"{cause.message}; ssh said: {last}")
     return cause
 
 
