@@ -19,6 +19,7 @@ from usr_harness.corrupt.catalogue import CATALOGUE, Corruption, apply
 from usr_harness.corrupt.expectations import BLIND, CHANGED, NA
 from usr_harness.corrupt.remote_tree import RemoteTree
 from usr_harness.corrupt.tree import LocalTree
+from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.report.fingerprint import fingerprint_tree
 from usr_harness.sync.remote.profiles import get_profile
 from usr_harness.sync.remote.session import open_session
@@ -93,6 +94,7 @@ def test_corruption_is_detected_as_declared(
 ):
     sync.hpc_rounds(0, 3)
     assert sync.pull().ok
+    ensure_overlay_namespaces(sync.local_root, ["densegen", "infer"])
     if side == "remote":
         profile = get_profile(REMOTE, sync.remote.remotes_config)
         with open_session(profile) as session:

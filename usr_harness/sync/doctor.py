@@ -58,7 +58,7 @@ def run_doctor(profile: RemoteProfile) -> DoctorReport:
     report.checks.append(
         Check("sha256", "ok" if checks["sha256"] else "fail", "hashlib.sha256 on the remote")
     )
-    pyarrow = hello.get("pyarrow")
+    pyarrow = checks.get("pyarrow")
     report.checks.append(
         Check(
             "pyarrow",
