@@ -24,7 +24,7 @@ from benchmarks.figures import bulk_figures, connection_figure, local_figures, l
 from benchmarks.local import hashing, mock_generation
 from benchmarks.loop import measure_loop
 from benchmarks.measure import BenchError, Run
-from benchmarks.results import environment, load_figures, write_results
+from benchmarks.results import command_details, environment, load_figures, write_results
 from benchmarks.table import Figure, compare, render_changes, render_figures
 from benchmarks.units import parse_size
 from benchmarks.workspace import Workspace
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     started_at = datetime.now(UTC).isoformat()
     env_before = environment()
     try:
-        figures, datasets = _measure(options, _Progress(started))
+        figures, datasets, commands = _measure(options, _Progress(started))
     except BenchError as error:
         console.print(f"[red]benchmark failed:[/red] {error}")
         return 1
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         "environment": env_before,
         "load_average_after": list(os.getloadavg()),
         "datasets": [built.as_dict() for built in datasets],
+        "commands": commands,
     }
     path = write_results(options.out, figures, context)
     console.print(f"results: {path}")
@@ -112,7 +113,10 @@ class _Progress:
         print(f"[{time.monotonic() - self.started:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
-def _measure(options: argparse.Namespace, progress: _Progress) -> tuple[list[Figure], list[BuiltDataset]]:
+def _measure(
+    options: argparse.Namespace, progress: _Progress
+) -> tuple[list[Figure], list[BuiltDataset], dict[str, dict[str, list]]]:
+    """Figures, the datasets they were measured on, and every command's raw numbers."""
     repeats = _repeats(options)
     cache = options.out / "cache"
     loop_sets = [ensure_built(SMALL if options.quick else MEDIUM, cache)]
@@ -122,7 +126,7 @@ def _measure(options: argparse.Namespace, progress: _Progress) -> tuple[list[Fig
         bulk = ensure_built(bulk_spec(options.bulk_size), cache)
         progress(f"dataset bulk: {bulk.size_bytes / 1e6:.1f} MB ready")
     figures: list[Figure] = []
-    run_sets: list[dict[str, list[Run]]] = []
+    run_sets: dict[str, dict[str, list[Run]]] = {}
     options.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="work-", dir=options.out) as scratch:
         work = Path(scratch)
@@ -130,24 +134,23 @@ def _measure(options: argparse.Namespace, progress: _Progress) -> tuple[list[Fig
             ws = Workspace(work, sshd)
             for built in loop_sets:
                 progress(f"{built.spec.name}: everyday loop, {repeats} runs per figure")
-                runs = measure_loop(ws, built, repeats)
-                run_sets.append(runs)
-                figures += loop_figures(built.spec.name, runs)
+                run_sets[built.spec.name] = measure_loop(ws, built, repeats)
+                figures += loop_figures(built.spec.name, run_sets[built.spec.name])
             if bulk is not None:
                 progress(f"bulk: pull and push, {repeats} runs each")
                 bulk_runs = measure_bulk(ws, bulk, repeats)
-                run_sets.append(bulk_runs.runs)
+                run_sets["bulk"] = bulk_runs.runs
                 figures += bulk_figures(bulk_runs, bulk.size_bytes)
-            figures.append(connection_figure(run_sets))
+            figures.append(connection_figure(run_sets.values()))
             local_repeats = 1 if options.quick else 3
             progress("mock generation")
             mock_folder = work / "mock"
             mock_folder.mkdir()
             mock = mock_generation(mock_folder, local_repeats)
-            hashed, where = (bulk.path, "bulk") if bulk else (mock_folder, "the 1M-record mock file")
+            hashed, where = (bulk.path, "bulk") if bulk else (mock_folder, "mock 1M records")
             progress(f"hashing over {where}")
             figures += local_figures(mock, hashing(hashed, ws.runner, local_repeats), where)
-    return figures, [*loop_sets, *([bulk] if bulk else [])]
+    return figures, [*loop_sets, *([bulk] if bulk else [])], command_details(run_sets)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 import paramiko
 import pyarrow
 
+from benchmarks.measure import Run
 from benchmarks.table import Figure
 
 FORMAT_VERSION = 1
@@ -45,6 +46,19 @@ def _first_line(argv: list[str]) -> str:
         return ""
     lines = (done.stdout or done.stderr).strip().splitlines()
     return lines[0] if lines else ""
+
+
+def command_details(run_sets: dict[str, dict[str, list[Run]]]) -> dict[str, dict[str, list]]:
+    """Per `<set>.<tool>.<step>`: seconds, SSH connections and peak bytes of every run, for digging."""
+    return {
+        f"{name}.{step}": {
+            "seconds": [run.seconds for run in runs],
+            "connections": [run.connections for run in runs],
+            "peak_rss": [run.peak_rss for run in runs],
+        }
+        for name, steps in run_sets.items()
+        for step, runs in steps.items()
+    }
 
 
 def write_results(folder: Path, figures: list[Figure], context: dict[str, object]) -> Path:

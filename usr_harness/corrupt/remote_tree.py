@@ -14,8 +14,8 @@ import posixpath
 import shlex
 import stat
 
-from usr_harness.corrupt.tree import TreeStat, kind_of
-from usr_harness.dataset.layout import is_runtime
+from usr_harness.corrupt.tree import TreeStat
+from usr_harness.dataset.layout import entry_kind, is_runtime
 from usr_harness.errors import TransportError
 from usr_harness.sync.remote.session import SshSession
 
@@ -59,7 +59,7 @@ class RemoteTree:
 
     def stat(self, rel: str) -> TreeStat:
         info = self.session.sftp().lstat(self._path(rel))
-        return TreeStat(kind_of(info.st_mode or 0), info.st_size or 0)
+        return TreeStat(entry_kind(info.st_mode or 0), info.st_size or 0)
 
     def times_ns(self, rel: str) -> tuple[int, int]:
         atime, mtime = self._python(_TIMES, self._path(rel)).split()
@@ -106,7 +106,7 @@ class RemoteTree:
                 if stat.S_ISDIR(attrs.st_mode or 0):
                     pending.append(rel)
                 else:
-                    found.append((rel, kind_of(attrs.st_mode or 0)))
+                    found.append((rel, entry_kind(attrs.st_mode or 0)))
         return sorted(found)
 
     def _python(self, code: str, *args: str) -> str:

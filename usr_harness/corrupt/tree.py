@@ -9,12 +9,11 @@ root with `/` separators. Nothing here follows a symlink.
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from usr_harness.dataset.layout import is_runtime
+from usr_harness.dataset.layout import entry_kind, is_runtime
 
 
 @dataclass(frozen=True)
@@ -41,18 +40,6 @@ class Tree(Protocol):
     def mkfifo(self, rel: str) -> None: ...
     def exists(self, rel: str) -> bool: ...
     def walk(self, rel_dir: str) -> list[tuple[str, str]]: ...
-
-
-def kind_of(mode: int) -> str:
-    if stat.S_ISREG(mode):
-        return "file"
-    if stat.S_ISDIR(mode):
-        return "dir"
-    if stat.S_ISLNK(mode):
-        return "symlink"
-    if stat.S_ISFIFO(mode):
-        return "fifo"
-    return "other"
 
 
 class LocalTree:
@@ -89,7 +76,7 @@ class LocalTree:
 
     def stat(self, rel: str) -> TreeStat:
         info = os.lstat(self._path(rel))
-        return TreeStat(kind_of(info.st_mode), info.st_size)
+        return TreeStat(entry_kind(info.st_mode), info.st_size)
 
     def times_ns(self, rel: str) -> tuple[int, int]:
         info = os.lstat(self._path(rel))
@@ -126,7 +113,7 @@ class LocalTree:
                     if is_runtime(entry.name):
                         continue
                     rel = f"{current}/{entry.name}" if current else entry.name
-                    kind = kind_of(entry.stat(follow_symlinks=False).st_mode)
+                    kind = entry_kind(entry.stat(follow_symlinks=False).st_mode)
                     if kind == "dir":
                         pending.append(rel)
                     else:

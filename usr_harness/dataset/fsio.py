@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
-import stat
 from pathlib import Path
 
-from usr_harness.dataset.layout import TEMP_PREFIX
+from usr_harness.dataset.layout import TEMP_PREFIX, entry_kind
 
 
 def file_kind(path: Path) -> str:
@@ -19,13 +18,9 @@ def file_kind(path: Path) -> str:
     Readers check it first: a symlink could lead out of the dataset and a fifo would block a read forever.
     """
     try:
-        mode = os.lstat(path).st_mode
+        return entry_kind(os.lstat(path).st_mode)
     except FileNotFoundError:
         return "missing"
-    for kind, test in (("file", stat.S_ISREG), ("symlink", stat.S_ISLNK), ("fifo", stat.S_ISFIFO)):
-        if test(mode):
-            return kind
-    return "dir" if stat.S_ISDIR(mode) else "other"
 
 
 def temp_sibling(path: Path) -> Path:

@@ -7,6 +7,7 @@ and remote sides classify files with the same code.
 from __future__ import annotations
 
 import re
+import stat
 
 RECORDS_FILE = "records.parquet"
 META_FILE = "meta.md"
@@ -36,6 +37,22 @@ _ID_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 REGISTRY_LOCK = ".usr.registry.lock"
 
 _RUNTIME_NAMES = frozenset({DATASET_LOCK, EVENTS_LOCK, TRANSFER_LOCK, REGISTRY_LOCK})
+
+
+def entry_kind(mode: int) -> str:
+    """What an lstat mode is: file, dir, symlink, fifo, socket, device or other (one vocabulary)."""
+    for kind, test in (
+        ("file", stat.S_ISREG),
+        ("dir", stat.S_ISDIR),
+        ("symlink", stat.S_ISLNK),
+        ("fifo", stat.S_ISFIFO),
+        ("socket", stat.S_ISSOCK),
+        ("device", stat.S_ISCHR),
+        ("device", stat.S_ISBLK),
+    ):
+        if test(mode):
+            return kind
+    return "other"
 
 
 def is_runtime(relpath: str) -> bool:

@@ -8,26 +8,18 @@ Order is always `.usr.lock` then `.events.lock`.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from usr_harness.dataset.context import WriteContext
+from usr_harness.dataset.flock import LockTimeout, acquire
 from usr_harness.dataset.layout import DATASET_LOCK, EVENTS_LOCK
 from usr_harness.errors import LockError
 
 DEFAULT_TIMEOUT = 30.0
-
-
-def _holder(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()[:200]
-    except OSError:
-        return ""
 
 
 def _identity(ctx: WriteContext | None) -> str:
@@ -43,33 +35,20 @@ def file_lock(
     """Hold an flock on `path` (created if missing) for the duration of the block."""
     path = Path(path)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        held = acquire(str(path), exclusive=exclusive, timeout=timeout, holder=_identity(ctx))
     except FileNotFoundError:
         raise LockError(
             f"{path}: cannot lock, folder {path.parent} does not exist", paths=[str(path)]
         ) from None
+    except LockTimeout as timed_out:
+        holder = timed_out.holder or "an unknown process"
+        raise LockError(
+            f"{path}: lock is held by {holder}; gave up after {timeout:g} s", paths=[str(path)]
+        ) from None
     try:
-        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
-        deadline = time.monotonic() + max(timeout, 0.0)
-        delay = 0.005
-        while True:
-            try:
-                fcntl.flock(fd, mode)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = _holder(path) or "an unknown process"
-                    raise LockError(
-                        f"{path}: lock is held by {holder}; gave up after {timeout:g} s", paths=[str(path)]
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
-        if exclusive:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{_identity(ctx)}\n".encode(), 0)
         yield
     finally:
-        os.close(fd)
+        held.release()
 
 
 @contextmanager

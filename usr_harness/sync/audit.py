@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from usr_harness.dataset.fsio import atomic_write_bytes
 from usr_harness.sync.diff import DiffResult, newer_snapshots
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
@@ -106,13 +105,7 @@ def write_audit(path: Path, audit: dict) -> None:
     """Atomic: a reader never sees half an audit, even when the command fails."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".usr-tmp-audit-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(audit, handle, indent=2, sort_keys=False)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    atomic_write_bytes(path, (json.dumps(audit, indent=2) + "\n").encode())
 
 
 def _mark(changed: bool | None) -> str:

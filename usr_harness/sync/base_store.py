@@ -7,11 +7,10 @@ it is never synced and never inventoried.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
+from usr_harness.dataset.fsio import atomic_write_bytes
 from usr_harness.dataset.layout import SYNC_STATE_DIR
 from usr_harness.errors import ConfigError
 
@@ -38,12 +37,6 @@ def load_base(root: Path, dataset: str, remote: str) -> dict[str, dict] | None:
 def save_base(root: Path, dataset: str, remote: str, files: dict[str, dict]) -> Path:
     path = base_path(root, dataset, remote)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".usr-tmp-base-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(
-            {"version": 1, "dataset": dataset, "remote": remote, "files": files}, handle, sort_keys=True
-        )
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    body = {"version": 1, "dataset": dataset, "remote": remote, "files": files}
+    atomic_write_bytes(path, json.dumps(body, sort_keys=True).encode())
     return path

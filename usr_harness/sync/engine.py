@@ -16,6 +16,7 @@ from pathlib import Path
 
 from usr_harness.dataset import events as dataset_events
 from usr_harness.dataset import parquet_io
+from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
 from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
 from usr_harness.dataset.validation import check_incoming_part
 from usr_harness.errors import (
@@ -31,7 +32,6 @@ from usr_harness.faults.points import FaultInjected, fault_point, parse_spec
 from usr_harness.sync import base_store, promotion
 from usr_harness.sync.audit import build_audit, post_report, render_plain, write_audit
 from usr_harness.sync.diff import DiffResult, diff_manifests
-from usr_harness.sync.flock import LockTimeout, acquire_dataset, release_all
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import Plan, base_from, plan_sync, primary_missing

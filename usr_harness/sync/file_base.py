@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from usr_harness.dataset.fsio import atomic_write_bytes
 from usr_harness.errors import ConfigError
 
 
@@ -47,10 +47,5 @@ def save_file_base(local: Path, remote: str, remote_path: str, sha256: str | Non
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"version": 1, "local": str(local), "remote": remote, "remote_path": remote_path}
     record.update({"sha256": sha256, "size": size})
-    fd, temp = tempfile.mkstemp(prefix=".usr-tmp-base-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(record, handle, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    atomic_write_bytes(path, json.dumps(record, sort_keys=True).encode())
     return path

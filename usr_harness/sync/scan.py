@@ -11,7 +11,7 @@ import hashlib
 import os
 import stat
 
-from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE, check_relpath, section_of
+from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE, check_relpath, entry_kind, section_of
 
 CHUNK = 1 << 20
 
@@ -40,20 +40,6 @@ def count_lines(path: str) -> int:
             if not block:
                 return lines
             lines += block.count(b"\n")
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISREG(mode):
-        return "file"
-    if stat.S_ISLNK(mode):
-        return "symlink"
-    if stat.S_ISFIFO(mode):
-        return "fifo"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
-    return "other"
 
 
 def _walk(top: str, prefix: str):
@@ -101,7 +87,7 @@ def scan_dataset(
         section = section_of(rel)
         if section == "runtime":
             continue
-        kind = _kind(info.st_mode)
+        kind = entry_kind(info.st_mode)
         entry = {
             "path": rel,
             "section": section,

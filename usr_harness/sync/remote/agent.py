@@ -18,8 +18,8 @@ import sys
 import tempfile
 import time
 
+from usr_harness.dataset.flock import LockTimeout, acquire, acquire_dataset, release_all
 from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relpath
-from usr_harness.sync.flock import LockTimeout, acquire, acquire_dataset, release_all
 from usr_harness.sync.promotion import (
     StagedFile,
     apply_journal,

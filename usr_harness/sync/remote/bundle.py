@@ -14,8 +14,8 @@ from importlib import resources
 
 AGENT_MODULES = (
     "dataset/layout.py",
+    "dataset/flock.py",
     "sync/scan.py",
-    "sync/flock.py",
     "sync/promotion.py",
     "sync/remote/file_agent.py",
     "sync/remote/agent.py",

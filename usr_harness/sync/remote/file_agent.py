@@ -14,8 +14,8 @@ import re
 import stat
 import uuid
 
-from usr_harness.dataset.layout import TEMP_PREFIX
-from usr_harness.sync.flock import HeldLock, LockTimeout, acquire
+from usr_harness.dataset.flock import HeldLock, LockTimeout, acquire
+from usr_harness.dataset.layout import TEMP_PREFIX, entry_kind
 from usr_harness.sync.promotion import StagedFile, fsync_dir
 from usr_harness.sync.scan import CHUNK, parquet_stats
 
@@ -42,16 +42,6 @@ def checked_file_path(raw: object) -> str:
     return path
 
 
-def _file_kind(mode: int) -> str:
-    if stat.S_ISREG(mode):
-        return "file"
-    if stat.S_ISLNK(mode):
-        return "symlink"
-    if stat.S_ISDIR(mode):
-        return "directory"
-    return "special"
-
-
 def sha256_nofollow(path: str) -> str:
     """sha256 of a regular file, refusing (ELOOP) if the name became a symlink meanwhile."""
     digest = hashlib.sha256()
@@ -67,7 +57,7 @@ def file_entry(path: str, *, digest: bool, parquet: bool) -> dict:
         info = os.lstat(path)
     except FileNotFoundError:
         return {"exists": False}
-    entry: dict = {"exists": True, "kind": _file_kind(info.st_mode), "size": info.st_size}
+    entry: dict = {"exists": True, "kind": entry_kind(info.st_mode), "size": info.st_size}
     entry["mtime_ns"] = info.st_mtime_ns
     if entry["kind"] == "symlink":
         entry["link"] = os.readlink(path)

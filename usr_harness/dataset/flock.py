@@ -41,8 +41,10 @@ def _holder(path: str) -> str:
         return ""
 
 
-def acquire(path: str, *, exclusive: bool = True, timeout: float = 30.0) -> HeldLock:
-    """Take an flock on `path`, polling until `timeout`; record host and pid when exclusive."""
+def acquire(
+    path: str, *, exclusive: bool = True, timeout: float = 30.0, holder: str | None = None
+) -> HeldLock:
+    """Take an flock on `path`, polling until `timeout`; record the holder (host and pid) when exclusive."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
     deadline = time.monotonic() + max(timeout, 0.0)
@@ -59,7 +61,8 @@ def acquire(path: str, *, exclusive: bool = True, timeout: float = 30.0) -> Held
             delay = min(delay * 2, 0.2)
     if exclusive:
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"host={socket.gethostname()} pid={os.getpid()}\n".encode(), 0)
+        identity = holder or f"host={socket.gethostname()} pid={os.getpid()}"
+        os.pwrite(fd, f"{identity}\n".encode(), 0)
     return HeldLock(path, fd)
 
 
