@@ -1,0 +1,88 @@
+"""The pytest plugin, run inside a throwaway pytest session (pytester): options, markers, drill reports."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+DRILLS = """
+import pytest
+
+@pytest.mark.drill
+def test_passes(drill):
+    drill.add_evidence("note", {"seed": drill.seed})
+    drill.add_fingerprint("final", {"local": "a", "remote": "a"})
+
+@pytest.mark.drill
+def test_fails(drill):
+    assert drill.seed < 0
+
+@pytest.mark.drill
+def test_unknown(drill):
+    pytest.skip("blind spot")
+
+def test_not_a_drill():
+    pass
+"""
+
+
+def _lines(path) -> dict[str, dict]:
+    return {
+        json.loads(line)["nodeid"].split("::")[-1]: json.loads(line) for line in path.read_text().splitlines()
+    }
+
+
+def test_options_and_markers_are_registered(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    for option in (
+        "--drill-seed",
+        "--drill-report-dir",
+        "--engine-cmd",
+        "--remote-provider",
+        "--remote-profile",
+        "--sshd-binary",
+        "--drill-scale",
+    ):
+        result.stdout.fnmatch_lines([f"*{option}*"])
+    markers = pytester.runpytest("--markers").stdout.str()
+    for marker in ("drill", "ssh", "fault", "slow", "adversarial", "corruption"):
+        assert f"@pytest.mark.{marker}:" in markers
+
+
+def test_header_names_seed_engine_and_versions(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest("--drill-seed", "42")
+    result.stdout.fnmatch_lines(["*usr-harness: seed=42 engine=bundled*", "*paramiko*pyarrow*"])
+
+
+@pytest.mark.parametrize("workers", [0, 2], ids=["serial", "xdist"])
+def test_verdicts_and_evidence_reach_drills_jsonl(pytester: pytest.Pytester, workers: int) -> None:
+    pytester.makepyfile(test_drills=DRILLS)
+    report = pytester.path / "out"
+    args = ["--drill-seed", "7", f"--drill-report-dir={report}", "-p", "no:cacheprovider"]
+    if workers:
+        args += ["-n", str(workers)]
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=2, failed=1, skipped=1)
+    lines = _lines(report / "drills.jsonl")
+    assert set(lines) == {"test_passes", "test_fails", "test_unknown"}
+    assert [lines[n]["verdict"] for n in ("test_passes", "test_fails", "test_unknown")] == [
+        "pass",
+        "fail",
+        "unknown",
+    ]
+    assert lines["test_passes"]["evidence"]["note"] == {"seed": lines["test_passes"]["seed"]}
+    assert lines["test_passes"]["fingerprints"]["final"] == {"local": "a", "remote": "a"}
+
+
+def test_same_seed_same_drill_seeds(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_drills=DRILLS)
+    seeds = []
+    for run in ("a", "b", "c"):
+        seed = "7" if run != "c" else "8"
+        pytester.runpytest_subprocess("--drill-seed", seed, f"--drill-report-dir={pytester.path / run}")
+        seeds.append(_lines(pytester.path / run / "drills.jsonl")["test_passes"]["seed"])
+    assert seeds[0] == seeds[1] != seeds[2]
