@@ -84,13 +84,13 @@ class CommandRunner:
         self.host = host
         self.with_time = TIME_BIN.is_file() and os.access(TIME_BIN, os.X_OK)
 
-    def run(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> Run:
+    def run(self, argv: Sequence[str]) -> Run:
         """Run `argv` to completion; a non-zero exit is a BenchError carrying its stderr."""
         before = self.host.connection_count()
         with tempfile.NamedTemporaryFile("r", prefix="bench-time-", suffix=".txt") as report:
             wrapped = [str(TIME_BIN), "-v", "-o", report.name, *argv] if self.with_time else list(argv)
             started = time.perf_counter()
-            done = subprocess.run(wrapped, capture_output=True, text=True, env=env, check=False)
+            done = subprocess.run(wrapped, capture_output=True, text=True, check=False)
             seconds = time.perf_counter() - started
             peak = self._peak(report.read())
         if done.returncode != 0:
