@@ -47,3 +47,9 @@ def test_bulk_ids_equal_single_ids_and_are_deterministic(rows: list[tuple[str, s
 @given(st.text(max_size=30), st.text(alphabet=" \t\n\u3000\x85", max_size=3))
 def test_ids_ignore_surrounding_whitespace(sequence: str, pad: str) -> None:
     assert record_id("dna", pad + sequence + pad) == record_id("dna", sequence)
+
+
+def test_whitespace_table_is_exactly_what_str_strip_removes() -> None:
+    from usr_harness.dataset.ids import WHITESPACE
+
+    assert "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace()) == WHITESPACE

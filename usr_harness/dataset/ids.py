@@ -12,8 +12,12 @@ import hashlib
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_WHITESPACE = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
-_WS_CLASS = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in _WHITESPACE) + "]"
+# Every code point `str.isspace()` accepts (what `str.strip()` removes); a test recomputes it.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_WS_CLASS = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in WHITESPACE) + "]"
 _EDGE_WHITESPACE = f"^{_WS_CLASS}|{_WS_CLASS}$"
 
 

@@ -146,7 +146,9 @@ def _part_header(ds: Dataset, path: Path) -> PartInfo:
     return info
 
 
-def _part_contract(where: str, dataset_id: str, info: PartInfo, known: dict[str, Registry]) -> NamespaceSpec:
+def _part_contract(
+    where: str, dataset_id: str, info: PartInfo, known: dict[str, Registry], *, verify: bool = True
+) -> NamespaceSpec:
     """The contract a part claims (registry hash + contract hash) must be one this dataset knows."""
     if read_footer(info.path).num_rows == 0:
         raise SchemaError(f"{where}: the part has no rows", dataset=dataset_id)
@@ -170,7 +172,8 @@ def _part_contract(where: str, dataset_id: str, info: PartInfo, known: dict[str,
             "registry it was written under",
             dataset=dataset_id,
         )
-    verify_parquet(info.path)
+    if verify:
+        verify_parquet(info.path)
     return spec
 
 
@@ -181,15 +184,23 @@ def _check_part_strictly(ds: Dataset, info: PartInfo, known: dict[str, Registry]
     check_keys(part, key=info.key, records=records, allow_missing=True, where=where)
 
 
-def check_incoming_part(stage_dir: Path, relpath: str, *, dataset_dir: Path, dataset_id: str) -> None:
-    """A part arriving by pull, checked before promotion against every registry either copy has frozen."""
-    path = Path(stage_dir) / relpath
-    staged = SimpleNamespace(path=Path(stage_dir), id=dataset_id)
-    info = _part_header(staged, path)
-    known = {}
+def incoming_registries(dataset_dir: Path, stage_dir: Path) -> dict[str, Registry]:
+    """Every registry either copy of a dataset froze: what incoming parts may claim (load once a pull)."""
+    known: dict[str, Registry] = {}
     for folder in (dataset_dir, stage_dir):
         known.update({digest: load_frozen(p) for digest, p in frozen_registries(folder).items()})
-    spec = _part_contract(f"{dataset_id}: remote {relpath}", dataset_id, info, known)
+    return known
+
+
+def check_incoming_part(
+    stage_dir: Path, relpath: str, *, dataset_id: str, known: dict[str, Registry]
+) -> None:
+    """A part arriving by pull, decoded with page checksums and checked against the registries it claims."""
+    path = Path(stage_dir) / relpath
+    verify_parquet(path)
+    staged = SimpleNamespace(path=Path(stage_dir), id=dataset_id)
+    info = _part_header(staged, path)
+    spec = _part_contract(f"{dataset_id}: remote {relpath}", dataset_id, info, known, verify=False)
     check_part(read_parquet(path), namespace=info.namespace, key=info.key, spec=spec, where=relpath)
 
 

@@ -18,7 +18,7 @@ from usr_harness.dataset import events as dataset_events
 from usr_harness.dataset import parquet_io
 from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
 from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
-from usr_harness.dataset.validation import check_incoming_part
+from usr_harness.dataset.validation import check_incoming_part, incoming_registries
 from usr_harness.errors import (
     FAMILY_BY_NAME,
     LockError,
@@ -371,11 +371,21 @@ def _verify_staged(state: _Run, stage: str, paths: list[str], source: Manifest, 
         raise family(
             f"{dataset}: staged files do not match the remote manifest: {', '.join(bad[:5])}", paths=bad
         )
+    known = None
     for path in paths:
-        if path.endswith(".parquet"):
+        if not path.endswith(".parquet"):
+            continue
+        if source.files[path].section != "derived":
             _verify_parquet(Path(stage, path), dataset, path)
-        if source.files[path].section == "derived" and path.endswith(".parquet"):
-            check_incoming_part(Path(stage), path, dataset_dir=state.local_dir, dataset_id=dataset)
+            continue
+        if known is None:
+            known = incoming_registries(state.local_dir, Path(stage))
+        try:
+            check_incoming_part(Path(stage), path, dataset_id=dataset, known=known)
+        except VerifyError as error:
+            raise VerifyError(
+                f"{dataset}: {path} fails parquet checksum decoding: {error}", paths=[path]
+            ) from None
     if EVENTS_FILE in paths:
         staged_log = Path(stage, EVENTS_FILE).read_bytes()
         dataset_events.validate_event_log(staged_log, source=f"remote {dataset}/{EVENTS_FILE}")
