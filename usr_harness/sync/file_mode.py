@@ -318,11 +318,9 @@ def _receive(state: _FileRun, agent: AgentClient) -> int:
     with _local_side():
         staged = open_file_stage(state.target)
     try:
-        agent.send_request({"op": "file_get", "path": state.remote_path})
-        # The agent protocol's raw stream follows a checked header on the same channel.
-        header = agent._checked(agent._reply())
+        _header, blocks = agent.request_stream({"op": "file_get", "path": state.remote_path})
         with _local_side():
-            for block in agent._read_stream(int(header["size"])):
+            for block in blocks:
                 staged.write(block)
             digest = staged.close()
         if (staged.size, digest) != (state.remote.size, state.remote.sha256):
@@ -392,10 +390,9 @@ def _send(state: _FileRun, agent: AgentClient) -> int:
         while remaining:
             # A shrinking file still fills the announced size so the channel stays in step.
             block = handle.read(min(READ_CHUNK, remaining)) or b"\0" * min(READ_CHUNK, remaining)
-            agent._send(block)
-            agent.stats.bytes_sent += len(block)
+            agent.send_raw(block)
             remaining -= len(block)
-    reply = agent._checked(agent._reply())
+    reply = agent.reply()
     if (reply["size"], reply["sha256"]) != (size, state.local.sha256):
         raise VerifyError(
             f"remote staged copy of {state.target} does not match its sha256 (did it change while sent?)",

@@ -113,6 +113,21 @@ class AgentClient:
         self.send_request(request)
         return self._checked(self._reply())
 
+    def request_stream(self, request: dict) -> tuple[dict, Iterator[bytes]]:
+        """One request whose checked reply header announces `size` raw bytes; the caller consumes them all."""
+        self.send_request(request)
+        header = self._checked(self._reply())
+        return header, self._read_stream(int(header["size"]))
+
+    def send_raw(self, block: bytes) -> None:
+        """Payload bytes announced by the request just sent."""
+        self._send(block)
+        self.stats.bytes_sent += len(block)
+
+    def reply(self) -> dict:
+        """The next checked reply (after `send_request` and its payload)."""
+        return self._checked(self._reply())
+
     def get_files(
         self, dataset: str, paths: list[str], sink: Callable[[str, int, Iterator[bytes]], None]
     ) -> None:
