@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
+from types import ModuleType
 
 import typer
 from rich.console import Console
 from rich.table import Table
-
-from usr_harness.dataset import Dataset, list_datasets
 
 events_app = typer.Typer(name="events", help="The dataset event log (.events.log).", no_args_is_help=True)
 
@@ -29,6 +28,13 @@ class InputFormat(StrEnum):
 class JoinKey(StrEnum):
     id = "id"
     sequence = "sequence"
+
+
+def _layer() -> ModuleType:
+    """The dataset layer, imported when a dataset command runs (it brings pyarrow with it)."""
+    import usr_harness.dataset.dataset as layer
+
+    return layer
 
 
 def _root(ctx: typer.Context) -> Path:
@@ -51,7 +57,7 @@ def init(
     notes: str = typer.Option("", "--notes", help="Free text appended to meta.md."),
 ) -> None:
     """Create an empty dataset: records.parquet, meta.md, an `init` event."""
-    created = Dataset.init(_root(ctx), dataset, source=source, notes=notes)
+    created = _layer().Dataset.init(_root(ctx), dataset, source=source, notes=notes)
     typer.echo(f"initialised {created.id} at {created.path}")
 
 
@@ -63,7 +69,11 @@ def import_(
     source: str = typer.Option(None, "--source", help="Provenance for rows without a source column."),
 ) -> None:
     """Append records; ids and lengths are derived, duplicates refused."""
-    added = Dataset.open(_root(ctx), dataset).import_rows(file, source=source, fmt=fmt.value if fmt else None)
+    added = (
+        _layer()
+        .Dataset.open(_root(ctx), dataset)
+        .import_rows(file, source=source, fmt=fmt.value if fmt else None)
+    )
     typer.echo(f"imported {added} record(s) into {dataset}")
 
 
@@ -79,19 +89,23 @@ def attach(
     fmt: InputFormat = typer.Option(None, "--format", help="Input format (default: from the file suffix)."),
 ) -> None:
     """Write one overlay part under _derived/<namespace>/ after checking it against the registry."""
-    part = Dataset.open(_root(ctx), dataset).attach(
-        file,
-        namespace=namespace,
-        key=key.value,
-        allow_missing=allow_missing,
-        fmt=fmt.value if fmt else None,
+    part = (
+        _layer()
+        .Dataset.open(_root(ctx), dataset)
+        .attach(
+            file,
+            namespace=namespace,
+            key=key.value,
+            allow_missing=allow_missing,
+            fmt=fmt.value if fmt else None,
+        )
     )
     typer.echo(f"attached {part.relative_to(part.parents[2]).as_posix()} to {dataset}")
 
 
 def snapshot(ctx: typer.Context, dataset: str = DATASET_ARG) -> None:
     """Copy records.parquet to _snapshots/records-<stamp>.parquet (newest five kept)."""
-    path = Dataset.open(_root(ctx), dataset).snapshot()
+    path = _layer().Dataset.open(_root(ctx), dataset).snapshot()
     typer.echo(f"snapshot {path.parent.name}/{path.name} of {dataset}")
 
 
@@ -103,20 +117,20 @@ def validate(
     ),
 ) -> None:
     """Check the dataset; exits non-zero with the first problem's family."""
-    Dataset.open(_root(ctx), dataset).validate(strict=strict)
+    _layer().Dataset.open(_root(ctx), dataset).validate(strict=strict)
     typer.echo(f"{dataset}: valid{' (strict)' if strict else ''}")
 
 
 def ls(ctx: typer.Context) -> None:
     """List the datasets under the root."""
     root = _root(ctx)
-    found = list_datasets(root)
+    found = _layer().list_datasets(root)
     if not found:
         typer.echo(f"no datasets under {root}")
         return
     table = Table("dataset", "rows", "parts", "snapshots", box=None)
     for dataset_id in found:
-        info = Dataset.open(root, dataset_id).info()
+        info = _layer().Dataset.open(root, dataset_id).info()
         table.add_row(dataset_id, str(info["rows"]), str(sum(info["parts"].values())), str(info["snapshots"]))
     _console().print(table)
 
@@ -127,7 +141,7 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print the facts as one JSON object."),
 ) -> None:
     """Rows, columns, size, provenance and sidecars of one dataset."""
-    facts = Dataset.open(_root(ctx), dataset).info()
+    facts = _layer().Dataset.open(_root(ctx), dataset).info()
     if as_json:
         typer.echo(json.dumps(facts, sort_keys=True))
         return
@@ -147,7 +161,7 @@ def events_tail(
     n: int = typer.Option(10, "-n", "--lines", min=1, help="How many of the newest events."),
 ) -> None:
     """Print the newest events, one JSON line each, oldest first."""
-    for event in Dataset.open(_root(ctx), dataset).events_tail(n):
+    for event in _layer().Dataset.open(_root(ctx), dataset).events_tail(n):
         typer.echo(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
 
 

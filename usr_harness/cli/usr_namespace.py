@@ -8,7 +8,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from usr_harness.dataset.registry import load_registry, namespace_contract_hash, register_namespace
 from usr_harness.errors import NamespaceError, UsageError
 
 namespace_app = typer.Typer(
@@ -52,6 +51,8 @@ def register_command(
 ) -> None:
     """Register a namespace and its typed columns (the same columns again is a no-op)."""
     root = _root(ctx)
+    from usr_harness.dataset.registry import register_namespace
+
     registry = register_namespace(
         root, name, parse_columns(name, columns), owner=owner, description=description
     )
@@ -61,6 +62,8 @@ def register_command(
 @namespace_app.command("list")
 def list_command(ctx: typer.Context) -> None:
     """One row per registered namespace: owner, column count, description."""
+    from usr_harness.dataset.registry import load_registry
+
     registry = load_registry(_root(ctx))
     if not registry.namespaces:
         typer.echo(f"no registry.yaml under {_root(ctx)} yet")
@@ -74,6 +77,8 @@ def list_command(ctx: typer.Context) -> None:
 @namespace_app.command("show")
 def show_command(ctx: typer.Context, name: str = typer.Argument(..., help="A registered namespace.")) -> None:
     """Owner, description, contract hash and every column with its type."""
+    from usr_harness.dataset.registry import load_registry
+
     registry = load_registry(_root(ctx))
     spec = registry.namespaces.get(name)
     if spec is None:
@@ -81,6 +86,8 @@ def show_command(ctx: typer.Context, name: str = typer.Argument(..., help="A reg
     typer.echo(f"namespace: {name}")
     typer.echo(f"owner: {spec.owner}")
     typer.echo(f"description: {spec.description}")
+    from usr_harness.dataset.registry import namespace_contract_hash
+
     typer.echo(f"contract_hash: {namespace_contract_hash(name, spec.columns)}")
     typer.echo(f"registry_hash: {registry.hash}")
     typer.echo("columns:")

@@ -14,11 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from usr_harness.dataset import events as dataset_events
-from usr_harness.dataset import parquet_io
 from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
 from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
-from usr_harness.dataset.validation import check_incoming_part, incoming_registries
 from usr_harness.errors import (
     FAMILY_BY_NAME,
     LockError,
@@ -359,6 +356,9 @@ def _transfer_stats(plan: Plan, moved: int) -> dict:
 
 def _verify_staged(state: _Run, stage: str, paths: list[str], source: Manifest, received: dict) -> None:
     """Every staged file against the remote manifest, parquet decoded with page checksums, log rules."""
+    from usr_harness.dataset.events import validate_event_log
+    from usr_harness.dataset.validation import check_incoming_part, incoming_registries
+
     dataset = state.request.dataset
     bad = []
     for path in paths:
@@ -388,7 +388,7 @@ def _verify_staged(state: _Run, stage: str, paths: list[str], source: Manifest, 
             ) from None
     if EVENTS_FILE in paths:
         staged_log = Path(stage, EVENTS_FILE).read_bytes()
-        dataset_events.validate_event_log(staged_log, source=f"remote {dataset}/{EVENTS_FILE}")
+        validate_event_log(staged_log, source=f"remote {dataset}/{EVENTS_FILE}")
         local_log = state.local_dir / EVENTS_FILE
         if local_log.exists() and not staged_log.startswith(local_log.read_bytes()):
             raise FAMILY_BY_NAME["events"](
@@ -397,8 +397,10 @@ def _verify_staged(state: _Run, stage: str, paths: list[str], source: Manifest, 
 
 
 def _verify_parquet(path: Path, dataset: str, rel: str) -> None:
+    from usr_harness.dataset.parquet_io import verify_parquet
+
     try:
-        parquet_io.verify_parquet(path)
+        verify_parquet(path)
     except UsrError as error:
         raise VerifyError(f"{dataset}: {rel} fails parquet checksum decoding: {error}", paths=[rel]) from None
 
@@ -450,11 +452,11 @@ def do_push(state: _Run, agent: AgentClient, profile: RemoteProfile) -> str:
 
 
 def _check_local_log(state: _Run) -> None:
+    from usr_harness.dataset.events import validate_event_log
+
     log = state.local_dir / EVENTS_FILE
     if log.is_file() and not log.is_symlink():
-        dataset_events.validate_event_log(
-            log.read_bytes(), source=f"local {state.request.dataset}/{EVENTS_FILE}"
-        )
+        validate_event_log(log.read_bytes(), source=f"local {state.request.dataset}/{EVENTS_FILE}")
 
 
 def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest, target: Manifest) -> None:

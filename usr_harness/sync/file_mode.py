@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from usr_harness.dataset import parquet_io
 from usr_harness.errors import FAMILY_BY_NAME, DivergedError, StagingError, UsageError, UsrError, VerifyError
 from usr_harness.sync.audit import OUTPUT_VERSION, render_plain, write_audit
 from usr_harness.sync.diff import same_content
@@ -342,7 +341,9 @@ def _receive(state: _FileRun, agent: AgentClient) -> int:
 
 def _verify_parquet(path: Path, what: str) -> None:
     try:
-        parquet_io.verify_parquet(path)
+        from usr_harness.dataset.parquet_io import verify_parquet
+
+        verify_parquet(path)
     except UsrError as error:
         raise VerifyError(f"{what} fails parquet checksum decoding: {error}", paths=[str(path)]) from None
 
