@@ -34,7 +34,7 @@ from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import Plan, base_from, plan_sync, primary_missing
 from usr_harness.sync.remote.client import AgentClient
 from usr_harness.sync.remote.connect import connect_agent
-from usr_harness.sync.remote.profiles import RemoteProfile, get_profile
+from usr_harness.sync.remote.profiles import get_profile
 from usr_harness.sync.scan import scan_dataset, sha256_file
 
 
@@ -93,7 +93,7 @@ def run(action: str, request: SyncRequest) -> dict:
         _recover_local(state)
         with connect_agent(profile) as agent:
             try:
-                transfer_state = _ACTIONS[action](state, agent, profile)
+                transfer_state = _ACTIONS[action](state, agent)
             except BaseException:
                 _abort_remote(agent, request.dataset)
                 raise
@@ -127,7 +127,7 @@ def _abort_remote(agent: AgentClient, dataset: str) -> None:
 def _recover_local(state: _Run) -> None:
     folder = str(state.local_dir)
     if promotion.needs_recovery(folder):
-        held = _lock_local(state, exclusive=True)
+        held = _lock_local(state)
         try:
             for note in promotion.recover(folder):
                 state.request.echo(f"recovery: local {state.request.dataset}: {note}")
@@ -135,12 +135,10 @@ def _recover_local(state: _Run) -> None:
             release_all(held)
 
 
-def _lock_local(state: _Run, *, exclusive: bool) -> list:
+def _lock_local(state: _Run) -> list:
     os.makedirs(state.local_dir, exist_ok=True)
     try:
-        return acquire_dataset(
-            str(state.local_dir), exclusive=exclusive, timeout=state.request.opts.lock_timeout
-        )
+        return acquire_dataset(str(state.local_dir), exclusive=True, timeout=state.request.opts.lock_timeout)
     except LockTimeout as error:
         raise LockError(f"local {state.request.dataset}: {error}", paths=[error.path]) from None
 
@@ -210,7 +208,7 @@ def _raise_plan_failure(plan: Plan, dataset: str) -> None:
         raise FAMILY_BY_NAME[family](f"{dataset}: {message}", paths=paths, dataset=dataset)
 
 
-def do_diff(state: _Run, agent: AgentClient, profile: RemoteProfile) -> str:
+def do_diff(state: _Run, agent: AgentClient) -> str:
     local, remote = _manifests(state, agent, "pull")
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
     plan = plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode)
@@ -279,7 +277,7 @@ def _check_bootstrap_identity(state: _Run, agent: AgentClient) -> None:
         state.request.echo(f"WARNING: {message}")
 
 
-def do_pull(state: _Run, agent: AgentClient, profile: RemoteProfile) -> str:
+def do_pull(state: _Run, agent: AgentClient) -> str:
     request = state.request
     plan = _plan(state, agent, "pull")
     if not state.local.exists:
@@ -288,7 +286,7 @@ def do_pull(state: _Run, agent: AgentClient, profile: RemoteProfile) -> str:
     if gated:
         return gated
     created = not state.local_dir.exists()
-    held = _lock_local(state, exclusive=True)
+    held = _lock_local(state)
     try:
         agent.request(
             {
@@ -422,14 +420,14 @@ def _post_verify(state: _Run, target: Manifest, source: Manifest, action: str) -
         raise family(f"{state.request.dataset}: {token} verification found differences after transfer")
 
 
-def do_push(state: _Run, agent: AgentClient, profile: RemoteProfile) -> str:
+def do_push(state: _Run, agent: AgentClient) -> str:
     request = state.request
     _check_local_log(state)
     plan = _plan(state, agent, "push")
     gated = _gate(state, plan)
     if gated:
         return gated
-    held = _lock_local(state, exclusive=True)
+    held = _lock_local(state)
     try:
         agent.request(
             {
