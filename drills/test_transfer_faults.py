@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from usr_harness.faults.points import POINTS
-from usr_harness.faults.relay import CLIENT_TO_SERVER, SERVER_TO_CLIENT, FaultRelay, RelayPlan
+from usr_harness.faults.relay import CLIENT_TO_SERVER, SERVER_TO_CLIENT, FaultRelay, RelayPlan, relay_profile
+from usr_harness.sync.remote.profiles import get_profile
 
 from .conftest import REMOTE, Sync
 
@@ -26,14 +27,12 @@ def _no_staging(root: Path) -> bool:
 
 def _through_relay(sync: Sync, relay: FaultRelay, tmp_path: Path) -> Path:
     """A remotes file reaching the same sshd through the relay (host key filed under the relay port)."""
-    data = yaml.safe_load(sync.remote.remotes_config.read_text())
-    profile = data["remotes"][REMOTE]
-    key = Path(profile["known_hosts"]).read_text().split(maxsplit=1)[1]
-    known = tmp_path / "relay_known_hosts"
-    known.write_text(f"[127.0.0.1]:{relay.port} {key}")
-    profile.update(port=relay.port, known_hosts=str(known))
+    profile = relay_profile(
+        get_profile(REMOTE, sync.remote.remotes_config), relay, tmp_path / "relay_known_hosts"
+    )
+    entry = {key: value for key, value in profile.as_dict().items() if key != "name" and value is not None}
     path = tmp_path / "relay-remotes.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump({"remotes": {REMOTE: entry}}))
     return path
 
 

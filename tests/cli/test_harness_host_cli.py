@@ -7,18 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from usr_harness.cli.harness_app import main as harness_main
+from tests.cli_runs import run_harness as run
 from usr_harness.hosts.processes import pid_alive
 from usr_harness.sync.remote.profiles import load_profiles
 from usr_harness.sync.remote.session import open_session
 
 pytestmark = pytest.mark.ssh
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = harness_main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_up_status_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

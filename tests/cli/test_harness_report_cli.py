@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runs import run_harness as run
 from tests.report.conftest import (
     HOSTILE,
     SAMPLE_LINES,
@@ -17,19 +18,12 @@ from tests.report.conftest import (
     run_tiny,
     write_tiny_drills,
 )
-from usr_harness.cli.harness_app import main as harness_main
 from usr_harness.report.build import RunSettings, write_run_files
 
 
 @pytest.fixture
 def sample_run(tmp_path: Path) -> Path:
     return make_run(tmp_path / "reports" / "20260101T000000000000Z-seed7", SAMPLE_LINES)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = harness_main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_show_summarises_latest_run_by_folder_or_id(

@@ -6,9 +6,7 @@ import io
 import stat
 from pathlib import Path
 
-import pytest
-
-from usr_harness.cli.usr_app import main as usr_main
+from tests.cli_runs import run_usr as run
 from usr_harness.hosts.loopback import LoopbackSshd
 from usr_harness.sync.remote.profiles import load_profiles
 
@@ -27,12 +25,6 @@ remotes:
   lab: {type: ssh, host: 10.0.0.5, user: bob, base_dir: ~/usr}
 # end of remotes
 """
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = usr_main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def loopback_flags(host: LoopbackSshd, base_dir: Path) -> list[str]:

@@ -24,24 +24,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from usr_harness.cli.usr_app import main as usr_main
+from tests.cli_runs import Terminal as _Terminal
+from tests.cli_runs import run_usr as run
 from usr_harness.hosts.loopback import LoopbackSshd
 from usr_harness.sync.remote.connect import connect_agent, openssh_options
 from usr_harness.sync.remote.controlmaster import master_status
 from usr_harness.sync.remote.profiles import RemoteProfile
 
 pytestmark = pytest.mark.ssh
-
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = usr_main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def write_remotes(path: Path, profile: RemoteProfile) -> Path:
