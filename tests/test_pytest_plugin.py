@@ -86,3 +86,13 @@ def test_same_seed_same_drill_seeds(pytester: pytest.Pytester) -> None:
         pytester.runpytest_subprocess("--drill-seed", seed, f"--drill-report-dir={pytester.path / run}")
         seeds.append(_lines(pytester.path / run / "drills.jsonl")["test_passes"]["seed"])
     assert seeds[0] == seeds[1] != seeds[2]
+
+
+def test_container_provider_skips_with_its_reason_when_docker_does_not_answer(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    pytester.makepyfile(test_remote="def test_remote(drill_remote):\n    pass\n")
+    result = pytester.runpytest("--remote-provider", "container", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*container provider: Docker does not answer*"])

@@ -47,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--remote-provider",
-        choices=("loopback", "profile"),
+        choices=("loopback", "container", "profile"),
         default="loopback",
         help="where the remote comes from",
     )
@@ -159,6 +159,15 @@ def drill_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     provider = request.config.getoption("--remote-provider")
     if provider == "profile":
         pytest.skip("profile provider drills a real remote: use the drill_remote fixture")
+    if provider == "container":
+        from usr_harness.hosts.container import ContainerSshd, docker_unavailable
+
+        reason = docker_unavailable()
+        if reason:
+            pytest.skip(f"container provider: {reason}")
+        with ContainerSshd(tmp_path_factory.mktemp("container")) as host:
+            yield host
+        return
     from usr_harness.hosts.loopback import LoopbackSshd
 
     with LoopbackSshd(

@@ -9,7 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from usr_harness.dataset.layout import TEMP_PREFIX
-from usr_harness.dataset.parquet_io import read_kv_metadata, read_parquet, verify_parquet, write_parquet
+from usr_harness.dataset.parquet_io import (
+    decode_parquet,
+    read_kv_metadata,
+    read_parquet,
+    verify_parquet,
+    write_parquet,
+)
 from usr_harness.errors import VerifyError
 
 
@@ -36,11 +42,13 @@ def test_pages_carry_checksums_and_a_flipped_byte_is_caught(tmp_path: Path) -> N
     path = tmp_path / "t.parquet"
     write_parquet(table(), path)
     assert verify_parquet(path) == (50_000, 2)
+    assert decode_parquet(path).equals(table())
     data = bytearray(path.read_bytes())
     data[len(data) // 3] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(VerifyError, match=str(path)):
-        verify_parquet(path)
+    for reader in (verify_parquet, decode_parquet):
+        with pytest.raises(VerifyError, match=str(path)):
+            reader(path)
     with pytest.raises(VerifyError):
         read_parquet(path)
 
@@ -51,7 +59,7 @@ def test_truncation_and_footer_damage_are_verify_errors(tmp_path: Path, cut: flo
     write_parquet(table(), path)
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * cut)])
-    for reader in (verify_parquet, read_kv_metadata, read_parquet):
+    for reader in (verify_parquet, decode_parquet, read_kv_metadata, read_parquet):
         with pytest.raises(VerifyError, match="not a readable parquet file"):
             reader(path)
 

@@ -11,14 +11,11 @@ import json
 import os
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from usr_harness import __version__
 from usr_harness.dataset.context import WriteContext
 from usr_harness.dataset.fsio import file_kind, fsync_dir
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
 from usr_harness.dataset.locks import DEFAULT_TIMEOUT, events_lock
-from usr_harness.dataset.registry import registry_hash as current_registry_hash
 from usr_harness.dataset.stamps import rfc3339
 from usr_harness.errors import EventsError
 
@@ -59,6 +56,8 @@ def redact(obj: object) -> object:
 
 def records_fingerprint(dataset_dir: Path) -> dict[str, int]:
     """Rows, columns and size of `records.parquet` from its footer (zeros when it is absent)."""
+    import pyarrow.parquet as pq  # here, not at the top: the sync engine checks logs without pyarrow
+
     path = Path(dataset_dir) / RECORDS_FILE
     if not path.is_file():
         return {"rows": 0, "cols": 0, "size_bytes": 0}
@@ -153,6 +152,8 @@ def append_event(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> dict:
     """Build, check and append one event; fingerprint and registry hash default to the current ones."""
+    from usr_harness.dataset.registry import registry_hash as current_registry_hash
+
     dataset_dir = Path(dataset_dir)
     event = build_event(
         action,

@@ -67,6 +67,24 @@ def read_parquet(path: Path, *, verify_checksums: bool = True) -> pa.Table:
         raise _damaged(Path(path), error) from None
 
 
+def decode_parquet(path: Path) -> pa.Table:
+    """The whole file, every page checksum verified and the footer's row count checked (small files)."""
+    path = Path(path)
+    try:
+        handle = pq.ParquetFile(path, page_checksum_verification=True)
+        table = handle.read()
+        declared = handle.metadata.num_rows
+    except (OSError, pa.ArrowException, ValueError) as error:
+        raise _damaged(path, error) from None
+    _check_rows(path, declared, table.num_rows)
+    return table
+
+
+def _check_rows(path: Path, declared: int, rows: int) -> None:
+    if rows != declared:
+        raise VerifyError(f"{path}: footer declares {declared} rows but pages hold {rows}", paths=[str(path)])
+
+
 def verify_parquet(path: Path) -> tuple[int, int]:
     """Decode every page of every row group with checksum verification; returns (rows, columns)."""
     path = Path(path)
@@ -77,8 +95,7 @@ def verify_parquet(path: Path) -> tuple[int, int]:
         declared = handle.metadata.num_rows
     except (OSError, pa.ArrowException, ValueError) as error:
         raise _damaged(path, error) from None
-    if rows != declared:
-        raise VerifyError(f"{path}: footer declares {declared} rows but pages hold {rows}", paths=[str(path)])
+    _check_rows(path, declared, rows)
     return rows, columns
 
 

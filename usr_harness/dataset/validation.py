@@ -38,7 +38,7 @@ from usr_harness.dataset.overlays import (
     part_files,
     part_info,
 )
-from usr_harness.dataset.parquet_io import read_footer, read_kv_metadata, read_parquet, verify_parquet
+from usr_harness.dataset.parquet_io import decode_parquet, read_footer, read_kv_metadata, verify_parquet
 from usr_harness.dataset.registry import (
     NamespaceSpec,
     Registry,
@@ -146,9 +146,7 @@ def _part_header(ds: Dataset, path: Path) -> PartInfo:
     return info
 
 
-def _part_contract(
-    where: str, dataset_id: str, info: PartInfo, known: dict[str, Registry], *, verify: bool = True
-) -> NamespaceSpec:
+def _part_contract(where: str, dataset_id: str, info: PartInfo, known: dict[str, Registry]) -> NamespaceSpec:
     """The contract a part claims (registry hash + contract hash) must be one this dataset knows."""
     if read_footer(info.path).num_rows == 0:
         raise SchemaError(f"{where}: the part has no rows", dataset=dataset_id)
@@ -172,15 +170,14 @@ def _part_contract(
             "registry it was written under",
             dataset=dataset_id,
         )
-    if verify:
-        verify_parquet(info.path)
     return spec
 
 
 def _check_part_strictly(ds: Dataset, info: PartInfo, known: dict[str, Registry], records: pa.Table) -> None:
     where = f"{ds.id}: {info.path.relative_to(ds.path).as_posix()}"
     spec = _part_contract(where, ds.id, info, known)
-    part = check_part(read_parquet(info.path), namespace=info.namespace, key=info.key, spec=spec, where=where)
+    decoded = decode_parquet(info.path)
+    part = check_part(decoded, namespace=info.namespace, key=info.key, spec=spec, where=where)
     check_keys(part, key=info.key, records=records, allow_missing=True, where=where)
 
 
@@ -197,11 +194,11 @@ def check_incoming_part(
 ) -> None:
     """A part arriving by pull, decoded with page checksums and checked against the registries it claims."""
     path = Path(stage_dir) / relpath
-    verify_parquet(path)
+    part = decode_parquet(path)
     staged = SimpleNamespace(path=Path(stage_dir), id=dataset_id)
     info = _part_header(staged, path)
-    spec = _part_contract(f"{dataset_id}: remote {relpath}", dataset_id, info, known, verify=False)
-    check_part(read_parquet(path), namespace=info.namespace, key=info.key, spec=spec, where=relpath)
+    spec = _part_contract(f"{dataset_id}: remote {relpath}", dataset_id, info, known)
+    check_part(part, namespace=info.namespace, key=info.key, spec=spec, where=relpath)
 
 
 def _check_derived_folders(ds: Dataset) -> None:
@@ -229,8 +226,7 @@ def validate_dataset(ds: Dataset, *, strict: bool = False) -> None:
     headers = [_part_header(ds, path) for path in part_files(ds.path)]
     if not strict:
         return
-    verify_parquet(ds.records_path)
-    records = read_parquet(ds.records_path)
+    records = decode_parquet(ds.records_path)
     validate_records(records, dataset=ds.id)
     _check_derived_folders(ds)
     _stray_files(ds, DERIVED_DIR, {info.path for info in headers})

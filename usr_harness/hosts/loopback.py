@@ -11,22 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-import yaml
-
 from usr_harness.errors import AuthError, ConfigError, TransportError
-from usr_harness.hosts.keys import write_ed25519_keypair
 from usr_harness.hosts.processes import command_line, pid_alive, stop_pid
-from usr_harness.sync.remote.profiles import RemoteProfile
+from usr_harness.hosts.sshd_host import SshdHost
 from usr_harness.sync.remote.session import open_session
 
 PRIVSEP_DIR = Path("/run/sshd")
@@ -34,10 +29,10 @@ _BIND_RACE_ATTEMPTS = 5
 _BIND_FAILURES = ("Address already in use", "Cannot bind any address")
 
 
-class LoopbackSshd:
+class LoopbackSshd(SshdHost):
     """Start with `start()` or `with`; `detach=True` lets the server outlive this process."""
 
-    host = "127.0.0.1"
+    provider = "loopback"
 
     def __init__(
         self,
@@ -47,23 +42,15 @@ class LoopbackSshd:
         detach: bool = False,
         start_timeout: float = 15.0,
     ) -> None:
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="usr-loopback-")).absolute()
+        super().__init__(Path(workdir or tempfile.mkdtemp(prefix="usr-loopback-")))
         self.sshd_binary = sshd_binary
         self.detach = detach
         self.start_timeout = start_timeout
-        self.user = pwd.getpwuid(os.getuid()).pw_name
-        self.port = 0
         self.pid: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
-        self.host_key_path = self.workdir / "ssh_host_ed25519_key"
-        self.client_key_path = self.workdir / "client_ed25519"
-        self.authorized_keys_path = self.workdir / "authorized_keys"
-        self.known_hosts_path = self.workdir / "known_hosts"
-        self.config_path = self.workdir / "sshd_config"
         self.log_path = self.workdir / "sshd.log"
         self.pid_file = self.workdir / "sshd.pid"
         self.state_path = self.workdir / "host.json"
-        self.base_dir = self.workdir / "remote"
 
     def __enter__(self) -> LoopbackSshd:
         return self.start()
@@ -134,42 +121,6 @@ class LoopbackSshd:
         if self.state_path.exists():
             self._write_state()
 
-    def profile(
-        self, name: str = "loopback", *, python: str = sys.executable, base_dir: Path | None = None
-    ) -> RemoteProfile:
-        """A remote profile reaching this host (base_dir defaults to the host's own)."""
-        return RemoteProfile(
-            name=name,
-            type="ssh",
-            host=self.host,
-            user=self.user,
-            base_dir=str(base_dir or self.base_dir),
-            port=self.port,
-            identity_file=str(self.client_key_path),
-            known_hosts=str(self.known_hosts_path),
-            python=python,
-        )
-
-    def remotes_yaml(
-        self, name: str = "loopback", *, python: str = sys.executable, base_dir: Path | None = None
-    ) -> str:
-        """The remotes YAML document with this host's profile, ready for `--remotes-config`."""
-        fields = self.profile(name, python=python, base_dir=base_dir).as_dict()
-        del fields["name"]
-        settings = {key: value for key, value in fields.items() if value is not None}
-        return yaml.safe_dump({"remotes": {name: settings}}, sort_keys=False)
-
-    def write_remotes_yaml(
-        self,
-        path: Path,
-        name: str = "loopback",
-        *,
-        python: str = sys.executable,
-        base_dir: Path | None = None,
-    ) -> Path:
-        path.write_text(self.remotes_yaml(name, python=python, base_dir=base_dir), encoding="utf-8")
-        return path
-
     def connection_count(self) -> int:
         """TCP connections sshd accepted so far (its `Connection from` log lines)."""
         try:
@@ -179,46 +130,20 @@ class LoopbackSshd:
         return sum(1 for line in text.splitlines() if line.startswith("Connection from "))
 
     def _prepare_folder(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.workdir.chmod(0o700)
-        self.base_dir.mkdir(exist_ok=True)
+        self._write_keys()
         if os.geteuid() == 0:
             PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
-        write_ed25519_keypair(self.host_key_path, "usr-loopback-host")
-        client_line = write_ed25519_keypair(self.client_key_path, f"usr-loopback-client-{self.user}")
-        self.authorized_keys_path.write_text(client_line + "\n", encoding="utf-8")
-        self.authorized_keys_path.chmod(0o600)
         self.log_path.write_text("", encoding="utf-8")
 
     def _write_port_files(self) -> None:
-        public = self.host_key_path.with_name(self.host_key_path.name + ".pub").read_text().split()
-        self.known_hosts_path.write_text(f"[{self.host}]:{self.port} {public[0]} {public[1]}\n")
-        self.config_path.write_text(
-            "\n".join(
-                [
-                    f"ListenAddress {self.host}",
-                    f"Port {self.port}",
-                    f"HostKey {self.host_key_path}",
-                    f"AuthorizedKeysFile {self.authorized_keys_path}",
-                    f"AllowUsers {self.user}",
-                    f"PidFile {self.pid_file}",
-                    "PubkeyAuthentication yes",
-                    "PasswordAuthentication no",
-                    "KbdInteractiveAuthentication no",
-                    "PermitRootLogin prohibit-password",
-                    "UsePAM no",
-                    "StrictModes no",
-                    "UseDNS no",
-                    "LogLevel VERBOSE",
-                    "MaxSessions 64",
-                    "MaxStartups 64:30:256",
-                    "X11Forwarding no",
-                    "PrintMotd no",
-                    "PrintLastLog no",
-                    "Subsystem sftp internal-sftp",
-                    "",
-                ]
-            )
+        self._write_known_hosts()
+        self._write_sshd_config(
+            f"ListenAddress {self.host}",
+            f"Port {self.port}",
+            f"HostKey {self.host_key_path}",
+            f"AuthorizedKeysFile {self.authorized_keys_path}",
+            f"AllowUsers {self.user}",
+            f"PidFile {self.pid_file}",
         )
 
     def _check_config(self) -> None:

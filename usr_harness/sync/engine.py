@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +33,11 @@ from usr_harness.sync.diff import DiffResult, diff_manifests
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import Plan, base_from, plan_sync, primary_missing
+from usr_harness.sync.receive import ReceivingStage, receive_order
 from usr_harness.sync.remote.client import AgentClient
-from usr_harness.sync.remote.connect import connect_agent
+from usr_harness.sync.remote.connect import connect_agent_in_background
 from usr_harness.sync.remote.profiles import get_profile
-from usr_harness.sync.scan import scan_dataset, sha256_file
+from usr_harness.sync.scan import add_events_prefix, scan_dataset, sha256_file
 
 
 @dataclass
@@ -61,6 +63,8 @@ class _Run:
     diff: DiffResult | None = None
     extra: dict = field(default_factory=dict)
     finished: bool = False
+    local_scan: dict | None = None
+    """The first local inventory, taken while the connection is being made; used once."""
 
     @property
     def local_dir(self) -> Path:
@@ -90,8 +94,12 @@ def run(action: str, request: SyncRequest) -> dict:
     state = _Run(action, request)
     try:
         profile = get_profile(request.remote, request.remotes_config)
-        _recover_local(state)
-        with connect_agent(profile) as agent:
+        with connect_agent_in_background(profile) as pending:
+            _recover_local(state)
+            state.local_scan = _local_scan(state)
+            if action == "pull":
+                _import_staging_checks()
+            agent = pending.agent()
             try:
                 transfer_state = _ACTIONS[action](state, agent)
             except BaseException:
@@ -153,7 +161,7 @@ def _hash_sections(opts: SyncOptions) -> list[str]:
     return sections
 
 
-def _scan_local(state: _Run, events_prefix: int | None = None) -> Manifest:
+def _local_scan(state: _Run, events_prefix: int | None = None) -> dict:
     opts = state.request.opts
     scan = scan_dataset(
         str(state.local_dir),
@@ -163,7 +171,21 @@ def _scan_local(state: _Run, events_prefix: int | None = None) -> Manifest:
     )
     if scan["exists"] and not scan["files"]:
         scan["exists"] = False
+    return scan
+
+
+def _scan_local(state: _Run, events_prefix: int | None = None) -> Manifest:
+    scan, state.local_scan = state.local_scan, None
+    if scan is None:
+        scan = _local_scan(state, events_prefix)
+    elif scan["events"] is not None:
+        add_events_prefix(scan["events"], str(state.local_dir / EVENTS_FILE), events_prefix)
     return Manifest.from_scan("local", scan)
+
+
+def _import_staging_checks() -> None:
+    """pyarrow and the dataset checks load while the connection is made, not after the transfer."""
+    import usr_harness.dataset.validation  # noqa: F401
 
 
 def _scan_remote(state: _Run, agent: AgentClient, events_prefix: int | None = None) -> Manifest:
@@ -328,23 +350,17 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
     fault_point("before-staging")
     stage = promotion.new_stage(folder)
     try:
-        received = {}
-
-        def sink(path: str, size: int, blocks: Iterator[bytes]) -> None:
-            staged = promotion.StagedFile(stage, path)
-            for block in blocks:
-                staged.write(block)
-            received[path] = (staged.size, staged.close())
-            if len(received) == 1:
-                fault_point("mid-transfer")
-
-        agent.get_files(state.request.dataset, plan.copy, sink)
-        _verify_staged(state, stage, plan.copy, source, received)
+        checks = _StagedChecks(state, stage, source)
+        with ReceivingStage(stage, checks.check, on_file=checks.on_file) as receiving:
+            agent.get_files(state.request.dataset, receive_order(plan.copy), receiving.sink)
+            failures = receiving.failures()
+        _verify_staged(state, stage, plan.copy, source, receiving.received, failures)
         fault_point("after-staging")
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    state.extra["transfer"] = _transfer_stats(plan, sum(size for size, _ in received.values()))
+    moved = sum(size for size, _ in receiving.received.values())
+    state.extra["transfer"] = _transfer_stats(plan, moved)
     promotion.promote(folder, stage, plan.copy, plan.delete, on_step=lambda: fault_point("mid-promotion"))
 
 
@@ -352,10 +368,49 @@ def _transfer_stats(plan: Plan, moved: int) -> dict:
     return {"files": len(plan.copy), "bytes": moved, "deleted": len(plan.delete)}
 
 
-def _verify_staged(state: _Run, stage: str, paths: list[str], source: Manifest, received: dict) -> None:
+class _StagedChecks:
+    """Each staged parquet file decoded with page checksums (parts also against their registry)."""
+
+    def __init__(self, state: _Run, stage: str, source: Manifest) -> None:
+        self.dataset = state.request.dataset
+        self.local_dir = state.local_dir
+        self.stage = Path(stage)
+        self.source = source
+        self.arrived = 0
+        self._known = None
+        self._known_lock = threading.Lock()
+
+    def on_file(self) -> None:
+        self.arrived += 1
+        if self.arrived == 1:
+            fault_point("mid-transfer")
+
+    def check(self, path: str) -> None:
+        from usr_harness.dataset.parquet_io import verify_parquet
+        from usr_harness.dataset.validation import check_incoming_part
+
+        if not path.endswith(".parquet"):
+            return
+        if self.source.files[path].section != "derived":
+            verify_parquet(self.stage / path)
+            return
+        check_incoming_part(self.stage, path, dataset_id=self.dataset, known=self._registries())
+
+    def _registries(self) -> dict:
+        """Loaded at the first part: `receive_order` delivers every frozen registry before any part."""
+        from usr_harness.dataset.validation import incoming_registries
+
+        with self._known_lock:
+            if self._known is None:
+                self._known = incoming_registries(self.local_dir, self.stage)
+            return self._known
+
+
+def _verify_staged(
+    state: _Run, stage: str, paths: list[str], source: Manifest, received: dict, failures: dict
+) -> None:
     """Every staged file against the remote manifest, parquet decoded with page checksums, log rules."""
     from usr_harness.dataset.events import validate_event_log
-    from usr_harness.dataset.validation import check_incoming_part, incoming_registries
 
     dataset = state.request.dataset
     bad = []
@@ -369,21 +424,14 @@ def _verify_staged(state: _Run, stage: str, paths: list[str], source: Manifest, 
         raise family(
             f"{dataset}: staged files do not match the remote manifest: {', '.join(bad[:5])}", paths=bad
         )
-    known = None
-    for path in paths:
-        if not path.endswith(".parquet"):
-            continue
-        if source.files[path].section != "derived":
-            _verify_parquet(Path(stage, path), dataset, path)
-            continue
-        if known is None:
-            known = incoming_registries(state.local_dir, Path(stage))
-        try:
-            check_incoming_part(Path(stage), path, dataset_id=dataset, known=known)
-        except VerifyError as error:
+    for path, error in failures.items():
+        if isinstance(error, VerifyError):
             raise VerifyError(
                 f"{dataset}: {path} fails parquet checksum decoding: {error}", paths=[path]
             ) from None
+        if isinstance(error, UsrError):
+            raise error
+        raise StagingError(f"{dataset}: cannot stage {path}: {error}", paths=[path]) from None
     if EVENTS_FILE in paths:
         staged_log = Path(stage, EVENTS_FILE).read_bytes()
         validate_event_log(staged_log, source=f"remote {dataset}/{EVENTS_FILE}")

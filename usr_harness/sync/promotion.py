@@ -53,29 +53,40 @@ def stages_of(dataset_dir: str) -> list[str]:
 
 
 class StagedFile:
-    """Write one staged file while hashing it; fsync on close."""
+    """Write one staged file while hashing it; fsync on close.
+
+    Writes are unbuffered, so once `write` returns the bytes are readable from the stage:
+    a pull can check a staged file in another thread while `close` (the fsync) is pending.
+    """
 
     def __init__(self, stage: str, relpath: str) -> None:
         check_relpath(relpath)
         self.path = os.path.join(stage, relpath)
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        self._handle = open(self.path, "xb")  # noqa: SIM115 - closed by close()/discard()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self._digest = hashlib.sha256()
         self.size = 0
 
     def write(self, block: bytes) -> None:
-        self._handle.write(block)
+        view = memoryview(block)
+        while view:
+            view = view[os.write(self._fd, view) :]
         self._digest.update(block)
         self.size += len(block)
 
-    def close(self) -> str:
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
+    @property
+    def sha256(self) -> str:
         return self._digest.hexdigest()
 
+    def close(self) -> str:
+        try:
+            os.fsync(self._fd)
+        finally:
+            os.close(self._fd)
+        return self.sha256
+
     def discard(self) -> None:
-        self._handle.close()
+        os.close(self._fd)
 
 
 def write_journal(dataset_dir: str, stage: str, install: list[str], delete: list[str]) -> str:

@@ -106,16 +106,21 @@ def scan_dataset(
                 entry["sha256"] = sha256_file(full)
             if rel == EVENTS_FILE:
                 events = {"size": info.st_size, "sha256": entry["sha256"], "lines": count_lines(full)}
-                if events_prefix is not None and 0 <= events_prefix <= info.st_size:
-                    events["prefix_len"] = events_prefix
-                    events["prefix_sha256"] = sha256_file(full, events_prefix)
-                    events["prefix_ends_line"] = _ends_with_newline(full, events_prefix)
+                add_events_prefix(events, full, events_prefix)
         files.append(entry)
     primary = None
     records = os.path.join(dataset_dir, RECORDS_FILE)
     if parquet and os.path.isfile(records) and not os.path.islink(records):
         primary = parquet_stats(records)
     return {"exists": True, "files": files, "events": events, "primary": primary}
+
+
+def add_events_prefix(events: dict, log_path: str, length: int | None) -> None:
+    """Add the sha256 of the log's first `length` bytes: the other side's log size, for its prefix check."""
+    if length is not None and 0 <= length <= events["size"]:
+        events["prefix_len"] = length
+        events["prefix_sha256"] = sha256_file(log_path, length)
+        events["prefix_ends_line"] = _ends_with_newline(log_path, length)
 
 
 def _ends_with_newline(path: str, length: int) -> bool:

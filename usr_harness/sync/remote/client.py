@@ -62,8 +62,12 @@ class AgentClient:
             raise TransportError(f"{self.describe}: connection lost while sending ({error})") from None
 
     def _fill(self) -> None:
+        self._buffer += self._recv(READ_CHUNK)
+
+    def _recv(self, size: int) -> bytes:
+        """Up to `size` bytes straight from the channel (payload blocks skip the line buffer)."""
         try:
-            block = self.channel.recv(READ_CHUNK)
+            block = self.channel.recv(size)
         except OSError as error:
             raise TransportError(f"{self.describe}: connection lost while receiving ({error})") from None
         if not block:
@@ -71,7 +75,7 @@ class AgentClient:
                 f"{self.describe}: the remote agent closed the channel "
                 "(is the profile's python >= 3.8 and on PATH?)"
             )
-        self._buffer += block
+        return block
 
     def _readline(self) -> bytes:
         while True:
@@ -85,11 +89,13 @@ class AgentClient:
     def _read_stream(self, size: int) -> Iterator[bytes]:
         remaining = size
         while remaining:
-            if not self._buffer:
-                self._fill()
-            take = min(remaining, len(self._buffer))
-            block = bytes(self._buffer[:take])
-            del self._buffer[:take]
+            if self._buffer:
+                take = min(remaining, len(self._buffer))
+                block = bytes(self._buffer[:take])
+                del self._buffer[:take]
+            else:
+                block = self._recv(min(remaining, READ_CHUNK))
+                take = len(block)
             remaining -= take
             self.stats.bytes_received += take
             yield block

@@ -14,7 +14,7 @@ import pwd
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from usr_harness.errors import AuthError, ConfigError, TransportError, UsrError
@@ -207,3 +207,44 @@ def _openssh_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
         yield agent
     finally:
         agent.close()
+
+
+class PendingAgent:
+    """`connect_agent` running in a thread: the login and the agent's start wait on the network
+    while the caller inventories the local side."""
+
+    def __init__(self, profile: RemoteProfile) -> None:
+        self._profile = profile
+        self._stack = ExitStack()
+        self._agent: AgentClient | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._connect, name="usr-connect", daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> None:
+        try:
+            self._agent = self._stack.enter_context(connect_agent(self._profile))
+        except BaseException as error:  # handed to the caller of agent()
+            self._error = error
+
+    def agent(self) -> AgentClient:
+        """The connected agent, or the connection's own error (auth, transport, config)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._agent is not None
+        return self._agent
+
+    def close(self) -> None:
+        self._thread.join()
+        self._stack.close()
+
+
+@contextmanager
+def connect_agent_in_background(profile: RemoteProfile) -> Iterator[PendingAgent]:
+    """Start connecting now; the connection is closed on exit whatever happened meanwhile."""
+    pending = PendingAgent(profile)
+    try:
+        yield pending
+    finally:
+        pending.close()

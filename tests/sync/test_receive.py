@@ -1,0 +1,74 @@
+"""The pull's receiving stage: files land whole, are checked in the pool, failures come in arrival order."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from usr_harness.sync.receive import ReceivingStage, receive_order
+
+
+def blocks_of(body: bytes, size: int = 7):
+    return iter([body[i : i + size] for i in range(0, len(body), size)])
+
+
+def test_registries_come_first_and_the_rest_keeps_its_order() -> None:
+    paths = ["records.parquet", "_derived/ns/p1.parquet", "_registry/registry.ab.yaml", "meta.md"]
+    assert receive_order(paths) == [
+        "_registry/registry.ab.yaml",
+        "records.parquet",
+        "_derived/ns/p1.parquet",
+        "meta.md",
+    ]
+
+
+def test_every_file_is_written_hashed_and_checked_once(tmp_path: Path) -> None:
+    bodies = {"a.txt": b"alpha" * 100, "sub/b.bin": os.urandom(5000), "empty": b""}
+    checked: list[tuple[str, bytes]] = []
+    guard = threading.Lock()
+
+    def check(path: str) -> None:
+        with guard:
+            checked.append((path, (tmp_path / path).read_bytes()))
+
+    arrivals = []
+    with ReceivingStage(str(tmp_path), check, on_file=lambda: arrivals.append(1)) as stage:
+        for path, body in bodies.items():
+            stage.sink(path, len(body), blocks_of(body))
+        assert stage.failures() == {}
+    assert sorted(checked) == sorted(bodies.items())
+    assert len(arrivals) == len(bodies)
+    assert stage.received == {p: (len(b), hashlib.sha256(b).hexdigest()) for p, b in bodies.items()}
+
+
+def test_failures_are_reported_in_arrival_order_whatever_finishes_first(tmp_path: Path) -> None:
+    first_may_finish = threading.Event()
+
+    def check(path: str) -> None:
+        if path == "first":
+            first_may_finish.wait(5)
+        raise ValueError(f"bad {path}")
+
+    with ReceivingStage(str(tmp_path), check, on_file=lambda: None) as stage:
+        stage.sink("first", 1, iter([b"1"]))
+        stage.sink("second", 1, iter([b"2"]))
+        first_may_finish.set()
+        failures = stage.failures()
+    assert list(failures) == ["first", "second"]
+    assert str(failures["second"]) == "bad second"
+
+
+def test_a_stream_that_breaks_mid_file_leaves_no_open_file_and_raises(tmp_path: Path) -> None:
+    def broken():
+        yield b"partial"
+        raise ConnectionError("cut")
+
+    with ReceivingStage(str(tmp_path), lambda path: None, on_file=lambda: None) as stage:
+        with pytest.raises(ConnectionError):
+            stage.sink("x", 100, broken())
+        assert "x" not in stage.received
+        assert stage.failures() == {}
