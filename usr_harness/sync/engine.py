@@ -97,8 +97,6 @@ def run(action: str, request: SyncRequest) -> dict:
         with connect_agent_in_background(profile) as pending:
             _recover_local(state)
             state.local_scan = _local_scan(state)
-            if action == "pull":
-                _import_staging_checks()
             agent = pending.agent()
             try:
                 transfer_state = _ACTIONS[action](state, agent)
@@ -181,11 +179,6 @@ def _scan_local(state: _Run, events_prefix: int | None = None) -> Manifest:
     elif scan["events"] is not None:
         add_events_prefix(scan["events"], str(state.local_dir / EVENTS_FILE), events_prefix)
     return Manifest.from_scan("local", scan)
-
-
-def _import_staging_checks() -> None:
-    """pyarrow and the dataset checks load while the connection is made, not after the transfer."""
-    import usr_harness.dataset.validation  # noqa: F401
 
 
 def _scan_remote(state: _Run, agent: AgentClient, events_prefix: int | None = None) -> Manifest:
