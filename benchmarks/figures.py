@@ -60,6 +60,16 @@ def loop_figures(name: str, runs: dict[str, list[Run]]) -> list[Figure]:
                 target=target,
             )
         )
+    startup = seconds(runs["startup"]).median
+    figures.append(
+        Figure(
+            key=f"{name}.diff_engine",
+            label=f"{name}: diff beyond start-up (diff minus `usr --help`: interpreter + imports)",
+            unit="s",
+            ours=Stats.of(run.seconds - startup for run in runs["usr.diff"]),
+            target=Target("<=", 0.3),
+        )
+    )
     peaks = megabytes(
         run.peak_rss for key, values in runs.items() if key.startswith("usr.") for run in values
     )

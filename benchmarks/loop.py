@@ -15,7 +15,7 @@ import numpy as np
 from benchmarks.datasets import PART_ROWS, BuiltDataset, overlay_part
 from benchmarks.measure import BenchError, Run
 from benchmarks.references import rsync_argv
-from benchmarks.workspace import Workspace, drop
+from benchmarks.workspace import USR_BIN, Workspace, drop
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.context import seeded_context
 from usr_harness.mock.seeding import derive_rng, derive_seed
@@ -70,6 +70,7 @@ def _no_ops(ws: Workspace, name: str, repeats: int, series: Series) -> None:
         if not audit["up_to_date"]:
             raise BenchError(f"usr diff {name}: sides should be identical after a pull")
         series["usr.diff"].append(run)
+        series["startup"].append(ws.runner.run([str(USR_BIN), "--help"]))
         series["rsync.checksum_noop"].append(_rsync_pull(ws, name, checksum=True))
     for _ in range(repeats):
         series["usr.noop_pull"].append(ws.usr("pull", name, expect="NO-OP")[0])

@@ -30,7 +30,8 @@ def fetch(loopback_host: LoopbackSshd, relay: FaultRelay, known_hosts: Path, pat
     profile = relay_profile(loopback_host.profile(), relay, known_hosts)
     with open_session(profile) as session:
         sink = io.BytesIO()
-        session.sftp().getfo(str(path), sink)
+        # No prefetch: its reader thread would raise the cut outside the test, as a stray warning.
+        session.sftp().getfo(str(path), sink, prefetch=False)
         return sink.getvalue()
 
 

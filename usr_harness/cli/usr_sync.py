@@ -31,6 +31,16 @@ DATASET_ONLY = {
     "strict_bootstrap_id": ("--strict-bootstrap-id", "--strict-bootstrap-id"),
 }
 
+# The options diff shares with pull and push, declared once.
+TARGET_ARGUMENT = typer.Argument(..., help=TARGET_HELP)
+REMOTE_ARGUMENT = typer.Argument(..., help="Remote profile name.")
+VERIFY_OPTION = typer.Option("hash", "--verify", help=VERIFY_HELP)
+SIDECARS_OPTION = typer.Option(True, "--verify-sidecars/--no-verify-sidecars")
+DERIVED_HASHES_OPTION = typer.Option(None, "--verify-derived-hashes/--no-verify-derived-hashes")
+REMOTE_PATH_OPTION = typer.Option(None, "--remote-path", help=REMOTE_PATH_HELP)
+REPO_ROOT_OPTION = typer.Option(None, "--repo-root", help=REPO_ROOT_HELP)
+AUDIT_OPTION = typer.Option(None, "--audit-json-out", help="Write the audit JSON here.")
+
 
 def _confirm(question: str) -> bool:
     return typer.confirm(question, default=False)
@@ -97,14 +107,14 @@ def _run(
 
 def diff(
     ctx: typer.Context,
-    target: str = typer.Argument(..., help=TARGET_HELP),
-    remote: str = typer.Argument(..., help="Remote profile name."),
-    verify: str = typer.Option("hash", "--verify", help=VERIFY_HELP),
-    verify_sidecars: bool = typer.Option(True, "--verify-sidecars/--no-verify-sidecars"),
-    verify_derived_hashes: bool = typer.Option(None, "--verify-derived-hashes/--no-verify-derived-hashes"),
-    remote_path: str = typer.Option(None, "--remote-path", help=REMOTE_PATH_HELP),
-    repo_root: Path = typer.Option(None, "--repo-root", help=REPO_ROOT_HELP),
-    audit_json_out: Path = typer.Option(None, "--audit-json-out", help="Write the audit JSON here."),
+    target: str = TARGET_ARGUMENT,
+    remote: str = REMOTE_ARGUMENT,
+    verify: str = VERIFY_OPTION,
+    verify_sidecars: bool = SIDECARS_OPTION,
+    verify_derived_hashes: bool = DERIVED_HASHES_OPTION,
+    remote_path: str = REMOTE_PATH_OPTION,
+    repo_root: Path = REPO_ROOT_OPTION,
+    audit_json_out: Path = AUDIT_OPTION,
     output_format: str = typer.Option("plain", "--format", help="plain (audit block) or json (audit JSON)."),
 ) -> None:
     """Compare a local dataset (or file) with its remote copy, section by section; changes nothing."""
@@ -124,13 +134,11 @@ def diff(
 def _transfer_command(action: str):
     def command(
         ctx: typer.Context,
-        target: str = typer.Argument(..., help=TARGET_HELP),
-        remote: str = typer.Argument(..., help="Remote profile name."),
-        verify: str = typer.Option("hash", "--verify", help=VERIFY_HELP),
-        verify_sidecars: bool = typer.Option(True, "--verify-sidecars/--no-verify-sidecars"),
-        verify_derived_hashes: bool = typer.Option(
-            None, "--verify-derived-hashes/--no-verify-derived-hashes"
-        ),
+        target: str = TARGET_ARGUMENT,
+        remote: str = REMOTE_ARGUMENT,
+        verify: str = VERIFY_OPTION,
+        verify_sidecars: bool = SIDECARS_OPTION,
+        verify_derived_hashes: bool = DERIVED_HASHES_OPTION,
         primary_only: bool = typer.Option(False, "--primary-only", help="Only records.parquet."),
         skip_snapshots: bool = typer.Option(False, "--skip-snapshots", help="Leave _snapshots out."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Plan and report; transfer nothing."),
@@ -144,9 +152,9 @@ def _transfer_command(action: str):
             "--strict-bootstrap-id",
             help="Pull: refuse a bootstrap whose remote meta.md names another id.",
         ),
-        audit_json_out: Path = typer.Option(None, "--audit-json-out", help="Write the audit JSON here."),
-        remote_path: str = typer.Option(None, "--remote-path", help=REMOTE_PATH_HELP),
-        repo_root: Path = typer.Option(None, "--repo-root", help=REPO_ROOT_HELP),
+        audit_json_out: Path = AUDIT_OPTION,
+        remote_path: str = REMOTE_PATH_OPTION,
+        repo_root: Path = REPO_ROOT_OPTION,
     ) -> None:
         opts = SyncOptions(
             verify=verify,

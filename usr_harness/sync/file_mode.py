@@ -293,23 +293,54 @@ def do_diff(state: _FileRun, agent: AgentClient) -> str:
 
 
 def do_pull(state: _FileRun, agent: AgentClient) -> str:
+    return _transfer(state, agent, write_local=True, move=_pull_file)
+
+
+def do_push(state: _FileRun, agent: AgentClient) -> str:
+    return _transfer(state, agent, write_local=False, move=_push_file)
+
+
+def _transfer(
+    state: _FileRun,
+    agent: AgentClient,
+    *,
+    write_local: bool,
+    move: Callable[[_FileRun, AgentClient], tuple[int, FileSide]],
+) -> str:
+    """Plan, gate, lock, plan again under the locks, move the file, post-verify, record the base."""
     _stat(state, agent, digest=False)
     if _plan(state):
         return _noop(state)
     gated = _gate(state)
     if gated:
         return gated
-    with _locked(state, agent, write_local=True):
+    with _locked(state, agent, write_local=write_local):
         _stat(state, agent, digest=True)
         if _plan(state):
             return _noop(state)
-        moved = _receive(state, agent)
-        with _local_side():
-            after = FileSide.of(file_entry(state.target, digest=True, parquet=False))
-        _post_verify(state, after, state.remote)
+        moved, after = move(state, agent)
+        local, remote = (after, state.remote) if write_local else (state.local, after)
+        _post_verify(state, local, remote)
         _save_base(state, after)
     state.extra["transfer"] = {"files": 1, "bytes": moved, "deleted": 0}
     return "TRANSFERRED"
+
+
+def _pull_file(state: _FileRun, agent: AgentClient) -> tuple[int, FileSide]:
+    moved = _receive(state, agent)
+    with _local_side():
+        return moved, FileSide.of(file_entry(state.target, digest=True, parquet=False))
+
+
+def _push_file(state: _FileRun, agent: AgentClient) -> tuple[int, FileSide]:
+    if state.target.endswith(".parquet"):
+        _verify_parquet(Path(state.target), f"local {state.target}")
+    moved = _send(state, agent)
+    expect = state.remote.sha256 if state.remote.exists else None
+    agent.request(
+        {"op": "file_promote", "path": state.remote_path, "sha256": state.local.sha256, "expect": expect}
+    )
+    return moved, FileSide.of(agent.request({"op": "file_stat", "path": state.remote_path, "digest": True}))
 
 
 def _receive(state: _FileRun, agent: AgentClient) -> int:
@@ -355,31 +386,6 @@ def _post_verify(state: _FileRun, local: FileSide, remote: FileSide) -> None:
         raise VerifyError(
             f"{state.target}: post-{state.action} verification found differences after transfer"
         )
-
-
-def do_push(state: _FileRun, agent: AgentClient) -> str:
-    _stat(state, agent, digest=False)
-    if _plan(state):
-        return _noop(state)
-    gated = _gate(state)
-    if gated:
-        return gated
-    with _locked(state, agent, write_local=False):
-        _stat(state, agent, digest=True)
-        if _plan(state):
-            return _noop(state)
-        if state.target.endswith(".parquet"):
-            _verify_parquet(Path(state.target), f"local {state.target}")
-        moved = _send(state, agent)
-        expect = state.remote.sha256 if state.remote.exists else None
-        agent.request(
-            {"op": "file_promote", "path": state.remote_path, "sha256": state.local.sha256, "expect": expect}
-        )
-        after = FileSide.of(agent.request({"op": "file_stat", "path": state.remote_path, "digest": True}))
-        _post_verify(state, state.local, after)
-        _save_base(state, after)
-    state.extra["transfer"] = {"files": 1, "bytes": moved, "deleted": 0}
-    return "TRANSFERRED"
 
 
 def _send(state: _FileRun, agent: AgentClient) -> int:
