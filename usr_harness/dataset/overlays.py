@@ -183,12 +183,13 @@ def part_files(dataset_dir: Path) -> list[Path]:
     )
 
 
-def part_info(path: Path, *, where: str) -> PartInfo:
-    """A part's metadata, as a SchemaError naming the file when it cannot be read or is incomplete."""
-    try:
-        metadata = read_kv_metadata(path)
-    except VerifyError as error:
-        raise SchemaError(f"{where}: {error.message}", paths=[str(path)]) from None
+def part_info(path: Path, *, where: str, metadata: dict[str, str] | None = None) -> PartInfo:
+    """A part's metadata (from its footer unless given); a SchemaError when unreadable or incomplete."""
+    if metadata is None:
+        try:
+            metadata = read_kv_metadata(path)
+        except VerifyError as error:
+            raise SchemaError(f"{where}: {error.message}", paths=[str(path)]) from None
     missing = [name for name in PART_METADATA_KEYS if name not in metadata]
     if missing:
         raise SchemaError(

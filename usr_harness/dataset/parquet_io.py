@@ -99,6 +99,11 @@ def verify_parquet(path: Path) -> tuple[int, int]:
     return rows, columns
 
 
+def table_kv_metadata(table: pa.Table) -> dict[str, str]:
+    """The key-value metadata a decoded file carried (what `read_kv_metadata` reads from its footer)."""
+    return _decode(table.schema.metadata)
+
+
 def read_kv_metadata(path: Path) -> dict[str, str]:
     """The file's key-value metadata (the `ARROW:` schema blob left out)."""
     try:

@@ -38,7 +38,13 @@ from usr_harness.dataset.overlays import (
     part_files,
     part_info,
 )
-from usr_harness.dataset.parquet_io import decode_parquet, read_footer, read_kv_metadata, verify_parquet
+from usr_harness.dataset.parquet_io import (
+    decode_parquet,
+    read_footer,
+    read_kv_metadata,
+    table_kv_metadata,
+    verify_parquet,
+)
 from usr_harness.dataset.registry import (
     NamespaceSpec,
     Registry,
@@ -122,10 +128,10 @@ def _stray_files(ds: Dataset, folder_name: str, wanted: set[Path]) -> None:
         )
 
 
-def _part_header(ds: Dataset, path: Path) -> PartInfo:
+def _part_header(ds: Dataset, path: Path, metadata: dict[str, str] | None = None) -> PartInfo:
     relative = path.relative_to(ds.path).as_posix()
     where = f"{ds.id}: {relative}"
-    info = part_info(path, where=where)
+    info = part_info(path, where=where, metadata=metadata)
     folder = path.parent.name
     if info.namespace != folder:
         raise SchemaError(
@@ -146,9 +152,11 @@ def _part_header(ds: Dataset, path: Path) -> PartInfo:
     return info
 
 
-def _part_contract(where: str, dataset_id: str, info: PartInfo, known: dict[str, Registry]) -> NamespaceSpec:
+def _part_contract(
+    where: str, dataset_id: str, info: PartInfo, known: dict[str, Registry], rows: int
+) -> NamespaceSpec:
     """The contract a part claims (registry hash + contract hash) must be one this dataset knows."""
-    if read_footer(info.path).num_rows == 0:
+    if rows == 0:
         raise SchemaError(f"{where}: the part has no rows", dataset=dataset_id)
     digest = info.metadata[META_REGISTRY_HASH]
     registry = known.get(digest)
@@ -175,7 +183,7 @@ def _part_contract(where: str, dataset_id: str, info: PartInfo, known: dict[str,
 
 def _check_part_strictly(ds: Dataset, info: PartInfo, known: dict[str, Registry], records: pa.Table) -> None:
     where = f"{ds.id}: {info.path.relative_to(ds.path).as_posix()}"
-    spec = _part_contract(where, ds.id, info, known)
+    spec = _part_contract(where, ds.id, info, known, read_footer(info.path).num_rows)
     decoded = decode_parquet(info.path)
     part = check_part(decoded, namespace=info.namespace, key=info.key, spec=spec, where=where)
     check_keys(part, key=info.key, records=records, allow_missing=True, where=where)
@@ -196,8 +204,8 @@ def check_incoming_part(
     path = Path(stage_dir) / relpath
     part = decode_parquet(path)
     staged = SimpleNamespace(path=Path(stage_dir), id=dataset_id)
-    info = _part_header(staged, path)
-    spec = _part_contract(f"{dataset_id}: remote {relpath}", dataset_id, info, known)
+    info = _part_header(staged, path, table_kv_metadata(part))
+    spec = _part_contract(f"{dataset_id}: remote {relpath}", dataset_id, info, known, part.num_rows)
     check_part(part, namespace=info.namespace, key=info.key, spec=spec, where=relpath)
 
 
