@@ -13,7 +13,6 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.sshd_host import SshdHost
@@ -61,14 +60,6 @@ class ContainerSshd(SshdHost):
         self.start_timeout = start_timeout
         self.config_dir = self.workdir / "etc"
         self._container = None
-
-    def __enter__(self) -> ContainerSshd:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self) -> ContainerSshd:
         """Build the image when missing, start sshd in it, return once a real SSH login works."""

@@ -17,7 +17,6 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.processes import command_line, pid_alive, stop_pid
@@ -51,14 +50,6 @@ class LoopbackSshd(SshdHost):
         self.log_path = self.workdir / "sshd.log"
         self.pid_file = self.workdir / "sshd.pid"
         self.state_path = self.workdir / "host.json"
-
-    def __enter__(self) -> LoopbackSshd:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @classmethod
     def attach(cls, workdir: Path) -> LoopbackSshd | None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import pwd
 import sys
+from abc import ABC, abstractmethod
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 import yaml
 
@@ -34,7 +37,7 @@ _STRICT_OPTIONS = (
 )
 
 
-class SshdHost:
+class SshdHost(ABC):
     """Keys, known_hosts and remote profiles of one throwaway sshd; subclasses start and stop it."""
 
     host = "127.0.0.1"
@@ -53,6 +56,21 @@ class SshdHost:
         self.known_hosts_path = self.workdir / "known_hosts"
         self.config_path = self.workdir / "sshd_config"
         self.base_dir = self.workdir / "remote"
+
+    @abstractmethod
+    def start(self) -> Self:
+        """Start the server; return once a real SSH login works."""
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
 
     def profile(
         self, name: str = "loopback", *, python: str | None = None, base_dir: Path | None = None
