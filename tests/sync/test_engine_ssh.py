@@ -7,6 +7,7 @@ import os
 import threading
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from usr_harness.dataset import Dataset
@@ -41,6 +42,18 @@ def flip_same_size(path: Path) -> None:
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def newest_part(folder: Path) -> Path:
+    return max(folder.glob("*.parquet"), key=lambda path: path.stat().st_mtime_ns)
+
+
+def flip_page_byte(path: Path) -> None:
+    """Damage the last byte of the last column chunk: inside a data page, which its checksum covers."""
+    chunk = pq.read_metadata(path).row_group(0).column(pq.read_metadata(path).num_columns - 1)
+    data = bytearray(path.read_bytes())
+    data[chunk.data_page_offset + chunk.total_compressed_size - 1] ^= 0x01
+    path.write_bytes(bytes(data))
 
 
 def test_diff_of_missing_and_identical_datasets(sides: Sides):
@@ -219,3 +232,34 @@ def test_hash_of_audit_is_stable_for_identical_state(sides: Sides):
     second = sides.usr("diff", DATASET, "loopback").audit
     digest = [hashlib.sha256(repr(a["data"]).encode()).hexdigest() for a in (first, second)]
     assert digest[0] == digest[1]
+
+
+def test_damaged_new_local_part_is_refused_by_push_and_nothing_reaches_the_remote(sides: Sides):
+    register_both(sides)
+    local = make_dataset(sides.local_root)
+    assert sides.usr("push", DATASET, "loopback", "-y").code == 0
+    local.attach(overlay_table(local, "infer__llr", -2.0), namespace="infer")
+    newest = newest_part(sides.local / "_derived" / "infer")
+    flip_page_byte(newest)
+    before = sides.fingerprints()
+    pushed = sides.usr("push", DATASET, "loopback", "-y")
+    assert pushed.code == VerifyError.exit_code, pushed.out + pushed.err
+    assert pushed.audit["data"]["transfer_state"] == "FAILED"
+    assert "parquet checksum decoding" in pushed.audit["data"]["error"]["message"]
+    assert sides.fingerprints() == before
+    assert no_stages(sides.remote_root)
+
+
+def test_damaged_new_remote_part_is_refused_by_pull_and_nothing_reaches_the_laptop(sides: Sides):
+    register_both(sides)
+    remote = make_dataset(sides.remote_root)
+    assert sides.usr("pull", DATASET, "loopback", "-y").code == 0
+    remote.attach(overlay_table(remote, "densegen__score", 3.0), namespace="densegen")
+    newest = newest_part(sides.remote / "_derived" / "densegen")
+    flip_page_byte(newest)
+    before = sides.fingerprints()
+    pulled = sides.usr("pull", DATASET, "loopback", "-y")
+    assert pulled.code == VerifyError.exit_code, pulled.out + pulled.err
+    assert pulled.audit["data"]["error"]["paths"] == [newest.relative_to(sides.remote).as_posix()]
+    assert sides.fingerprints() == before
+    assert no_stages(sides.local_root)

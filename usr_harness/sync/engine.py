@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -500,20 +501,27 @@ def _check_local_log(state: _Run) -> None:
 
 def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest, target: Manifest) -> None:
     dataset = state.request.dataset
-    for path in plan.copy:
-        if path.endswith(".parquet"):
-            _verify_parquet(state.local_dir / path, dataset, path)
     fault_point("before-staging")
-    agent.request({"op": "stage", "dataset": dataset})
-    files = [(path, state.local_dir / path) for path in plan.copy]
-    sent = []
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="usr-verify") as pool:
+        # Decoding releases the GIL: the local parquet files are checked while they upload, and
+        # nothing is promoted until every check has passed (a failure discards the remote stage).
+        checks = [
+            pool.submit(_verify_parquet, state.local_dir / path, dataset, path)
+            for path in plan.copy
+            if path.endswith(".parquet")
+        ]
+        agent.request({"op": "stage", "dataset": dataset})
+        files = [(path, state.local_dir / path) for path in plan.copy]
+        sent = []
 
-    def on_file() -> None:
-        sent.append(None)
-        if len(sent) == 1:
-            fault_point("mid-transfer")
+        def on_file() -> None:
+            sent.append(None)
+            if len(sent) == 1:
+                fault_point("mid-transfer")
 
-    agent.put_files(dataset, files, on_file)
+        agent.put_files(dataset, files, on_file)
+        for check in checks:
+            check.result()
     fault_point("after-staging")
     install = [
         {"path": path, "sha256": source.files[path].sha256 or sha256_file(str(state.local_dir / path))}
