@@ -72,3 +72,23 @@ def test_a_stream_that_breaks_mid_file_leaves_no_open_file_and_raises(tmp_path: 
             stage.sink("x", 100, broken())
         assert "x" not in stage.received
         assert stage.failures() == {}
+
+
+def test_leaving_early_closes_every_file_whose_check_never_ran(tmp_path: Path) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow_check(path: str) -> None:
+        started.set()
+        release.wait(5)
+
+    before = len(os.listdir("/proc/self/fd"))
+    with (
+        pytest.raises(RuntimeError),
+        ReceivingStage(str(tmp_path), slow_check, on_file=lambda: None) as stage,
+    ):
+        for index in range(6):
+            stage.sink(f"f{index}", 1, iter([b"x"]))
+        started.wait(5)
+        threading.Timer(0.3, release.set).start()  # both workers stay busy while exit cancels
+        raise RuntimeError("transfer failed")
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -31,7 +31,7 @@ class ReceivingStage:
         self._check = check
         self._on_file = on_file
         self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="usr-receive")
-        self._pending: list[tuple[str, Future]] = []
+        self._pending: list[tuple[str, StagedFile, Future]] = []
 
     def __enter__(self) -> ReceivingStage:
         return self
@@ -39,8 +39,9 @@ class ReceivingStage:
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
     ) -> None:
-        for _, future in self._pending:
-            future.cancel()
+        for _, staged, future in self._pending:
+            if future.cancel():
+                staged.discard()
         self._pool.shutdown(wait=True)
 
     def sink(self, path: str, size: int, blocks: Iterator[bytes]) -> None:
@@ -52,7 +53,7 @@ class ReceivingStage:
             staged.discard()
             raise
         self.received[path] = (staged.size, staged.sha256)
-        self._pending.append((path, self._pool.submit(self._settle, staged, path)))
+        self._pending.append((path, staged, self._pool.submit(self._settle, staged, path)))
         self._on_file()
 
     def _settle(self, staged: StagedFile, path: str) -> None:
@@ -62,7 +63,7 @@ class ReceivingStage:
     def failures(self) -> dict[str, BaseException]:
         """Wait for every file; path -> the exception its fsync or check raised, in arrival order."""
         found = {}
-        for path, future in self._pending:
+        for path, _, future in self._pending:
             error = future.exception()
             if error is not None:
                 found[path] = error
