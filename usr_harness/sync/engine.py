@@ -64,7 +64,7 @@ class _Run:
     diff: DiffResult | None = None
     extra: dict = field(default_factory=dict)
     finished: bool = False
-    local_scan: dict | None = None
+    local_inventory: dict | None = None
     """The first local inventory, taken while the connection is being made; used once."""
 
     @property
@@ -97,7 +97,7 @@ def run(action: str, request: SyncRequest) -> dict:
         profile = get_profile(request.remote, request.remotes_config)
         with connect_agent_in_background(profile) as pending:
             _recover_local(state)
-            state.local_scan = _local_scan(state)
+            state.local_inventory = _inventory_local(state)
             agent = pending.agent()
             try:
                 transfer_state = _ACTIONS[action](state, agent)
@@ -160,7 +160,7 @@ def _hash_sections(opts: SyncOptions) -> list[str]:
     return sections
 
 
-def _local_scan(state: _Run, events_prefix: int | None = None) -> dict:
+def _inventory_local(state: _Run, events_prefix: int | None = None) -> dict:
     opts = state.request.opts
     scan = scan_dataset(
         str(state.local_dir),
@@ -174,9 +174,9 @@ def _local_scan(state: _Run, events_prefix: int | None = None) -> dict:
 
 
 def _scan_local(state: _Run, events_prefix: int | None = None) -> Manifest:
-    scan, state.local_scan = state.local_scan, None
+    scan, state.local_inventory = state.local_inventory, None
     if scan is None:
-        scan = _local_scan(state, events_prefix)
+        scan = _inventory_local(state, events_prefix)
     elif scan["events"] is not None:
         add_events_prefix(scan["events"], str(state.local_dir / EVENTS_FILE), events_prefix)
     return Manifest.from_scan("local", scan)
@@ -345,7 +345,7 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
     stage = promotion.new_stage(folder)
     try:
         checks = _StagedChecks(state, stage, source)
-        with ReceivingStage(stage, checks.check, on_file=checks.on_file) as receiving:
+        with ReceivingStage(stage, checks.check, on_file=_mid_transfer_fault()) as receiving:
             agent.get_files(state.request.dataset, receive_order(plan.copy), receiving.sink)
             failures = receiving.failures()
         _verify_staged(state, stage, plan.copy, source, receiving.received, failures)
@@ -356,6 +356,19 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
     moved = sum(size for size, _ in receiving.received.values())
     state.extra["transfer"] = _transfer_stats(plan, moved)
     promotion.promote(folder, stage, plan.copy, plan.delete, on_step=lambda: fault_point("mid-promotion"))
+
+
+def _mid_transfer_fault() -> Callable[[], None]:
+    """A per-file callback that fires the `mid-transfer` fault point once the first file has moved."""
+    moved = 0
+
+    def on_file() -> None:
+        nonlocal moved
+        moved += 1
+        if moved == 1:
+            fault_point("mid-transfer")
+
+    return on_file
 
 
 def _transfer_stats(plan: Plan, moved: int) -> dict:
@@ -370,14 +383,8 @@ class _StagedChecks:
         self.local_dir = state.local_dir
         self.stage = Path(stage)
         self.source = source
-        self.arrived = 0
         self._known = None
         self._known_lock = threading.Lock()
-
-    def on_file(self) -> None:
-        self.arrived += 1
-        if self.arrived == 1:
-            fault_point("mid-transfer")
 
     def check(self, path: str) -> None:
         from usr_harness.dataset.parquet_io import verify_parquet
@@ -512,14 +519,7 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
         ]
         agent.request({"op": "stage", "dataset": dataset})
         files = [(path, state.local_dir / path) for path in plan.copy]
-        sent = []
-
-        def on_file() -> None:
-            sent.append(None)
-            if len(sent) == 1:
-                fault_point("mid-transfer")
-
-        agent.put_files(dataset, files, on_file)
+        agent.put_files(dataset, files, _mid_transfer_fault())
         for check in checks:
             check.result()
     fault_point("after-staging")
