@@ -29,7 +29,10 @@ def test_keys_and_config_are_written_for_the_mount_and_the_profile_points_at_the
     config = (host.config_dir / "sshd_config").read_text()
     assert f"HostKey {CONFIG_MOUNT}/ssh_host_ed25519_key" in config
     assert "PasswordAuthentication no" in config and "UsePAM no" in config
-    assert (host.config_dir / "authorized_keys").read_bytes() == host.authorized_keys_path.read_bytes()
+    client_public = host.client_key_path.with_name("client_ed25519.pub").read_text().split()[:2]
+    assert (host.config_dir / "authorized_keys").read_text().split()[:2] == client_public
+    assert (host.config_dir / "ssh_host_ed25519_key").is_file()
+    assert not host.client_key_path.is_relative_to(host.config_dir)  # the private client key is never mounted
     host.host, host.port = "127.0.0.1", 40022
     host._write_known_hosts()
     assert host.known_hosts_path.read_text().startswith("[127.0.0.1]:40022 ssh-ed25519 ")

@@ -58,7 +58,11 @@ class ContainerSshd(SshdHost):
         )
         self.image = image
         self.start_timeout = start_timeout
+        # Host key, authorized_keys and config live in the folder mounted read-only at CONFIG_MOUNT.
         self.config_dir = self.workdir / "etc"
+        self.host_key_path = self.config_dir / self.host_key_path.name
+        self.authorized_keys_path = self.config_dir / self.authorized_keys_path.name
+        self.config_path = self.config_dir / self.config_path.name
         self._container = None
 
     def start(self) -> ContainerSshd:
@@ -97,18 +101,14 @@ class ContainerSshd(SshdHost):
         return sum(1 for line in stderr.decode(errors="replace").splitlines() if "Connection from " in line)
 
     def _prepare_folder(self) -> None:
+        self.config_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._write_keys()
-        self.config_dir.mkdir(mode=0o700, exist_ok=True)
-        for path in (self.host_key_path, self.authorized_keys_path):
-            (self.config_dir / path.name).write_bytes(path.read_bytes())
-            (self.config_dir / path.name).chmod(0o600)
         self._write_sshd_config(
             f"Port {SSH_PORT}",
             f"HostKey {CONFIG_MOUNT}/{self.host_key_path.name}",
             f"AuthorizedKeysFile {CONFIG_MOUNT}/{self.authorized_keys_path.name}",
             f"AllowUsers {self.user}",
         )
-        (self.config_dir / "sshd_config").write_bytes(self.config_path.read_bytes())
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
