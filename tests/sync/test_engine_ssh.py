@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import threading
@@ -16,10 +17,12 @@ from usr_harness.errors import (
     DivergedError,
     LockError,
     SidecarsError,
+    StagingError,
     TransportError,
     UsageError,
     VerifyError,
 )
+from usr_harness.sync import promotion
 
 from .conftest import DATASET, Sides, make_dataset, overlay_table, records_table
 
@@ -261,5 +264,27 @@ def test_damaged_new_remote_part_is_refused_by_pull_and_nothing_reaches_the_lapt
     pulled = sides.usr("pull", DATASET, "loopback", "-y")
     assert pulled.code == VerifyError.exit_code, pulled.out + pulled.err
     assert pulled.audit["data"]["error"]["paths"] == [newest.relative_to(sides.remote).as_posix()]
+    assert sides.fingerprints() == before
+    assert no_stages(sides.local_root)
+
+
+def test_a_staged_file_that_cannot_be_made_durable_fails_the_pull_and_changes_nothing(
+    sides: Sides, monkeypatch: pytest.MonkeyPatch
+):
+    register_both(sides)
+    remote = make_dataset(sides.remote_root)
+    assert sides.usr("pull", DATASET, "loopback", "-y").code == 0
+    remote.attach(overlay_table(remote, "densegen__score", 4.0), namespace="densegen")
+
+    def failing_fsync(self: promotion.StagedFile) -> str:
+        os.close(self._fd)
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(promotion.StagedFile, "close", failing_fsync)
+    before = sides.fingerprints()
+    pulled = sides.usr("pull", DATASET, "loopback", "-y")
+    assert pulled.code == StagingError.exit_code, pulled.out + pulled.err
+    assert pulled.audit["data"]["error"]["family"] == "staging"
+    assert "Input/output error" in pulled.audit["data"]["error"]["message"]
     assert sides.fingerprints() == before
     assert no_stages(sides.local_root)
