@@ -31,6 +31,7 @@ from usr_harness.faults.points import FaultInjected, fault_point, parse_spec
 from usr_harness.sync import base_store, promotion
 from usr_harness.sync.audit import build_audit, post_report, render_plain, write_audit
 from usr_harness.sync.diff import DiffResult, diff_manifests
+from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import Plan, base_from, plan_sync, primary_missing
@@ -38,7 +39,7 @@ from usr_harness.sync.receive import ReceivingStage, receive_order
 from usr_harness.sync.remote.client import AgentClient
 from usr_harness.sync.remote.connect import connect_agent_in_background
 from usr_harness.sync.remote.profiles import get_profile
-from usr_harness.sync.scan import add_events_prefix, scan_dataset, sha256_file
+from usr_harness.sync.scan import add_events_prefix, scan_dataset
 
 
 @dataclass
@@ -66,6 +67,7 @@ class _Run:
     finished: bool = False
     local_inventory: dict | None = None
     """The first local inventory, taken while the connection is being made; used once."""
+    hashes: HashCache = field(default_factory=HashCache)
 
     @property
     def local_dir(self) -> Path:
@@ -167,6 +169,7 @@ def _inventory_local(state: _Run, events_prefix: int | None = None) -> dict:
         hash_sections=_hash_sections(opts),
         parquet=opts.verify in ("parquet", "auto"),
         events_prefix=events_prefix,
+        hashes=state.hashes,
     )
     if scan["exists"] and not scan["files"]:
         scan["exists"] = False
@@ -345,7 +348,8 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
     stage = promotion.new_stage(folder)
     try:
         checks = _StagedChecks(state, stage, source)
-        with ReceivingStage(stage, checks.check, on_file=_mid_transfer_fault()) as receiving:
+        receiving = ReceivingStage(stage, checks.check, on_file=_mid_transfer_fault(), hashes=state.hashes)
+        with receiving:
             agent.get_files(state.request.dataset, receive_order(plan.copy), receiving.sink)
             failures = receiving.failures()
         _verify_staged(state, stage, plan.copy, source, receiving.received, failures)
@@ -355,7 +359,14 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
         raise
     moved = sum(size for size, _ in receiving.received.values())
     state.extra["transfer"] = _transfer_stats(plan, moved)
-    promotion.promote(folder, stage, plan.copy, plan.delete, on_step=lambda: fault_point("mid-promotion"))
+    promotion.promote(
+        folder,
+        stage,
+        plan.copy,
+        plan.delete,
+        on_step=lambda: fault_point("mid-promotion"),
+        hashes=state.hashes,
+    )
 
 
 def _mid_transfer_fault() -> Callable[[], None]:
@@ -524,7 +535,10 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
             check.result()
     fault_point("after-staging")
     install = [
-        {"path": path, "sha256": source.files[path].sha256 or sha256_file(str(state.local_dir / path))}
+        {
+            "path": path,
+            "sha256": source.files[path].sha256 or state.hashes.sha256(str(state.local_dir / path)),
+        }
         for path in plan.copy
     ]
     expect: dict[str, str | None] = {}

@@ -14,8 +14,12 @@ import json
 import os
 import shutil
 import uuid
+from typing import TYPE_CHECKING
 
 from usr_harness.dataset.layout import JOURNAL_MARKER, STAGE_MARKER, TEMP_PREFIX, check_relpath
+
+if TYPE_CHECKING:
+    from usr_harness.sync.hash_cache import HashCache
 
 
 def fsync_dir(path: str) -> None:
@@ -57,14 +61,16 @@ class StagedFile:
 
     Writes are unbuffered, so once `write` returns the bytes are readable from the stage:
     a pull can check a staged file in another thread while `close` (the fsync) is pending.
+    `hashes` learns the hash of the written bytes, so the promoted file is not read again.
     """
 
-    def __init__(self, stage: str, relpath: str) -> None:
+    def __init__(self, stage: str, relpath: str, hashes: HashCache | None = None) -> None:
         check_relpath(relpath)
         self.path = os.path.join(stage, relpath)
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self._digest = hashlib.sha256()
+        self._hashes = hashes
         self.size = 0
 
     def write(self, block: bytes) -> None:
@@ -81,6 +87,8 @@ class StagedFile:
     def close(self) -> str:
         try:
             os.fsync(self._fd)
+            if self._hashes is not None:
+                self._hashes.remember(os.fstat(self._fd), self.sha256)
         finally:
             os.close(self._fd)
         return self.sha256
@@ -106,7 +114,7 @@ def write_journal(dataset_dir: str, stage: str, install: list[str], delete: list
     return path
 
 
-def apply_journal(dataset_dir: str, on_step=None) -> None:
+def apply_journal(dataset_dir: str, on_step=None, hashes: HashCache | None = None) -> None:
     """Roll a committed promotion forward; idempotent, so a crash inside it is recovered the same way."""
     path = journal_path(dataset_dir)
     with open(path, encoding="utf-8") as handle:
@@ -119,7 +127,10 @@ def apply_journal(dataset_dir: str, on_step=None) -> None:
         target = os.path.join(dataset_dir, rel)
         if os.path.lexists(source):
             os.makedirs(os.path.dirname(target), exist_ok=True)
+            staged = os.lstat(source)
             os.replace(source, target)
+            if hashes is not None:
+                hashes.renamed(staged, os.lstat(target))
             touched.add(os.path.dirname(target))
         if on_step is not None and index == len(journal["install"]) // 2:
             on_step()
@@ -147,10 +158,17 @@ def _prune_empty_dirs(dataset_dir: str, rel_dirs: list[str]) -> None:
             rel = os.path.dirname(rel)
 
 
-def promote(dataset_dir: str, stage: str, install: list[str], delete: list[str], on_step=None) -> None:
+def promote(
+    dataset_dir: str,
+    stage: str,
+    install: list[str],
+    delete: list[str],
+    on_step=None,
+    hashes: HashCache | None = None,
+) -> None:
     """Install staged files and delete others as one crash-safe step (caller holds the locks)."""
     write_journal(dataset_dir, stage, install, delete)
-    apply_journal(dataset_dir, on_step)
+    apply_journal(dataset_dir, on_step, hashes)
 
 
 def recover(dataset_dir: str) -> list[str]:

@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
 from usr_harness.dataset.layout import REGISTRY_DIR
+from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.promotion import StagedFile
 
 WORKERS = 2
@@ -25,8 +26,16 @@ def receive_order(paths: list[str]) -> list[str]:
 class ReceivingStage:
     """`sink` for `AgentClient.get_files`; `check(path)` runs in the pool once the file is written."""
 
-    def __init__(self, stage: str, check: Callable[[str], None], *, on_file: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        stage: str,
+        check: Callable[[str], None],
+        *,
+        on_file: Callable[[], None],
+        hashes: HashCache | None = None,
+    ) -> None:
         self.stage = stage
+        self._hashes = hashes
         self.received: dict[str, tuple[int, str]] = {}
         self._check = check
         self._on_file = on_file
@@ -45,7 +54,7 @@ class ReceivingStage:
         self._pool.shutdown(wait=True)
 
     def sink(self, path: str, size: int, blocks: Iterator[bytes]) -> None:
-        staged = StagedFile(self.stage, path)
+        staged = StagedFile(self.stage, path, self._hashes)
         try:
             for block in blocks:
                 staged.write(block)

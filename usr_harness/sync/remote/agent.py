@@ -20,6 +20,7 @@ import time
 
 from usr_harness.dataset.flock import LockTimeout, acquire, acquire_dataset, release_all
 from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relpath, entry_kind, is_runtime
+from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.promotion import (
     StagedFile,
     apply_journal,
@@ -51,6 +52,7 @@ class Agent(FileOps):
         self.locks: dict[str, list] = {}
         self.stages: dict[str, str] = {}
         self.created: set[str] = set()
+        self.hashes = HashCache()
 
     def send(self, message: dict) -> None:
         self.writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
@@ -122,6 +124,7 @@ class Agent(FileOps):
             hash_sections=request.get("hash_sections"),
             parquet=bool(request.get("parquet")),
             events_prefix=request.get("events_prefix"),
+            hashes=self.hashes,
         )
         manifest["ok"] = True
         return manifest
@@ -210,7 +213,7 @@ class Agent(FileOps):
             for _ in self.read_exact(int(request["size"])):
                 pass
             raise AgentFailure("staging", "no stage open for {}".format(request["dataset"]))
-        staged = StagedFile(stage, rel)
+        staged = StagedFile(stage, rel, self.hashes)
         try:
             for block in self.read_exact(int(request["size"])):
                 staged.write(block)
@@ -228,7 +231,8 @@ class Agent(FileOps):
         self._check_staged(stage, request["install"])
         self._check_events(folder, stage, request.get("events"))
         install = [item["path"] for item in request["install"]]
-        promote(folder, stage, install, request.get("delete", []), _fault_step(request.get("fault")))
+        fault = _fault_step(request.get("fault"))
+        promote(folder, stage, install, request.get("delete", []), fault, self.hashes)
         self.stages.pop(folder, None)
         return {"ok": True}
 
@@ -242,7 +246,7 @@ class Agent(FileOps):
             if sha is None:
                 if present:
                     moved.append(rel)
-            elif not present or os.path.islink(path) or sha256_file(path) != sha:
+            elif not present or os.path.islink(path) or self.hashes.sha256(path) != sha:
                 moved.append(rel)
         if moved:
             raise AgentFailure("diverged", "remote files changed while the push was planned", moved)
@@ -251,7 +255,7 @@ class Agent(FileOps):
         bad = []
         for item in install:
             path = os.path.join(stage, item["path"])
-            if not os.path.isfile(path) or os.path.islink(path) or sha256_file(path) != item["sha256"]:
+            if not os.path.isfile(path) or os.path.islink(path) or self.hashes.sha256(path) != item["sha256"]:
                 bad.append(item["path"])
         if bad:
             raise AgentFailure("verify", "staged files do not match the local manifest", bad)

@@ -16,6 +16,7 @@ AGENT_MODULES = (
     "dataset/layout.py",
     "dataset/flock.py",
     "sync/scan.py",
+    "sync/hash_cache.py",
     "sync/promotion.py",
     "sync/remote/file_agent.py",
     "sync/remote/agent.py",

@@ -1,0 +1,110 @@
+"""The per-command hash cache: a hit only while the inode is provably unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from usr_harness.sync import hash_cache
+from usr_harness.sync.hash_cache import HashCache
+from usr_harness.sync.promotion import StagedFile, new_stage, promote
+
+TICK = 0.02
+"""Longer than one timestamp tick of the kernel's coarse clock, so a later write gets a new ctime."""
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every file the cache opens to hash."""
+    opened: list[str] = []
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(hash_cache, "open", counting_open, raising=False)
+    return opened
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by the test count as old: the clock reads ten seconds later than it is."""
+    real = time.time_ns
+    monkeypatch.setattr(hash_cache.time, "time_ns", lambda: real() + 10 * 10**9)
+
+
+def test_an_old_unchanged_file_is_read_once(tmp_path: Path, reads: list[str], settled: None) -> None:
+    path = tmp_path / "a"
+    path.write_bytes(b"alpha")
+    cache = HashCache()
+    assert cache.sha256(str(path)) == cache.sha256(str(path)) == sha(b"alpha")
+    assert reads == [str(path)]
+
+
+def test_a_file_changed_just_before_hashing_is_never_cached(tmp_path: Path, reads: list[str]) -> None:
+    path = tmp_path / "a"
+    path.write_bytes(b"alpha")
+    cache = HashCache()
+    cache.sha256(str(path))
+    cache.sha256(str(path))
+    assert len(reads) == 2
+
+
+def test_a_same_size_rewrite_with_its_mtime_put_back_is_seen(tmp_path: Path, settled: None) -> None:
+    path = tmp_path / "a"
+    path.write_bytes(b"alpha")
+    cache = HashCache()
+    assert cache.sha256(str(path)) == sha(b"alpha")
+    before = path.stat()
+    time.sleep(TICK)
+    with open(path, "r+b") as handle:
+        handle.write(b"A")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    assert cache.sha256(str(path)) == sha(b"Alpha")
+
+
+def test_a_file_replaced_by_rename_is_hashed_again(tmp_path: Path, settled: None) -> None:
+    path, other = tmp_path / "a", tmp_path / "b"
+    path.write_bytes(b"alpha")
+    other.write_bytes(b"gamma")
+    cache = HashCache()
+    cache.sha256(str(path))
+    os.replace(other, path)
+    assert cache.sha256(str(path)) == sha(b"gamma")
+
+
+def test_promoted_files_keep_the_hash_of_the_bytes_written(tmp_path: Path, reads: list[str]) -> None:
+    dataset = tmp_path / "demo"
+    dataset.mkdir()
+    cache = HashCache()
+    stage = new_stage(str(dataset))
+    staged = StagedFile(stage, "_derived/ns/part-1.parquet", cache)
+    staged.write(b"part bytes")
+    staged.close()
+    promote(str(dataset), stage, ["_derived/ns/part-1.parquet"], [], hashes=cache)
+    assert cache.sha256(str(dataset / "_derived/ns/part-1.parquet")) == sha(b"part bytes")
+    assert reads == []
+
+
+def test_a_promoted_file_touched_afterwards_is_read_again(tmp_path: Path, reads: list[str]) -> None:
+    dataset = tmp_path / "demo"
+    dataset.mkdir()
+    cache = HashCache()
+    stage = new_stage(str(dataset))
+    staged = StagedFile(stage, "meta.md", cache)
+    staged.write(b"name: demo\n")
+    staged.close()
+    promote(str(dataset), stage, ["meta.md"], [], hashes=cache)
+    time.sleep(TICK)
+    (dataset / "meta.md").write_bytes(b"name: Demo\n")
+    assert cache.sha256(str(dataset / "meta.md")) == sha(b"name: Demo\n")
+    assert reads == [str(dataset / "meta.md")]

@@ -1,0 +1,64 @@
+"""sha256 by inode for one command, so a file read or written once is not hashed again.
+
+A pull or push looks at the same files up to four times (the first look, the
+re-plan under the locks, the staged-file check, the post-verify); a 1 GiB primary
+costs 0.7 s to hash each time. An entry is used only while its inode's size,
+mtime and ctime are unchanged: any write, truncate or `touch` changes the ctime,
+and the dataset layer replaces files by rename, which brings a new inode. A file
+whose ctime or mtime is within `RACY_NS` of the moment it was hashed is not
+cached: a second write inside one timestamp tick could leave its stat unchanged
+(git's "racily clean" rule). Files this process wrote itself are remembered with
+the hash of the bytes it wrote. One cache lives for one command (the engine's run,
+the agent's channel), never longer. Stdlib only: the agent ships it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+from usr_harness.sync.scan import CHUNK
+
+RACY_NS = 2_000_000_000
+"""Generous against coarse timestamps (Lustre and some NFS servers keep whole seconds)."""
+
+
+def _stat_key(info: os.stat_result) -> tuple[int, int, int]:
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+class HashCache:
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, int], tuple[tuple[int, int, int], str]] = {}
+
+    def sha256(self, path: str) -> str:
+        """The file's sha256, from the cache while its inode is unchanged since it was hashed."""
+        info = os.stat(path)
+        hit = self._known.get((info.st_dev, info.st_ino))
+        if hit is not None and hit[0] == _stat_key(info):
+            return hit[1]
+        started = time.time_ns()
+        digest = hashlib.sha256()
+        with open(path, "rb", buffering=0) as handle:
+            before = os.fstat(handle.fileno())
+            for block in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(block)
+            after = os.fstat(handle.fileno())
+        sha256 = digest.hexdigest()
+        newest_change = max(before.st_mtime_ns, before.st_ctime_ns)
+        if _stat_key(before) == _stat_key(after) and started - newest_change > RACY_NS:
+            self.remember(before, sha256)
+        return sha256
+
+    def remember(self, info: os.stat_result, sha256: str) -> None:
+        """Record the hash of an inode whose bytes this process wrote or read whole."""
+        self._known[(info.st_dev, info.st_ino)] = (_stat_key(info), sha256)
+
+    def renamed(self, before: os.stat_result, after: os.stat_result) -> None:
+        """Our own rename changed the inode's ctime and nothing else: keep its entry valid."""
+        hit = self._known.get((before.st_dev, before.st_ino))
+        same_inode = (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
+        unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
+        if hit is not None and hit[0] == _stat_key(before) and same_inode and unchanged:
+            self.remember(after, hit[1])
