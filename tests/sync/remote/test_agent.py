@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from usr_harness.dataset.layout import is_runtime
 from usr_harness.errors import ConfigError, DivergedError, EventsError, LockError, UsageError, VerifyError
+from usr_harness.sync.hash_cache import RACY_NS
 from usr_harness.sync.remote.bundle import BOOTSTRAP
 from usr_harness.sync.remote.client import AgentClient
 from usr_harness.sync.remote.process_channel import ProcessChannel
@@ -129,6 +131,32 @@ def test_promotion_refuses_target_changed_since_plan(base: Path, tmp_path: Path)
     try:
         with pytest.raises(DivergedError):
             _push(agent, base, tmp_path, expect={"_derived/ns/part-1.parquet": "0" * 64})
+    finally:
+        agent.close()
+    assert tree(base) == before
+    assert not [n for n in os.listdir(base) if n.startswith(".demo")]
+
+
+def test_promotion_refuses_target_rewritten_in_place_after_the_plan_hashed_it(base: Path, tmp_path: Path):
+    time.sleep(RACY_NS / 1e9 + 0.1)  # old enough now for the agent to cache the hashes of its manifest
+    agent = start(base)
+    try:
+        planned = {
+            f["path"]: f["sha256"] for f in agent.request({"op": "manifest", "dataset": "demo"})["files"]
+        }
+        part = base / "demo/_derived/ns/part-1.parquet"
+        info = part.stat()
+        with open(part, "r+b") as handle:
+            handle.write(b"X")
+        os.utime(part, ns=(info.st_atime_ns, info.st_mtime_ns))
+        before = tree(base)
+        with pytest.raises(DivergedError, match="changed while"):
+            _push(
+                agent,
+                base,
+                tmp_path,
+                expect={"_derived/ns/part-1.parquet": planned["_derived/ns/part-1.parquet"]},
+            )
     finally:
         agent.close()
     assert tree(base) == before
