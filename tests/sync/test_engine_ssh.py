@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from usr_harness.dataset import Dataset
+from usr_harness.dataset.parquet_io import WRITE_OPTIONS, row_group_ends
 from usr_harness.dataset.registry import register_namespace
 from usr_harness.errors import (
     DivergedError,
@@ -22,6 +23,7 @@ from usr_harness.errors import (
     UsageError,
     VerifyError,
 )
+from usr_harness.report.fingerprint import fingerprint_tree
 from usr_harness.sync import promotion
 
 from .conftest import DATASET, Sides, make_dataset, overlay_table, records_table
@@ -266,6 +268,35 @@ def test_damaged_new_remote_part_is_refused_by_pull_and_nothing_reaches_the_lapt
     assert pulled.audit["data"]["error"]["paths"] == [newest.relative_to(sides.remote).as_posix()]
     assert sides.fingerprints() == before
     assert no_stages(sides.local_root)
+
+
+def test_a_damaged_remote_primary_is_refused_while_it_arrives_and_nothing_reaches_the_laptop(
+    sides: Sides, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(WRITE_OPTIONS, "row_group_size", 100)
+    make_dataset(sides.remote_root, rows=1000)
+    primary = sides.remote / "records.parquet"
+    ends = row_group_ends(pq.read_metadata(primary))
+    assert len(ends) == 10
+    data = bytearray(primary.read_bytes())
+    data[ends[1] - 1] ^= 0x01  # inside the last data page of row group 1, far from the file's end
+    primary.write_bytes(bytes(data))
+    before = fingerprint_tree(sides.remote)
+    pulled = sides.usr("pull", DATASET, "loopback", "-y")
+    assert pulled.code == VerifyError.exit_code, pulled.out + pulled.err
+    assert pulled.audit["data"]["error"]["paths"] == ["records.parquet"]
+    assert "parquet checksum decoding" in pulled.audit["data"]["error"]["message"]
+    assert fingerprint_tree(sides.remote) == before
+    assert not sides.local.exists()
+    assert no_stages(sides.local_root)
+
+
+def test_a_multi_row_group_primary_round_trips_byte_for_byte(sides: Sides, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(WRITE_OPTIONS, "row_group_size", 100)
+    make_dataset(sides.remote_root, rows=1000)
+    assert sides.usr("pull", DATASET, "loopback", "-y").code == 0
+    assert (sides.local / "records.parquet").read_bytes() == (sides.remote / "records.parquet").read_bytes()
+    assert sides.usr("diff", DATASET, "loopback").code == 0
 
 
 def test_a_staged_file_that_cannot_be_made_durable_fails_the_pull_and_changes_nothing(

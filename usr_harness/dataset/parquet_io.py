@@ -122,6 +122,42 @@ def _decode_rows(handle: pq.ParquetFile, row_groups: range) -> int:
     return sum(batch.num_rows for batch in batches)
 
 
+def footer_metadata(tail: bytes, source: Path) -> pq.FileMetaData:
+    """Parse a file's footer from its last bytes alone (footer, its length, `PAR1`)."""
+    try:
+        return pq.read_metadata(pa.BufferReader(tail))
+    except (OSError, pa.ArrowException, ValueError) as error:
+        raise _damaged(source, error) from None
+
+
+def row_group_ends(metadata: pq.FileMetaData) -> list[int]:
+    """Where each row group's last column chunk ends: its pages are all on disk once the file is that long."""
+    ends = []
+    for index in range(metadata.num_row_groups):
+        group = metadata.row_group(index)
+        chunks = [group.column(column) for column in range(group.num_columns)]
+        ends.append(max((_chunk_start(chunk) + chunk.total_compressed_size for chunk in chunks), default=0))
+    return ends
+
+
+def _chunk_start(chunk: pq.ColumnChunkMetaData) -> int:
+    return chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
+
+
+def decode_row_group(path: Path, metadata: pq.FileMetaData, index: int) -> None:
+    """Decode one row group with page checksums, through the given footer; its row count must match."""
+    try:
+        handle = pq.ParquetFile(path, metadata=metadata, page_checksum_verification=True, pre_buffer=False)
+        rows = _decode_rows(handle, range(index, index + 1))
+    except (OSError, pa.ArrowException, ValueError) as error:
+        raise _damaged(path, error) from None
+    declared = metadata.row_group(index).num_rows
+    if rows != declared:
+        raise VerifyError(
+            f"{path}: row group {index} declares {declared} rows but its pages hold {rows}", paths=[str(path)]
+        )
+
+
 def table_kv_metadata(table: pa.Table) -> dict[str, str]:
     """The key-value metadata a decoded file carried (what `read_kv_metadata` reads from its footer)."""
     return _decode(table.schema.metadata)

@@ -350,7 +350,13 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
         checks = _StagedChecks(state, stage, source)
         receiving = ReceivingStage(stage, checks.check, on_file=_mid_transfer_fault(), hashes=state.hashes)
         with receiving:
-            agent.get_files(state.request.dataset, receive_order(plan.copy), receiving.sink)
+            agent.get_files(
+                state.request.dataset,
+                receive_order(plan.copy),
+                receiving.sink,
+                footer_first=_checked_while_arriving(plan.copy, source),
+                on_footer=receiving.footer,
+            )
             failures = receiving.failures()
         _verify_staged(state, stage, plan.copy, source, receiving.received, failures)
         fault_point("after-staging")
@@ -367,6 +373,11 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
         on_step=lambda: fault_point("mid-promotion"),
         hashes=state.hashes,
     )
+
+
+def _checked_while_arriving(paths: list[str], source: Manifest) -> list[str]:
+    """The primary and snapshots (not parts: they are checked against their registry when whole)."""
+    return [path for path in paths if path.endswith(".parquet") and source.files[path].section != "derived"]
 
 
 def _mid_transfer_fault() -> Callable[[], None]:

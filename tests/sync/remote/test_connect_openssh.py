@@ -15,6 +15,7 @@ from usr_harness.errors import AuthError, ConfigError, LockError, TransportError
 from usr_harness.hosts.keys import write_ed25519_keypair
 from usr_harness.hosts.loopback import LoopbackSshd
 from usr_harness.sync.remote.connect import connect_agent, openssh_argv, ssh_config_args
+from usr_harness.sync.remote.process_channel import PIPE_BYTES
 from usr_harness.sync.remote.profiles import RemoteProfile
 
 pytestmark = pytest.mark.ssh
@@ -134,3 +135,32 @@ def test_home_ssh_config_is_honoured(loopback_host: LoopbackSshd, remote_base: P
 def test_ssh_reads_its_own_files_when_home_is_its_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", pwd.getpwuid(os.getuid()).pw_dir)
     assert ssh_config_args() == []
+
+
+def cipher_option(argv: list[str]) -> list[str] | None:
+    chosen = [arg for arg in argv if arg.startswith("Ciphers=")]
+    return chosen[0].removeprefix("Ciphers=").split(",") if chosen else None
+
+
+def test_aes_gcm_is_preferred_unless_an_ssh_config_chooses_the_ciphers(
+    loopback_host: LoopbackSshd, remote_base: Path
+) -> None:
+    profile = dataclasses.replace(loopback_host.profile(base_dir=remote_base), client="openssh")
+    preferred = cipher_option(openssh_argv(profile, "true"))
+    assert preferred is not None and preferred[0] == "aes128-gcm@openssh.com"
+    config = Path.home() / ".ssh" / "config"
+    config.parent.mkdir(mode=0o700)
+    config.write_text("Host *\n  Ciphers chacha20-poly1305@openssh.com\n")
+    assert cipher_option(openssh_argv(profile, "true")) is None
+    with connect_agent(profile) as agent:
+        assert agent.hello["base_dir"] == str(remote_base.resolve())
+
+
+def test_the_ssh_pipes_hold_a_mebibyte(loopback_host: LoopbackSshd, remote_base: Path) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are a Linux feature")
+    profile = dataclasses.replace(loopback_host.profile(base_dir=remote_base), client="openssh")
+    with connect_agent(profile) as agent:
+        for stream in (agent.channel.process.stdin, agent.channel.process.stdout):
+            assert fcntl.fcntl(stream.fileno(), fcntl.F_GETPIPE_SZ) == PIPE_BYTES

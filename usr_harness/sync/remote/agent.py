@@ -177,6 +177,7 @@ class Agent(FileOps):
 
     def op_get(self, request: dict) -> None:
         folder = self.dataset_dir(request["dataset"])
+        footer_first = set(request.get("footer_first") or [])
         for rel in request["paths"]:
             check_relpath(rel)
             path = os.path.join(folder, rel)
@@ -185,7 +186,13 @@ class Agent(FileOps):
                 continue
             with open(path, "rb", buffering=0) as handle:
                 size = os.fstat(handle.fileno()).st_size
-                self.send({"ok": True, "path": rel, "size": size})
+                footer = _parquet_footer(handle, size) if rel in footer_first else b""
+                header = {"ok": True, "path": rel, "size": size}
+                if footer:
+                    header["footer"] = len(footer)
+                self.send(header)
+                self.writer.write(footer)
+                handle.seek(0)
                 remaining = size
                 while remaining:
                     block = handle.read(min(CHUNK, remaining))
@@ -352,6 +359,19 @@ class Agent(FileOps):
             self.locks.pop(folder)
             self._drop_if_empty(folder)
         return {"ok": True}
+
+
+def _parquet_footer(handle, size: int) -> bytes:
+    """The tail from the footer on (footer, its length, `PAR1`); b"" when it does not look like parquet."""
+    if size < 12:
+        return b""
+    handle.seek(size - 8)
+    trailer = handle.read(8)
+    length = int.from_bytes(trailer[:4], "little")
+    if trailer[4:] != b"PAR1" or length + 12 > size:
+        return b""
+    handle.seek(size - 8 - length)
+    return handle.read(length + 8)
 
 
 def _installed(name: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -135,14 +135,29 @@ class AgentClient:
         return self._checked(self._reply())
 
     def get_files(
-        self, dataset: str, paths: list[str], sink: Callable[[str, int, Iterator[bytes]], None]
+        self,
+        dataset: str,
+        paths: list[str],
+        sink: Callable[[str, int, Iterator[bytes]], None],
+        *,
+        footer_first: Collection[str] = (),
+        on_footer: Callable[[str, bytes], None] | None = None,
     ) -> None:
-        """Stream files back to back; `sink(path, size, blocks)` must consume every block."""
-        self.send_request({"op": "get", "dataset": dataset, "paths": paths})
+        """Stream files back to back; `sink(path, size, blocks)` must consume every block.
+
+        For the parquet files in `footer_first` the agent sends the footer ahead of the file,
+        handed to `on_footer(path, footer)` before `sink` sees the file.
+        """
+        request = {"op": "get", "dataset": dataset, "paths": paths}
+        if footer_first and on_footer is not None:
+            request["footer_first"] = sorted(footer_first)
+        self.send_request(request)
         while True:
             header = self._checked(self._reply())
             if header.get("done"):
                 return
+            if header.get("footer") and on_footer is not None:
+                on_footer(header["path"], b"".join(self._read_stream(int(header["footer"]))))
             blocks = self._read_stream(int(header["size"]))
             sink(header["path"], int(header["size"]), blocks)
             for _ in blocks:

@@ -22,7 +22,7 @@ from usr_harness.sync.remote.bundle import agent_command
 from usr_harness.sync.remote.client import AgentClient, launch_over_session
 from usr_harness.sync.remote.process_channel import ProcessChannel
 from usr_harness.sync.remote.profiles import RemoteProfile
-from usr_harness.sync.remote.session import open_session
+from usr_harness.sync.remote.session import FAST_CIPHERS, open_session
 
 CONNECT_TIMEOUT_SECONDS = 10
 _SSH_FAILED = 255
@@ -73,6 +73,32 @@ def openssh_options(profile: RemoteProfile, *, batch: bool | None = None) -> lis
     return argv
 
 
+def fast_cipher_options(options: list[str], host: str) -> list[str]:
+    """`-o Ciphers=` with AES-GCM first, unless an ssh_config already chooses this host's ciphers.
+
+    OpenSSH's default order puts chacha20-poly1305 first; with AES instructions AES-GCM
+    moved a 1 GiB pull 0.5 s faster. A Ciphers line in the user's or the system's config
+    (crypto policies, say) is the site's choice and is left alone; so is an ssh too old for -G.
+    """
+    configured = _effective_ciphers([*options, "-G", host])
+    default = _effective_ciphers(["ssh", "-F", "none", "-G", host])
+    if configured is None or configured != default:
+        return []
+    preferred = [c for c in FAST_CIPHERS if c in default] + [c for c in default if c not in FAST_CIPHERS]
+    return ["-o", "Ciphers=" + ",".join(preferred)]
+
+
+def _effective_ciphers(argv: list[str]) -> list[str] | None:
+    try:
+        shown = subprocess.run(argv, capture_output=True, text=True, timeout=CONNECT_TIMEOUT_SECONDS)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in shown.stdout.splitlines():
+        if line.startswith("ciphers "):
+            return line.split(" ", 1)[1].split(",")
+    return None
+
+
 def openssh_argv(profile: RemoteProfile, remote_command: str | None = None) -> list[str]:
     """`ssh` with host keys checked strictly against the profile's known_hosts.
 
@@ -81,6 +107,7 @@ def openssh_argv(profile: RemoteProfile, remote_command: str | None = None) -> l
     carries nothing but the remote command's output.
     """
     argv = openssh_options(profile)
+    argv += fast_cipher_options(argv, profile.host)
     argv += ["-T", "-x", "-a", "-o", "ClearAllForwardings=yes", profile.host]
     if remote_command is not None:
         argv += ["--", remote_command]

@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 
 from usr_harness.errors import AuthError, ConfigError, TransportError
-from usr_harness.sync.remote.connect import openssh_options
+from usr_harness.sync.remote.connect import fast_cipher_options, openssh_options
 from usr_harness.sync.remote.profiles import RemoteProfile
 
 CHECK_TIMEOUT_SECONDS = 10.0
@@ -81,7 +81,8 @@ def open_master(profile: RemoteProfile, persist: str | None = None) -> None:
     ssh prompts on the terminal for whatever the site asks (key passphrase,
     password, second factor); batch mode is off for this one login only.
     """
-    argv = [*openssh_options(profile, batch=False), "-o", "ControlMaster=yes", "-N", "-f"]
+    argv = openssh_options(profile, batch=False)
+    argv += [*fast_cipher_options(argv, profile.host), "-o", "ControlMaster=yes", "-N", "-f"]
     if persist:
         argv += ["-o", f"ControlPersist={persist}"]
     code = subprocess.run([*argv, profile.host], check=False).returncode

@@ -28,7 +28,7 @@ KEEPALIVE_SECONDS = 15
 _READ_CHUNK = 1 << 16
 # AES-GCM needs no separate MAC pass: measured 311 vs 186 MB/s sending with aes128-ctr +
 # hmac-sha2-256 on loopback. Only the order changes; a server without GCM still negotiates.
-_FAST_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+FAST_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 # paramiko's own rekey request races with window adjustments on a busy channel and can stall
 # until "Key-exchange timed out" (paramiko issue #822); OpenSSH servers rekey on their own
 # schedule (RekeyLimit, 1-4 GB by cipher), which paramiko answers correctly.
@@ -162,7 +162,7 @@ def open_session(profile: RemoteProfile, *, connect_timeout: float = 10.0) -> Ss
 def _fast_transport(sock: socket.socket, **options: object) -> paramiko.Transport:
     transport = paramiko.Transport(sock, **options)
     security = transport.get_security_options()
-    security.ciphers = _FAST_CIPHERS + tuple(c for c in security.ciphers if c not in _FAST_CIPHERS)
+    security.ciphers = FAST_CIPHERS + tuple(c for c in security.ciphers if c not in FAST_CIPHERS)
     transport.packetizer.REKEY_BYTES = transport.packetizer.REKEY_PACKETS = _CLIENT_REKEY_LIMIT
     return transport
 
