@@ -1,6 +1,7 @@
 """Bulk throughput: a first pull and a first push of the bulk dataset, against rsync and scp.
 
-Every run starts from an empty target, so each moves the whole dataset. The client's peak
+Every run starts from an empty target, so each moves the whole dataset; usr runs once with
+each SSH client (keys `usr.ACTION` for paramiko, `usr.openssh.ACTION`). The client's peak
 memory comes from GNU time, the remote agent's from polling it under the sshd; both must
 stay flat however big the primary is.
 """
@@ -14,7 +15,7 @@ from benchmarks.agent_memory import AgentPeak
 from benchmarks.datasets import BuiltDataset
 from benchmarks.measure import Run
 from benchmarks.references import rsync_argv, scp_argv
-from benchmarks.workspace import Workspace, drop
+from benchmarks.workspace import CLIENTS, Workspace, drop
 
 
 @dataclass
@@ -32,8 +33,9 @@ def measure_bulk(ws: Workspace, built: BuiltDataset, repeats: int) -> BulkRuns:
     result = BulkRuns()
     scp_parent = ws.workdir / "scp"
     for _ in range(repeats):
-        ws.forget_local(name)
-        _engine(ws, name, "pull", result)
+        for client in CLIENTS:
+            ws.forget_local(name)
+            _engine(ws, name, "pull", client, result)
         drop(ws.mirror_local / name)
         remote = ws.remote_path(ws.remote_root, name)
         result.runs["rsync.pull"].append(
@@ -45,8 +47,9 @@ def measure_bulk(ws: Workspace, built: BuiltDataset, repeats: int) -> BulkRuns:
         result.runs["scp.pull"].append(ws.runner.run(scp_argv(ws.target, source, f"{scp_parent}/")))
     drop(scp_parent)
     for _ in range(repeats):
-        ws.forget_remote(name)
-        _engine(ws, name, "push", result)
+        for client in CLIENTS:
+            ws.forget_remote(name)
+            _engine(ws, name, "push", client, result)
         drop(ws.mirror_remote / name)
         target = ws.remote_path(ws.mirror_remote, name)
         result.runs["rsync.push"].append(
@@ -55,9 +58,14 @@ def measure_bulk(ws: Workspace, built: BuiltDataset, repeats: int) -> BulkRuns:
     return result
 
 
-def _engine(ws: Workspace, name: str, action: str, result: BulkRuns) -> None:
+def engine_key(action: str, client: str) -> str:
+    return f"usr.{action}" if client == "paramiko" else f"usr.{client}.{action}"
+
+
+def _engine(ws: Workspace, name: str, action: str, client: str, result: BulkRuns) -> None:
     assert ws.sshd.pid is not None
     with AgentPeak(ws.sshd.pid) as watch:
-        run, _ = ws.usr(action, name, expect="TRANSFERRED")
-    result.runs[f"usr.{action}"].append(run)
-    result.agent_peaks[f"usr.{action}"].append(watch.peak)
+        run, _ = ws.usr(action, name, expect="TRANSFERRED", client=client)
+    key = engine_key(action, client)
+    result.runs[key].append(run)
+    result.agent_peaks[key].append(watch.peak)

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 
 from benchmarks.bench_fingerprint import TARGET_GB_PER_S
 from benchmarks.bench_mock import TARGET_SECONDS as MOCK_TARGET_SECONDS
-from benchmarks.bulk import BulkRuns
+from benchmarks.bulk import BulkRuns, engine_key
 from benchmarks.local import HashRuns
 from benchmarks.measure import Run, Stats
 from benchmarks.table import Figure, Target, format_value
+from benchmarks.workspace import CLIENTS
 
 MB = 1e6
 GB = 1e9
@@ -81,44 +82,41 @@ def loop_figures(name: str, runs: dict[str, list[Run]]) -> list[Figure]:
 def bulk_figures(bulk: BulkRuns, size_bytes: int) -> list[Figure]:
     size = f"{size_bytes / GB:.2f} GB"
     runs = bulk.runs
-    pull = throughput(runs["usr.pull"], size_bytes)
-    figures = [
-        Figure(
-            "bulk.pull_throughput",
-            f"bulk {size}: first pull throughput",
-            "MB/s",
-            pull,
-            throughput(runs["rsync.pull"], size_bytes),
-            "rsync -a fresh",
-            Target(">=", 1.0, on="ratio"),
-            higher_is_better=True,
-        ),
-        Figure(
-            "bulk.push_throughput",
-            f"bulk {size}: first push throughput",
-            "MB/s",
-            throughput(runs["usr.push"], size_bytes),
-            throughput(runs["rsync.push"], size_bytes),
-            "rsync -a fresh",
-            Target(">=", 1.0, on="ratio"),
-            higher_is_better=True,
-        ),
+    figures = []
+    for client in CLIENTS:
+        for action in ("pull", "push"):
+            figures.append(
+                Figure(
+                    f"bulk.{action}_throughput" + ("" if client == "paramiko" else f"_{client}"),
+                    f"bulk {size}: first {action} throughput, client {client}",
+                    "MB/s",
+                    throughput(runs[engine_key(action, client)], size_bytes),
+                    throughput(runs[f"rsync.{action}"], size_bytes),
+                    "rsync -a fresh",
+                    Target(">=", 1.0, on="ratio"),
+                    higher_is_better=True,
+                )
+            )
+    figures.append(
         Figure(
             "bulk.pull_vs_scp",
-            f"bulk {size}: first pull throughput vs scp",
+            f"bulk {size}: first pull throughput vs scp, client openssh",
             "MB/s",
-            pull,
+            throughput(runs[engine_key("pull", "openssh")], size_bytes),
             throughput(runs["scp.pull"], size_bytes),
             "scp -r",
             higher_is_better=True,
-        ),
-    ]
-    client = megabytes(run.peak_rss for key in ("usr.pull", "usr.push") for run in runs[key])
-    if client is not None:
-        figures.append(
-            Figure("bulk.client_memory", "bulk: peak memory, usr pull/push", "MB", client, target=_memory())
         )
-    agent = megabytes(peak for key in ("usr.pull", "usr.push") for peak in bulk.agent_peaks[key])
+    )
+    engine_runs = [engine_key(action, client) for client in CLIENTS for action in ("pull", "push")]
+    client_peaks = megabytes(run.peak_rss for key in engine_runs for run in runs[key])
+    if client_peaks is not None:
+        figures.append(
+            Figure(
+                "bulk.client_memory", "bulk: peak memory, usr pull/push", "MB", client_peaks, target=_memory()
+            )
+        )
+    agent = megabytes(peak for key in engine_runs for peak in bulk.agent_peaks[key])
     if agent is not None:
         figures.append(
             Figure("bulk.agent_memory", "bulk: peak memory, remote agent", "MB", agent, target=_memory())

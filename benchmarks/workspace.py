@@ -21,6 +21,8 @@ from usr_harness.dataset.registry import registry_path
 from usr_harness.hosts.loopback import LoopbackSshd
 
 REMOTE_NAME = "bench"
+CLIENTS = ("paramiko", "openssh")
+"""The same profile with either SSH client: paramiko is the default, the system ssh the bulk mover."""
 USR_BIN = Path(sys.executable).with_name("usr")
 
 
@@ -38,9 +40,12 @@ class Workspace:
         self.audits = workdir / "audits"
         for folder in (self.local_root, self.remote_root, self.mirror_local, self.mirror_remote, self.audits):
             folder.mkdir(parents=True, exist_ok=True)
-        self.remotes_config = sshd.write_remotes_yaml(
-            workdir / "remotes.yaml", REMOTE_NAME, base_dir=self.remote_root
-        )
+        self.remotes_configs = {
+            client: sshd.write_remotes_yaml(
+                workdir / f"remotes-{client}.yaml", REMOTE_NAME, base_dir=self.remote_root, client=client
+            )
+            for client in CLIENTS
+        }
         self.target = SshTarget.of(sshd)
         self.runner = CommandRunner(sshd)
         self._audit_count = 0
@@ -69,11 +74,12 @@ class Workspace:
         drop(self.remote_root / name)
         (self.local_root / SYNC_STATE_DIR / REMOTE_NAME / f"{name}.json").unlink(missing_ok=True)
 
-    def usr(self, action: str, name: str, *, expect: str) -> tuple[Run, dict]:
+    def usr(self, action: str, name: str, *, expect: str, client: str = "paramiko") -> tuple[Run, dict]:
         """Run `usr ACTION NAME bench` as an operator would; the audit must show `expect`."""
         self._audit_count += 1
         audit_path = self.audits / f"{self._audit_count:04d}-{action}-{name}.json"
-        argv = [str(USR_BIN), "--root", str(self.local_root), "--remotes-config", str(self.remotes_config)]
+        config = self.remotes_configs[client]
+        argv = [str(USR_BIN), "--root", str(self.local_root), "--remotes-config", str(config)]
         argv += [action, name, REMOTE_NAME, "--audit-json-out", str(audit_path)]
         if action != "diff":
             argv.append("-y")

@@ -94,7 +94,7 @@ def verify_parquet(path: Path) -> tuple[int, int]:
     """Decode every page of every row group with checksum verification; returns (rows, columns)."""
     path = Path(path)
     try:
-        handle = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False)
+        handle = _checking_reader(path)
         groups = handle.num_row_groups
         lanes = min(DECODE_LANES, groups)
         if lanes > 1:
@@ -113,12 +113,23 @@ def verify_parquet(path: Path) -> tuple[int, int]:
 def _decode_lane(work: tuple[Path, pq.FileMetaData, int, int]) -> int:
     """Every `lanes`-th row group from `first`, through a handle of this thread's own."""
     path, metadata, first, lanes = work
-    handle = pq.ParquetFile(path, metadata=metadata, page_checksum_verification=True, pre_buffer=False)
+    handle = _checking_reader(path, metadata)
     return _decode_rows(handle, range(first, handle.num_row_groups, lanes))
 
 
+def _checking_reader(path: Path, metadata: pq.FileMetaData | None = None) -> pq.ParquetFile:
+    """Page checksums on; column chunks read 1 MiB at a time, not whole.
+
+    With small batches this keeps two lanes over a 1 GiB primary at 175 MB peak instead of
+    323 MB (whole 34 MB chunks, 4096-row batches), and decodes faster (1.05 vs 1.30 s).
+    """
+    return pq.ParquetFile(
+        path, metadata=metadata, page_checksum_verification=True, pre_buffer=False, buffer_size=1 << 20
+    )
+
+
 def _decode_rows(handle: pq.ParquetFile, row_groups: range) -> int:
-    batches = handle.iter_batches(batch_size=4096, row_groups=row_groups, use_threads=False)
+    batches = handle.iter_batches(batch_size=1024, row_groups=row_groups, use_threads=False)
     return sum(batch.num_rows for batch in batches)
 
 
@@ -147,7 +158,7 @@ def _chunk_start(chunk: pq.ColumnChunkMetaData) -> int:
 def decode_row_group(path: Path, metadata: pq.FileMetaData, index: int) -> None:
     """Decode one row group with page checksums, through the given footer; its row count must match."""
     try:
-        handle = pq.ParquetFile(path, metadata=metadata, page_checksum_verification=True, pre_buffer=False)
+        handle = _checking_reader(path, metadata)
         rows = _decode_rows(handle, range(index, index + 1))
     except (OSError, pa.ArrowException, ValueError) as error:
         raise _damaged(path, error) from None

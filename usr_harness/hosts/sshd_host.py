@@ -73,7 +73,12 @@ class SshdHost(ABC):
         self.stop()
 
     def profile(
-        self, name: str = "loopback", *, python: str | None = None, base_dir: Path | None = None
+        self,
+        name: str = "loopback",
+        *,
+        python: str | None = None,
+        base_dir: Path | None = None,
+        client: str = "paramiko",
     ) -> RemoteProfile:
         """A remote profile reaching this host (base_dir defaults to the host's own)."""
         return RemoteProfile(
@@ -86,21 +91,34 @@ class SshdHost(ABC):
             identity_file=str(self.client_key_path),
             known_hosts=str(self.known_hosts_path),
             python=python or self.remote_python,
+            client=client,
         )
 
     def remotes_yaml(
-        self, name: str = "loopback", *, python: str | None = None, base_dir: Path | None = None
+        self,
+        name: str = "loopback",
+        *,
+        python: str | None = None,
+        base_dir: Path | None = None,
+        client: str = "paramiko",
     ) -> str:
         """The remotes YAML document with this host's profile, ready for `--remotes-config`."""
-        fields = self.profile(name, python=python, base_dir=base_dir).as_dict()
+        fields = self.profile(name, python=python, base_dir=base_dir, client=client).as_dict()
         del fields["name"]
         settings = {key: value for key, value in fields.items() if value is not None}
         return yaml.safe_dump({"remotes": {name: settings}}, sort_keys=False)
 
     def write_remotes_yaml(
-        self, path: Path, name: str = "loopback", *, python: str | None = None, base_dir: Path | None = None
+        self,
+        path: Path,
+        name: str = "loopback",
+        *,
+        python: str | None = None,
+        base_dir: Path | None = None,
+        client: str = "paramiko",
     ) -> Path:
-        path.write_text(self.remotes_yaml(name, python=python, base_dir=base_dir), encoding="utf-8")
+        text = self.remotes_yaml(name, python=python, base_dir=base_dir, client=client)
+        path.write_text(text, encoding="utf-8")
         return path
 
     def _write_keys(self) -> None:
