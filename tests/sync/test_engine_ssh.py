@@ -24,7 +24,7 @@ from usr_harness.errors import (
     VerifyError,
 )
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync import promotion
+from usr_harness.sync import engine, promotion
 
 from .conftest import DATASET, Sides, make_dataset, overlay_table, records_table
 
@@ -297,6 +297,43 @@ def test_a_multi_row_group_primary_round_trips_byte_for_byte(sides: Sides, monke
     assert sides.usr("pull", DATASET, "loopback", "-y").code == 0
     assert (sides.local / "records.parquet").read_bytes() == (sides.remote / "records.parquet").read_bytes()
     assert sides.usr("diff", DATASET, "loopback").code == 0
+
+
+def test_a_remote_primary_rewritten_in_place_after_it_streamed_fails_the_pull(
+    sides: Sides, monkeypatch: pytest.MonkeyPatch
+):
+    """The agent hashes new files while they stream; a file changed before that hash is
+    collected no longer matches what was staged, and nothing is promoted."""
+    make_dataset(sides.remote_root)
+    primary = sides.remote / "records.parquet"
+    settle = engine._settle_remote_hashes
+
+    def rewrite_then_settle(state, agent):
+        data = primary.read_bytes()
+        at = data.rindex(b"parquet-cpp-arrow")  # the footer's created_by: the file stays valid parquet
+        primary.write_bytes(data[:at] + b"P" + data[at + 1 :])
+        return settle(state, agent)
+
+    monkeypatch.setattr(engine, "_settle_remote_hashes", rewrite_then_settle)
+    pulled = sides.usr("pull", DATASET, "loopback", "-y")
+    assert pulled.code == VerifyError.exit_code, pulled.out + pulled.err
+    assert pulled.audit["data"]["error"]["paths"] == ["records.parquet"]
+    assert "do not match the remote manifest" in pulled.audit["data"]["error"]["message"]
+    assert not sides.local.exists()
+    assert no_stages(sides.local_root)
+
+
+def test_a_pull_whose_pending_hashes_were_never_collected_refuses_to_promote(
+    sides: Sides, monkeypatch: pytest.MonkeyPatch
+):
+    """A hash still pending is never read as 'nothing to compare': the staged files stay unproven."""
+    make_dataset(sides.remote_root)
+    monkeypatch.setattr(engine, "_settle_remote_hashes", lambda state, agent: state.remote)
+    pulled = sides.usr("pull", DATASET, "loopback", "-y")
+    assert pulled.code == VerifyError.exit_code, pulled.out + pulled.err
+    assert "records.parquet" in pulled.audit["data"]["error"]["paths"]
+    assert not sides.local.exists()
+    assert no_stages(sides.local_root)
 
 
 def test_a_staged_file_that_cannot_be_made_durable_fails_the_pull_and_changes_nothing(

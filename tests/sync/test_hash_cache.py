@@ -108,3 +108,35 @@ def test_a_promoted_file_touched_afterwards_is_read_again(tmp_path: Path, reads:
     (dataset / "meta.md").write_bytes(b"name: Demo\n")
     assert cache.sha256(str(dataset / "meta.md")) == sha(b"name: Demo\n")
     assert reads == [str(dataset / "meta.md")]
+
+
+def test_a_background_hash_is_waited_for_not_repeated(
+    tmp_path: Path, reads: list[str], settled: None
+) -> None:
+    path = tmp_path / "big"
+    path.write_bytes(b"x" * 3_000_000)
+    cache = HashCache()
+    cache.start(str(path))
+    cache.start(str(path))
+    assert cache.sha256(str(path)) == sha(b"x" * 3_000_000)
+    assert reads == [str(path)]
+
+
+def test_a_file_changed_after_its_background_hash_began_is_read_again(tmp_path: Path, settled: None) -> None:
+    path = tmp_path / "big"
+    path.write_bytes(b"x" * 3_000_000)
+    cache = HashCache()
+    cache.start(str(path))
+    time.sleep(TICK)
+    with open(path, "r+b") as handle:
+        handle.write(b"y")
+    assert cache.sha256(str(path)) == sha(b"y" + b"x" * 2_999_999)
+
+
+def test_a_racy_background_hash_is_not_trusted(tmp_path: Path, reads: list[str]) -> None:
+    path = tmp_path / "fresh"
+    path.write_bytes(b"just written")
+    cache = HashCache()
+    cache.start(str(path))
+    assert cache.sha256(str(path)) == sha(b"just written")
+    assert len(reads) == 2

@@ -185,18 +185,22 @@ def _scan_local(state: _Run, events_prefix: int | None = None) -> Manifest:
     return Manifest.from_scan("local", scan)
 
 
-def _scan_remote(state: _Run, agent: AgentClient, events_prefix: int | None = None) -> Manifest:
+def _scan_remote(
+    state: _Run, agent: AgentClient, events_prefix: int | None = None, known: list[str] | None = None
+) -> Manifest:
+    """`known`: the paths the laptop has or shares a base on; the others are hashed while they stream."""
     opts = state.request.opts
-    reply = agent.request(
-        {
-            "op": "manifest",
-            "dataset": state.request.dataset,
-            "hash_sections": _hash_sections(opts),
-            "parquet": opts.verify in ("parquet", "auto"),
-            "events_prefix": events_prefix,
-            "lock_timeout": opts.lock_timeout,
-        }
-    )
+    request = {
+        "op": "manifest",
+        "dataset": state.request.dataset,
+        "hash_sections": _hash_sections(opts),
+        "parquet": opts.verify in ("parquet", "auto"),
+        "events_prefix": events_prefix,
+        "lock_timeout": opts.lock_timeout,
+    }
+    if known is not None:
+        request["background_hash_except"] = known
+    reply = agent.request(request)
     if reply["exists"] and not reply["files"]:
         reply["exists"] = False
     return Manifest.from_scan("remote", reply)
@@ -207,14 +211,21 @@ def _events_size(manifest: Manifest) -> int | None:
     return entry.size if entry is not None else None
 
 
-def _manifests(state: _Run, agent: AgentClient, action: str) -> tuple[Manifest, Manifest]:
-    """Scan the target first so the source can answer the event-log prefix check in the same pass."""
+def _manifests(
+    state: _Run, agent: AgentClient, action: str, base: dict[str, dict] | None = None
+) -> tuple[Manifest, Manifest]:
+    """Scan the target first so the source can answer the event-log prefix check in the same pass.
+
+    A pull passes its `base`: remote files neither it nor the laptop knows are hashed while they
+    stream (the plan copies them whatever their hash; `_settle_remote_hashes` collects it).
+    """
     if action == "push":
         remote = _scan_remote(state, agent)
         local = _scan_local(state, events_prefix=_events_size(remote))
     else:
         local = _scan_local(state)
-        remote = _scan_remote(state, agent, events_prefix=_events_size(local))
+        known = None if base is None else sorted({*local.files, *base})
+        remote = _scan_remote(state, agent, events_prefix=_events_size(local), known=known)
     state.local, state.remote = local, remote
     state.diff = diff_manifests(local, remote, state.request.opts)
     return local, remote
@@ -243,11 +254,11 @@ def do_diff(state: _Run, agent: AgentClient) -> str:
 
 
 def _plan(state: _Run, agent: AgentClient, action: str) -> Plan:
-    local, remote = _manifests(state, agent, action)
+    base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
+    local, remote = _manifests(state, agent, action, (base or {}) if action == "pull" else None)
     missing = primary_missing(action, local, remote)
     if missing:
         raise VerifyError(f"{state.request.dataset}: {missing}", paths=["records.parquet"])
-    base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
     plan = plan_sync(action, local, remote, base, state.request.opts, state.diff.primary_mode)
     _raise_plan_failure(plan, state.request.dataset)
     return plan
@@ -303,6 +314,7 @@ def do_pull(state: _Run, agent: AgentClient) -> str:
         _check_bootstrap_identity(state, agent)
     gated = _gate(state, plan)
     if gated:
+        _settle_remote_hashes(state, agent)
         return gated
     created = not state.local_dir.exists()
     held = _lock_local(state)
@@ -316,8 +328,7 @@ def do_pull(state: _Run, agent: AgentClient) -> str:
             }
         )
         plan = _plan(state, agent, "pull")
-        source = state.remote
-        _pull_transfer(state, agent, plan, source)
+        source = _pull_transfer(state, agent, plan)
         fault_point("before-post-verify")
         after = _scan_local(state)
         _post_verify(state, after, source, "pull")
@@ -342,7 +353,9 @@ def _drop_created_local(state: _Run) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest) -> None:
+def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
+    """Stage, verify and promote; returns the remote manifest with every hash settled."""
+    source = state.remote
     folder = str(state.local_dir)
     fault_point("before-staging")
     stage = promotion.new_stage(folder)
@@ -358,6 +371,7 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
                 on_footer=receiving.footer,
             )
             failures = receiving.failures()
+        source = _settle_remote_hashes(state, agent)
         _verify_staged(state, stage, plan.copy, source, receiving.received, failures)
         fault_point("after-staging")
     except BaseException:
@@ -373,6 +387,16 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
         on_step=lambda: fault_point("mid-promotion"),
         hashes=state.hashes,
     )
+    return source
+
+
+def _settle_remote_hashes(state: _Run, agent: AgentClient) -> Manifest:
+    """The hashes the agent computed while the files streamed (it re-reads a file changed since)."""
+    pending = state.remote.pending_hashes
+    if pending:
+        reply = agent.request({"op": "hashes", "dataset": state.request.dataset, "paths": pending})
+        state.remote = state.remote.with_hashes(reply["sha256"])
+    return state.remote
 
 
 def _checked_while_arriving(paths: list[str], source: Manifest) -> list[str]:
@@ -440,7 +464,10 @@ def _verify_staged(
     for path in paths:
         expected = source.files[path]
         got = received.get(path)
-        if got is None or got[0] != expected.size or (expected.sha256 and got[1] != expected.sha256):
+        unproven = expected.hash_pending or (
+            expected.sha256 and got is not None and got[1] != expected.sha256
+        )
+        if got is None or got[0] != expected.size or unproven:
             bad.append(path)
     if bad:
         family = VerifyError if "records.parquet" in bad else FAMILY_BY_NAME["sidecars"]

@@ -8,15 +8,21 @@ and the dataset layer replaces files by rename, which brings a new inode. A file
 whose ctime or mtime is within `RACY_NS` of the moment it was hashed is not
 cached: a second write inside one timestamp tick could leave its stat unchanged
 (git's "racily clean" rule). Files this process wrote itself are remembered with
-the hash of the bytes it wrote. One cache lives for one command (the engine's run,
-the agent's channel), never longer. Stdlib only: the agent ships it.
+the hash of the bytes it wrote. `start` hashes in a background thread, so the agent
+can hash a file a pull does not have yet while it streams that file (a 1 GiB
+primary no longer waits 0.7 s for its hash before its first byte moves). One cache
+lives for one command (the engine's run, the agent's channel), never longer.
+Stdlib only: the agent ships it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 import time
+from concurrent.futures import Future
 
 from usr_harness.sync.scan import CHUNK
 
@@ -28,16 +34,62 @@ def _stat_key(info: os.stat_result) -> tuple[int, int, int]:
     return info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
+def _inode(info: os.stat_result) -> tuple[int, int]:
+    return info.st_dev, info.st_ino
+
+
 class HashCache:
     def __init__(self) -> None:
         self._known: dict[tuple[int, int], tuple[tuple[int, int, int], str]] = {}
+        self._running: dict[tuple[int, int], tuple[tuple[int, int, int], Future]] = {}
+        self._queue: queue.SimpleQueue | None = None
 
     def sha256(self, path: str) -> str:
         """The file's sha256, from the cache while its inode is unchanged since it was hashed."""
         info = os.stat(path)
-        hit = self._known.get((info.st_dev, info.st_ino))
+        hit = self._known.get(_inode(info))
         if hit is not None and hit[0] == _stat_key(info):
             return hit[1]
+        running = self._running.pop(_inode(info), None)
+        if running is not None and running[0] == _stat_key(info):
+            try:
+                sha256, stable = running[1].result()
+            except OSError:
+                stable = None
+            if stable == _stat_key(info):
+                return sha256
+        return self._read(path)[0]
+
+    def start(self, path: str) -> None:
+        """Hash the file in a background thread; `sha256(path)` later waits for that instead of reading.
+
+        One daemon thread hashes in the order asked, so a process that ends early never
+        waits for it.
+        """
+        info = os.stat(path)
+        current = _stat_key(info)
+        if any(
+            entry and entry[0] == current
+            for entry in (self._known.get(_inode(info)), self._running.get(_inode(info)))
+        ):
+            return
+        if self._queue is None:
+            self._queue = queue.SimpleQueue()
+            threading.Thread(target=self._work, args=(self._queue,), name="usr-hash", daemon=True).start()
+        future: Future = Future()
+        self._running[_inode(info)] = (current, future)
+        self._queue.put((path, future))
+
+    def _work(self, jobs: queue.SimpleQueue) -> None:
+        while True:
+            path, future = jobs.get()
+            try:
+                future.set_result(self._read(path))
+            except OSError as error:
+                future.set_exception(error)
+
+    def _read(self, path: str) -> tuple[str, tuple[int, int, int] | None]:
+        """The hash, and the stat it holds for when the read was stable and not racy (else None)."""
         started = time.time_ns()
         digest = hashlib.sha256()
         with open(path, "rb", buffering=0) as handle:
@@ -47,18 +99,18 @@ class HashCache:
             after = os.fstat(handle.fileno())
         sha256 = digest.hexdigest()
         newest_change = max(before.st_mtime_ns, before.st_ctime_ns)
-        if _stat_key(before) == _stat_key(after) and started - newest_change > RACY_NS:
-            self.remember(before, sha256)
-        return sha256
+        if _stat_key(before) != _stat_key(after) or started - newest_change <= RACY_NS:
+            return sha256, None
+        self.remember(before, sha256)
+        return sha256, _stat_key(before)
 
     def remember(self, info: os.stat_result, sha256: str) -> None:
         """Record the hash of an inode whose bytes this process wrote or read whole."""
-        self._known[(info.st_dev, info.st_ino)] = (_stat_key(info), sha256)
+        self._known[_inode(info)] = (_stat_key(info), sha256)
 
     def renamed(self, before: os.stat_result, after: os.stat_result) -> None:
         """Our own rename changed the inode's ctime and nothing else: keep its entry valid."""
-        hit = self._known.get((before.st_dev, before.st_ino))
-        same_inode = (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
+        hit = self._known.get(_inode(before))
         unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
-        if hit is not None and hit[0] == _stat_key(before) and same_inode and unchanged:
+        if hit is not None and hit[0] == _stat_key(before) and _inode(before) == _inode(after) and unchanged:
             self.remember(after, hit[1])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
 
@@ -17,6 +17,8 @@ class FileEntry:
     sha256: str | None = None
     link: str | None = None
     unsafe: str | None = None
+    hash_pending: bool = False
+    """The agent is still hashing it (a pull's files the laptop never had); see `with_hashes`."""
 
     @property
     def regular(self) -> bool:
@@ -63,6 +65,7 @@ class Manifest:
                 sha256=item.get("sha256"),
                 link=item.get("link"),
                 unsafe=item.get("unsafe"),
+                hash_pending=bool(item.get("sha256_pending")),
             )
             for item in scan.get("files", [])
         }
@@ -78,6 +81,17 @@ class Manifest:
                 prefix_ends_line=raw.get("prefix_ends_line", True),
             )
         return cls(side, bool(scan.get("exists")), files, events, scan.get("primary"))
+
+    @property
+    def pending_hashes(self) -> list[str]:
+        return [path for path, entry in self.files.items() if entry.hash_pending]
+
+    def with_hashes(self, found: dict[str, str]) -> Manifest:
+        """This manifest with the pending hashes filled in."""
+        files = dict(self.files)
+        for path, sha256 in found.items():
+            files[path] = replace(files[path], sha256=sha256, hash_pending=False)
+        return replace(self, files=files)
 
     def section(self, name: str) -> dict[str, FileEntry]:
         return {path: entry for path, entry in self.files.items() if entry.section == name}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE, check_relpath, entry_kind, section_of
@@ -77,12 +78,15 @@ def scan_dataset(
     parquet: bool = False,
     events_prefix: int | None = None,
     hashes: HashCache | None = None,
+    hash_later: Callable[[str], bool] | None = None,
 ) -> dict:
     """The manifest of one dataset folder as plain JSON-able data.
 
     `hash_sections` limits sha256 to those sections (None: all). `events_prefix`
     asks for the sha256 of the event log's first N bytes, so a prefix check needs
-    no second round trip. `hashes` reuses what this command already hashed.
+    no second round trip. `hashes` reuses what this command already hashed; files for which
+    `hash_later(path)` is true (never the event log) are hashed in its background thread and
+    marked `sha256_pending` instead.
     """
     if not os.path.isdir(dataset_dir) or os.path.islink(dataset_dir):
         return {"exists": False, "files": [], "events": None, "primary": None}
@@ -108,7 +112,11 @@ def scan_dataset(
             entry["link"] = os.readlink(full)
         elif kind == "file" and "unsafe" not in entry:
             if hash_sections is None or section in hash_sections or section == "events":
-                entry["sha256"] = hashes.sha256(full) if hashes else sha256_file(full)
+                if hashes and hash_later and rel != EVENTS_FILE and hash_later(rel):
+                    hashes.start(full)
+                    entry["sha256_pending"] = True
+                else:
+                    entry["sha256"] = hashes.sha256(full) if hashes else sha256_file(full)
             if rel == EVENTS_FILE:
                 events = {"size": info.st_size, "sha256": entry["sha256"], "lines": count_lines(full)}
                 add_events_prefix(events, full, events_prefix)

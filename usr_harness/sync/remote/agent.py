@@ -119,15 +119,30 @@ class Agent(FileOps):
         folder = self.dataset_dir(request["dataset"])
         if needs_recovery(folder):
             self._recover_locked(folder, float(request.get("lock_timeout", 30.0)))
+        known = request.get("background_hash_except")
         manifest = scan_dataset(
             folder,
             hash_sections=request.get("hash_sections"),
             parquet=bool(request.get("parquet")),
             events_prefix=request.get("events_prefix"),
             hashes=self.hashes,
+            hash_later=None if known is None else _not_in(known),
         )
         manifest["ok"] = True
         return manifest
+
+    def op_hashes(self, request: dict) -> dict:
+        """The sha256 of files a manifest left pending: waits for the background hash, or reads again
+        when the file changed since it started."""
+        folder = self.dataset_dir(request["dataset"])
+        found = {}
+        for rel in request["paths"]:
+            check_relpath(rel)
+            path = os.path.join(folder, rel)
+            if os.path.islink(path) or not os.path.isfile(path):
+                raise AgentFailure("verify", f"remote {rel} is no longer a regular file", [rel])
+            found[rel] = self.hashes.sha256(path)
+        return {"ok": True, "sha256": found}
 
     def _recover_locked(self, folder: str, timeout: float) -> None:
         if folder in self.locks:
@@ -359,6 +374,12 @@ class Agent(FileOps):
             self.locks.pop(folder)
             self._drop_if_empty(folder)
         return {"ok": True}
+
+
+def _not_in(known: list):
+    """Files the client has no copy or base of: their hash can wait while they stream."""
+    known = frozenset(known)
+    return lambda rel: rel not in known
 
 
 def _parquet_footer(handle, size: int) -> bytes:
