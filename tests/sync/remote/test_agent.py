@@ -18,6 +18,7 @@ from usr_harness.errors import ConfigError, DivergedError, EventsError, LockErro
 from usr_harness.sync.hash_cache import RACY_NS
 from usr_harness.sync.remote.bundle import BOOTSTRAP
 from usr_harness.sync.remote.client import AgentClient
+from usr_harness.sync.remote.pipes import PIPE_BYTES
 from usr_harness.sync.remote.process_channel import ProcessChannel
 
 
@@ -47,6 +48,21 @@ def test_hello_and_manifest(base: Path):
         assert set(paths) == {"records.parquet", "_derived/ns/part-1.parquet", ".events.log"}
         assert paths["records.parquet"]["sha256"] == hashlib.sha256(b"R" * 100).hexdigest()
         assert reply["events"]["lines"] == 1 and reply["events"]["prefix_len"] == 3
+    finally:
+        agent.close()
+
+
+def test_the_agent_widens_the_pipes_sshd_gives_it(base: Path):
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are a Linux feature")
+    channel = ProcessChannel([sys.executable, "-I", "-u", "-c", BOOTSTRAP])
+    ends = (channel.process.stdin.fileno(), channel.process.stdout.fileno())
+    for end in ends:
+        fcntl.fcntl(end, fcntl.F_SETPIPE_SZ, 1 << 16)
+    agent = AgentClient.start(channel, str(base), "test agent")
+    try:
+        assert [fcntl.fcntl(end, fcntl.F_GETPIPE_SZ) for end in ends] == [PIPE_BYTES, PIPE_BYTES]
     finally:
         agent.close()
 

@@ -15,7 +15,7 @@ from usr_harness.errors import AuthError, ConfigError, LockError, TransportError
 from usr_harness.hosts.keys import write_ed25519_keypair
 from usr_harness.hosts.loopback import LoopbackSshd
 from usr_harness.sync.remote.connect import connect_agent, openssh_argv, ssh_config_args
-from usr_harness.sync.remote.process_channel import PIPE_BYTES
+from usr_harness.sync.remote.pipes import PIPE_BYTES
 from usr_harness.sync.remote.profiles import RemoteProfile
 
 pytestmark = pytest.mark.ssh

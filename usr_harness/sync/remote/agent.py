@@ -31,6 +31,7 @@ from usr_harness.sync.promotion import (
     recover,
 )
 from usr_harness.sync.remote.file_agent import FileOps
+from usr_harness.sync.remote.pipes import widen_standard_streams
 from usr_harness.sync.scan import CHUNK, scan_dataset, sha256_file
 
 PROTOCOL_VERSION = 1
@@ -425,6 +426,7 @@ def _fault_step(action: str | None):
 
 
 def main() -> None:
+    widen_standard_streams()
     agent = Agent(sys.stdin.buffer, sys.stdout.buffer)
     try:
         agent.serve()

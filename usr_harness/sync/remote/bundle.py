@@ -18,6 +18,7 @@ AGENT_MODULES = (
     "sync/scan.py",
     "sync/hash_cache.py",
     "sync/promotion.py",
+    "sync/remote/pipes.py",
     "sync/remote/file_agent.py",
     "sync/remote/agent.py",
 )
