@@ -12,12 +12,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from usr_harness.dataset.layout import REGISTRY_DIR
 from usr_harness.errors import VerifyError
-from usr_harness.sync.arriving_parquet import ArrivingParquet
 from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.promotion import StagedFile
+
+if TYPE_CHECKING:
+    from usr_harness.sync.arriving_parquet import ArrivingParquet
 
 WORKERS = 2
 
@@ -87,6 +90,8 @@ class ReceivingStage:
         footer = self._footers.pop(path, None)
         if footer is None:
             return None
+        from usr_harness.sync.arriving_parquet import ArrivingParquet  # pyarrow: only once a footer came
+
         try:
             return ArrivingParquet(Path(staged.path), footer)
         except VerifyError:
