@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 
@@ -224,3 +225,31 @@ def test_vanished_derived_is_refused_unless_forced(action, missing):
     family, message, _ = plan(action, local, remote, base_of(BASE_FILES)).first_failure()
     assert family == "sidecars" and f"{missing} _derived is missing" in message
     assert not plan(action, local, remote, base_of(BASE_FILES), force=True).problems
+
+
+def pending(side_manifest: Manifest, *paths: str) -> Manifest:
+    """The manifest as the agent sends it when it still hashes `paths` in the background."""
+    files = dict(side_manifest.files)
+    for path in paths:
+        files[path] = replace(files[path], sha256=None, hash_pending=True)
+    return replace(side_manifest, files=files)
+
+
+def test_a_pending_hash_never_passes_for_the_same_content():
+    local = manifest("local", BASE_FILES, events="a\n")
+    remote = pending(
+        manifest("remote", BASE_FILES, events="a\n", prefix=(2, "")), "_derived/ns/part-1.parquet"
+    )
+    result = plan("pull", local, remote, base_of(BASE_FILES))
+    assert [(p.family, p.path) for p in result.problems] == [("sidecars", "_derived/ns/part-1.parquet")]
+    assert diff_manifests(local, remote, SyncOptions()).changed
+    settled = remote.with_hashes({"_derived/ns/part-1.parquet": sha("P1")})
+    assert plan("pull", local, settled, base_of(BASE_FILES)).noop
+
+
+def test_pending_hashes_filled_in_make_the_manifest_whole_again():
+    remote = manifest("remote", BASE_FILES, events="a\n")
+    waiting = pending(remote, "records.parquet", "meta.md")
+    assert waiting.pending_hashes == ["records.parquet", "meta.md"]
+    settled = waiting.with_hashes({"records.parquet": sha("R1"), "meta.md": sha("name: demo\n")})
+    assert settled == remote and settled.pending_hashes == []

@@ -14,8 +14,12 @@ FILE_SECTIONS = ("primary", "meta", "snapshots", "derived", "auxiliary")
 def same_content(
     a: FileEntry, b: FileEntry, mode: str, stats: tuple[dict | None, dict | None] = (None, None)
 ) -> bool:
-    """Whether two entries hold the same content as far as `mode` can tell."""
-    if a.kind != b.kind or a.link != b.link:
+    """Whether two entries hold the same content as far as `mode` can tell.
+
+    A hash still pending never proves sameness: a file is only ever deferred when the
+    other side lacks it, so reaching here with one is a bug that must not pass as equal.
+    """
+    if a.kind != b.kind or a.link != b.link or a.hash_pending or b.hash_pending:
         return False
     if a.kind != "file":
         return True

@@ -53,7 +53,7 @@ class Plan:
 
 
 def _unchanged_since(entry: FileEntry, base: dict | None) -> bool:
-    if base is None or entry.kind != "file":
+    if base is None or entry.kind != "file" or entry.hash_pending:
         return False
     if entry.sha256 and base.get("sha256"):
         return entry.sha256 == base["sha256"]
