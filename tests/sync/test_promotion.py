@@ -83,3 +83,42 @@ def test_unsafe_staged_path_is_refused(tmp_path: Path):
     stage = promotion.new_stage(str(folder))
     with pytest.raises(ValueError, match="unsafe path"):
         promotion.StagedFile(stage, "../escape")
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_large_staged_file_is_written_back_while_it_streams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    synced: list[int] = []
+    real = os.fdatasync
+
+    def counting(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(promotion, "WRITEBACK_BYTES", 100)
+    monkeypatch.setattr(os, "fdatasync", counting)
+    staged = promotion.StagedFile(str(tmp_path), "big.bin")
+    for _ in range(10):
+        staged.write(b"x" * 60)
+    staged.close()
+    assert synced and (tmp_path / "big.bin").read_bytes() == b"x" * 600
+
+
+def test_a_failed_background_writeback_fails_the_close_and_leaks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def broken_disk(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(promotion, "WRITEBACK_BYTES", 100)
+    monkeypatch.setattr(os, "fdatasync", broken_disk)
+    before = open_descriptors()
+    staged = promotion.StagedFile(str(tmp_path), "big.bin")
+    staged.write(b"x" * 150)
+    with pytest.raises(OSError, match="Input/output error"):
+        staged.close()
+    assert open_descriptors() == before
