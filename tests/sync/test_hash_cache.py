@@ -82,32 +82,30 @@ def test_a_file_replaced_by_rename_is_hashed_again(tmp_path: Path, settled: None
     assert cache.sha256(str(path)) == sha(b"gamma")
 
 
-def test_promoted_files_keep_the_hash_of_the_bytes_written(tmp_path: Path, reads: list[str]) -> None:
-    dataset = tmp_path / "demo"
+def stage_and_promote(dataset: Path, rel: str, body: bytes) -> HashCache:
+    """One file staged and promoted as a pull does, through a fresh cache."""
     dataset.mkdir()
     cache = HashCache()
     stage = new_stage(str(dataset))
-    staged = StagedFile(stage, "_derived/ns/part-1.parquet", cache)
-    staged.write(b"part bytes")
+    staged = StagedFile(stage, rel, cache)
+    staged.write(body)
     staged.close()
-    promote(str(dataset), stage, ["_derived/ns/part-1.parquet"], [], hashes=cache)
-    assert cache.sha256(str(dataset / "_derived/ns/part-1.parquet")) == sha(b"part bytes")
+    promote(str(dataset), stage, [rel], [], hashes=cache)
+    return cache
+
+
+def test_promoted_files_keep_the_hash_of_the_bytes_written(tmp_path: Path, reads: list[str]) -> None:
+    cache = stage_and_promote(tmp_path / "demo", "_derived/ns/part-1.parquet", b"part bytes")
+    assert cache.sha256(str(tmp_path / "demo/_derived/ns/part-1.parquet")) == sha(b"part bytes")
     assert reads == []
 
 
 def test_a_promoted_file_touched_afterwards_is_read_again(tmp_path: Path, reads: list[str]) -> None:
-    dataset = tmp_path / "demo"
-    dataset.mkdir()
-    cache = HashCache()
-    stage = new_stage(str(dataset))
-    staged = StagedFile(stage, "meta.md", cache)
-    staged.write(b"name: demo\n")
-    staged.close()
-    promote(str(dataset), stage, ["meta.md"], [], hashes=cache)
+    cache = stage_and_promote(tmp_path / "demo", "meta.md", b"name: demo\n")
     time.sleep(TICK)
-    (dataset / "meta.md").write_bytes(b"name: Demo\n")
-    assert cache.sha256(str(dataset / "meta.md")) == sha(b"name: Demo\n")
-    assert reads == [str(dataset / "meta.md")]
+    (tmp_path / "demo/meta.md").write_bytes(b"name: Demo\n")
+    assert cache.sha256(str(tmp_path / "demo/meta.md")) == sha(b"name: Demo\n")
+    assert reads == [str(tmp_path / "demo/meta.md")]
 
 
 def test_a_background_hash_is_waited_for_not_repeated(
