@@ -12,6 +12,7 @@ from usr_harness.errors import ConfigError
 from usr_harness.hosts import loopback
 from usr_harness.hosts.loopback import LoopbackSshd
 from usr_harness.hosts.processes import pid_alive
+from usr_harness.sync.remote.profiles import load_profiles
 from usr_harness.sync.remote.session import open_session
 
 pytestmark = pytest.mark.ssh
@@ -72,3 +73,15 @@ def test_remotes_config_fixture_gives_each_test_its_own_base_dir(
     assert f"base_dir: {remote_base}" in text
     assert remote_base.parent == loopback_host.base_dir
     assert f"port: {loopback_host.port}" in text
+
+
+def test_written_profile_is_private_and_loads_without_a_warning(
+    tmp_path: Path, loopback_host: LoopbackSshd, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stale = tmp_path / "remotes.yaml"
+    stale.write_text("remotes: {}\n")
+    stale.chmod(0o644)
+    path = loopback_host.write_remotes_yaml(stale, "loopback")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_profiles(path)["loopback"].port == loopback_host.port
+    assert "readable by every user" not in capsys.readouterr().err

@@ -117,8 +117,12 @@ class SshdHost(ABC):
         base_dir: Path | None = None,
         client: str = "paramiko",
     ) -> Path:
+        """Written 0600: `usr` warns about a profiles file other users can read."""
         text = self.remotes_yaml(name, python=python, base_dir=base_dir, client=client)
-        path.write_text(text, encoding="utf-8")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(text)
         return path
 
     def _write_keys(self) -> None:
