@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -87,6 +88,23 @@ def test_bootstrap_pull_then_noop(sides: Sides):
     noop = sides.usr("pull", DATASET, "loopback", "-y")
     assert noop.audit["data"]["transfer_state"] == "NO-OP" and "transfer" not in noop.audit["data"]
     assert no_stages(sides.local_root)
+
+
+def test_only_a_pull_that_decodes_parquet_loads_pyarrow(sides: Sides):
+    """pyarrow is a third of a no-op's start-up; a bootstrap pull loads it while the login waits."""
+    make_dataset(sides.remote_root)
+    imports = {"PYTHONPROFILEIMPORTTIME": "1"}
+    bootstrap = sides.usr("pull", DATASET, "loopback", "-y", subprocess_env=imports)
+    assert bootstrap.code == 0, bootstrap.err + bootstrap.out
+    assert re.search(r"\|\s+pyarrow\.parquet$", bootstrap.err, re.MULTILINE)
+    for args in (
+        ("pull", DATASET, "loopback", "-y"),
+        ("push", DATASET, "loopback", "-y"),
+        ("diff", DATASET, "loopback"),
+    ):
+        result = sides.usr(*args, subprocess_env=imports)
+        assert result.code == 0, result.err + result.out
+        assert "pyarrow" not in result.err, args
 
 
 def test_bootstrap_push(sides: Sides):

@@ -100,6 +100,8 @@ def run(action: str, request: SyncRequest) -> dict:
         with connect_agent_in_background(profile) as pending:
             _recover_local(state)
             state.local_inventory = _inventory_local(state)
+            if action == "pull" and not state.local_inventory["exists"]:
+                _load_parquet_checks_in_background()
             agent = pending.agent()
             try:
                 transfer_state = _ACTIONS[action](state, agent)
@@ -117,6 +119,16 @@ def run(action: str, request: SyncRequest) -> dict:
             _finish(state, "FAILED")
         raise
     return _finish(state, transfer_state)
+
+
+def _load_parquet_checks_in_background() -> None:
+    """A bootstrap pull is sure to decode parquet files: import pyarrow (~0.3 s) while the login waits."""
+
+    def load() -> None:
+        import usr_harness.dataset.parquet_io
+        import usr_harness.dataset.validation  # noqa: F401
+
+    threading.Thread(target=load, name="usr-preload").start()
 
 
 def _finish(state: _Run, transfer_state: str) -> dict:
