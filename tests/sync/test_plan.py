@@ -10,7 +10,7 @@ import pytest
 from usr_harness.sync.diff import diff_manifests
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
-from usr_harness.sync.plan import base_from, plan_sync, primary_missing
+from usr_harness.sync.plan import base_from, parquet_changed_since, plan_sync, primary_missing
 
 
 def sha(text: str) -> str:
@@ -253,3 +253,14 @@ def test_pending_hashes_filled_in_make_the_manifest_whole_again():
     assert waiting.pending_hashes == ["records.parquet", "meta.md"]
     settled = waiting.with_hashes({"records.parquet": sha("R1"), "meta.md": sha("name: demo\n")})
     assert settled == remote and settled.pending_hashes == []
+
+
+def test_only_parquet_changed_since_the_base_predicts_a_decode():
+    local = manifest("local", {**BASE_FILES, "_artifacts/notes.txt": "new"})
+    base = base_from(local, local)
+    assert not parquet_changed_since(local, base)
+    assert parquet_changed_since(local, None)
+    grown = manifest("local", {**BASE_FILES, "_derived/ns/part-2.parquet": "P2"})
+    assert parquet_changed_since(grown, base)
+    rewritten = manifest("local", {**BASE_FILES, "records.parquet": "R2"})
+    assert parquet_changed_since(rewritten, base)

@@ -20,6 +20,7 @@ from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
 from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
 from usr_harness.errors import (
     FAMILY_BY_NAME,
+    ConfigError,
     LockError,
     StagingError,
     UsageError,
@@ -34,7 +35,7 @@ from usr_harness.sync.diff import DiffResult, diff_manifests
 from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
-from usr_harness.sync.plan import Plan, base_from, plan_sync, primary_missing
+from usr_harness.sync.plan import Plan, base_from, parquet_changed_since, plan_sync, primary_missing
 from usr_harness.sync.receive import ReceivingStage, receive_order
 from usr_harness.sync.remote.client import AgentClient
 from usr_harness.sync.remote.connect import connect_agent_in_background
@@ -100,7 +101,7 @@ def run(action: str, request: SyncRequest) -> dict:
         with connect_agent_in_background(profile) as pending:
             _recover_local(state)
             state.local_inventory = _inventory_local(state)
-            if action == "pull" and not state.local_inventory["exists"]:
+            if _will_decode_parquet(state):
                 _load_parquet_checks_in_background()
             agent = pending.agent()
             try:
@@ -121,8 +122,22 @@ def run(action: str, request: SyncRequest) -> dict:
     return _finish(state, transfer_state)
 
 
+def _will_decode_parquet(state: _Run) -> bool:
+    """A bootstrap pull, or a push of parquet files changed since the last sync (before any plan)."""
+    inventory = state.local_inventory
+    if state.action == "pull":
+        return not inventory["exists"]
+    if state.action != "push" or not inventory["exists"]:
+        return False
+    try:
+        base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
+    except ConfigError:
+        return False  # the plan reports an unreadable base
+    return parquet_changed_since(Manifest.from_scan("local", inventory), base)
+
+
 def _load_parquet_checks_in_background() -> None:
-    """A bootstrap pull is sure to decode parquet files: import pyarrow (~0.3 s) while the login waits."""
+    """Import pyarrow (~0.3 s) while the login waits, not after the plan."""
 
     def load() -> None:
         import usr_harness.dataset.parquet_io

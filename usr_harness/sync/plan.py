@@ -205,6 +205,16 @@ def _plan_events(plan: Plan, source: Manifest, target: Manifest, opts: SyncOptio
         plan.problems.append(Problem("events", message, EVENTS_FILE))
 
 
+def parquet_changed_since(side: Manifest, base: dict[str, dict] | None) -> bool:
+    """Whether `side` holds a parquet file the last sync did not leave there: the guess that
+    lets a push load its parquet checks before the remote answers (a wrong guess costs an import)."""
+    base = base or {}
+    return any(
+        path.endswith(".parquet") and not _unchanged_since(entry, base.get(path))
+        for path, entry in side.files.items()
+    )
+
+
 def primary_missing(action: str, local: Manifest, remote: Manifest) -> str | None:
     """The token operators grep for when the side that must provide records.parquet lacks it."""
     source = remote if action == "pull" else local
