@@ -1,7 +1,9 @@
 """Bulk throughput: a first pull and a first push of the bulk dataset, against rsync and scp.
 
 Every run starts from an empty target, so each moves the whole dataset; usr runs once with
-each SSH client (keys `usr.ACTION` for paramiko, `usr.openssh.ACTION`). The client's peak
+each SSH client (keys `usr.ACTION` for paramiko, `usr.openssh.ACTION`), rsync once with
+OpenSSH's default cipher order (`rsync.ACTION`, the target's reference) and once with the
+order usr's OpenSSH client uses (`rsync_same_cipher.ACTION`, AES-GCM first). The client's peak
 memory comes from GNU time, the remote agent's from polling it under the sshd; both must
 stay flat however big the primary is.
 """
@@ -18,6 +20,7 @@ from benchmarks.measure import Run
 from benchmarks.references import rsync_argv, scp_argv
 from benchmarks.workspace import CLIENTS, Workspace, drop
 from usr_harness.sync.hash_cache import RACY_NS
+from usr_harness.sync.remote.connect import fast_cipher_options
 
 
 @dataclass
@@ -37,15 +40,16 @@ def measure_bulk(ws: Workspace, built: BuiltDataset, repeats: int) -> BulkRuns:
     name = built.spec.name
     result = BulkRuns()
     scp_parent = ws.workdir / "scp"
+    same_cipher = fast_cipher_options(ws.target.ssh_argv(), ws.target.host)
     for _ in range(repeats):
         for client in CLIENTS:
             ws.forget_local(name)
             _engine(ws, name, "pull", client, result)
-        drop(ws.mirror_local / name)
         remote = ws.remote_path(ws.remote_root, name)
-        result.runs["rsync.pull"].append(
-            ws.runner.run(rsync_argv(ws.target, remote, f"{ws.mirror_local / name}/"))
-        )
+        for key, extra in (("rsync", ()), ("rsync_same_cipher", same_cipher)):
+            drop(ws.mirror_local / name)
+            argv = rsync_argv(ws.target, remote, f"{ws.mirror_local / name}/", ssh_extra=extra)
+            result.runs[f"{key}.pull"].append(ws.runner.run(argv))
         drop(scp_parent)
         scp_parent.mkdir()
         source = ws.target.remote(ws.remote_root / name)
@@ -55,11 +59,11 @@ def measure_bulk(ws: Workspace, built: BuiltDataset, repeats: int) -> BulkRuns:
         for client in CLIENTS:
             ws.forget_remote(name)
             _engine(ws, name, "push", client, result)
-        drop(ws.mirror_remote / name)
         target = ws.remote_path(ws.mirror_remote, name)
-        result.runs["rsync.push"].append(
-            ws.runner.run(rsync_argv(ws.target, f"{ws.mirror_local / name}/", target))
-        )
+        for key, extra in (("rsync", ()), ("rsync_same_cipher", same_cipher)):
+            drop(ws.mirror_remote / name)
+            argv = rsync_argv(ws.target, f"{ws.mirror_local / name}/", target, ssh_extra=extra)
+            result.runs[f"{key}.push"].append(ws.runner.run(argv))
     return result
 
 

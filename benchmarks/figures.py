@@ -97,6 +97,18 @@ def bulk_figures(bulk: BulkRuns, size_bytes: int) -> list[Figure]:
                     higher_is_better=True,
                 )
             )
+    for action in ("pull", "push"):
+        figures.append(
+            Figure(
+                f"bulk.{action}_same_cipher",
+                f"bulk {size}: first {action} throughput vs rsync with usr's cipher order, client openssh",
+                "MB/s",
+                throughput(runs[engine_key(action, "openssh")], size_bytes),
+                throughput(runs[f"rsync_same_cipher.{action}"], size_bytes),
+                "rsync -a, AES-GCM first",
+                higher_is_better=True,
+            )
+        )
     figures.append(
         Figure(
             "bulk.pull_vs_scp",

@@ -1,14 +1,17 @@
 """The reference tools, pointed at the same loopback sshd, keys and files as the engine.
 
 rsync and scp go through the system OpenSSH client with the host's own key and known_hosts
-and strict host-key checking, so they pay the same connection and cipher costs the engine
-does. Runtime files (locks, leases, temp files) are excluded from rsync, as the engine
-never syncs them either.
+and strict host-key checking, so they pay the same connection costs the engine does. They
+keep OpenSSH's default cipher order (chacha20-poly1305 first), as an operator's `rsync -a`
+would, while the engine puts AES-GCM first; `ssh_extra` lets a run also measure rsync with
+the engine's order. Runtime files (locks, leases, temp files) are excluded from rsync, as the
+engine never syncs them either.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,21 +55,26 @@ class SshTarget:
             "IdentitiesOnly=yes",
         ]
 
-    def ssh_command(self) -> str:
+    def ssh_argv(self) -> list[str]:
+        return ["ssh", "-p", str(self.port), *self.ssh_options()]
+
+    def ssh_command(self, extra: Sequence[str] = ()) -> str:
         """The `-e` value for rsync (paths here never hold spaces: they are ours)."""
-        return " ".join(["ssh", "-p", str(self.port), *self.ssh_options()])
+        return " ".join([*self.ssh_argv(), *extra])
 
     def remote(self, path: Path) -> str:
         return f"{self.user}@{self.host}:{path}"
 
 
-def rsync_argv(target: SshTarget, source: str, dest: str, *, checksum: bool = False) -> list[str]:
+def rsync_argv(
+    target: SshTarget, source: str, dest: str, *, checksum: bool = False, ssh_extra: Sequence[str] = ()
+) -> list[str]:
     """`rsync -a` (plus `--checksum`) from `source` to `dest`, one of them `target.remote(...)`."""
     argv = ["rsync", "-a"]
     if checksum:
         argv.append("--checksum")
     argv += [f"--exclude={pattern}" for pattern in RUNTIME_EXCLUDES]
-    return [*argv, "-e", target.ssh_command(), source, dest]
+    return [*argv, "-e", target.ssh_command(ssh_extra), source, dest]
 
 
 def scp_argv(target: SshTarget, source: str, dest: str) -> list[str]:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from benchmarks.figures import rate, throughput
+from benchmarks.bulk import BulkRuns
+from benchmarks.figures import bulk_figures, rate, throughput
 from benchmarks.measure import Run, Stats, peak_rss_kib
 from benchmarks.references import RUNTIME_EXCLUDES, SshTarget, rsync_argv, sha256sum_digests
 from benchmarks.results import load_figures, write_results
@@ -198,3 +199,26 @@ def test_rsync_goes_through_strict_openssh_and_skips_runtime_files(tmp_path):
     assert "-p 2222" in ssh and "StrictHostKeyChecking=yes" in ssh and f"UserKnownHostsFile={tmp_path}" in ssh
     assert all(f"--exclude={pattern}" in argv for pattern in RUNTIME_EXCLUDES)
     assert argv[-2:] == [f"me@127.0.0.1:{tmp_path / 'ds'}/", "/local/ds/"]
+
+
+def test_rsync_can_take_the_engines_cipher_order(tmp_path):
+    target = SshTarget("127.0.0.1", 2222, "me", tmp_path / "key", tmp_path / "known_hosts")
+    plain = rsync_argv(target, "/a/", "/b/")
+    same = rsync_argv(target, "/a/", "/b/", ssh_extra=["-o", "Ciphers=aes128-gcm@openssh.com"])
+    assert "Ciphers=" not in plain[plain.index("-e") + 1]
+    assert same[same.index("-e") + 1] == plain[plain.index("-e") + 1] + " -o Ciphers=aes128-gcm@openssh.com"
+
+
+def test_bulk_figures_set_openssh_against_both_rsync_references():
+    gib = 1 << 30
+    bulk = BulkRuns()
+    for key, seconds in {"usr.pull": 8, "usr.push": 8, "usr.openssh.pull": 4, "usr.openssh.push": 4}.items():
+        bulk.runs[key].append(Run(seconds, None, 1, ""))
+    for key, seconds in {"rsync": 5, "rsync_same_cipher": 4, "scp": 4}.items():
+        for action in ("pull", "push"):
+            bulk.runs[f"{key}.{action}"].append(Run(seconds, None, 1, ""))
+    figures = {figure.key: figure for figure in bulk_figures(bulk, gib)}
+    assert figures["bulk.pull_throughput_openssh"].ratio == pytest.approx(5 / 4)
+    assert figures["bulk.push_same_cipher"].ratio == pytest.approx(1.0)
+    assert figures["bulk.push_same_cipher"].target is None
+    assert figures["bulk.pull_throughput"].ratio == pytest.approx(5 / 8)
