@@ -40,13 +40,13 @@ def measure_bulk(ws: Workspace, built: BuiltDataset, repeats: int) -> BulkRuns:
     name = built.spec.name
     result = BulkRuns()
     scp_parent = ws.workdir / "scp"
-    same_cipher = fast_cipher_options(ws.target.ssh_argv(), ws.target.host)
+    rsyncs = (("rsync", ()), ("rsync_same_cipher", fast_cipher_options(ws.target.ssh_argv(), ws.target.host)))
     for _ in range(repeats):
         for client in CLIENTS:
             ws.forget_local(name)
             _engine(ws, name, "pull", client, result)
         remote = ws.remote_path(ws.remote_root, name)
-        for key, extra in (("rsync", ()), ("rsync_same_cipher", same_cipher)):
+        for key, extra in rsyncs:
             drop(ws.mirror_local / name)
             argv = rsync_argv(ws.target, remote, f"{ws.mirror_local / name}/", ssh_extra=extra)
             result.runs[f"{key}.pull"].append(ws.runner.run(argv))
@@ -60,7 +60,7 @@ def measure_bulk(ws: Workspace, built: BuiltDataset, repeats: int) -> BulkRuns:
             ws.forget_remote(name)
             _engine(ws, name, "push", client, result)
         target = ws.remote_path(ws.mirror_remote, name)
-        for key, extra in (("rsync", ()), ("rsync_same_cipher", same_cipher)):
+        for key, extra in rsyncs:
             drop(ws.mirror_remote / name)
             argv = rsync_argv(ws.target, f"{ws.mirror_local / name}/", target, ssh_extra=extra)
             result.runs[f"{key}.push"].append(ws.runner.run(argv))

@@ -16,6 +16,7 @@ from usr_harness.dataset import Dataset
 from usr_harness.dataset.parquet_io import WRITE_OPTIONS, row_group_ends
 from usr_harness.dataset.registry import register_namespace
 from usr_harness.errors import (
+    ConfigError,
     DivergedError,
     LockError,
     SidecarsError,
@@ -25,7 +26,7 @@ from usr_harness.errors import (
     VerifyError,
 )
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync import engine, promotion
+from usr_harness.sync import base_store, engine, promotion
 
 from .conftest import DATASET, Sides, make_dataset, overlay_table, records_table
 
@@ -149,6 +150,21 @@ def test_remote_part_flip_is_reported_and_never_pulled(sides: Sides):
     assert pulled.audit["data"]["transfer_state"] == "FAILED"
     assert pulled.audit["data"]["error"]["family"] == "sidecars"
     assert sides.fingerprints() == before
+
+
+def test_push_of_new_parquet_with_an_unreadable_base_fails_config_and_changes_nothing(sides: Sides):
+    """The early parquet-check guess reads the base too; an unreadable one is still the plan's `config`."""
+    make_dataset(sides.local_root)
+    assert sides.usr("push", DATASET, "loopback", "-y").code == 0
+    dataset = Dataset.open(sides.local_root, DATASET)
+    dataset.attach(overlay_table(dataset, "infer__llr", 2.0), namespace="infer")
+    base_store.base_path(sides.local_root, DATASET, "loopback").write_text("{not json")
+    before = sides.fingerprints()
+    refused = sides.usr("push", DATASET, "loopback", "-y")
+    assert refused.code == ConfigError.exit_code, refused.out + refused.err
+    assert refused.audit["data"]["error"]["family"] == "config"
+    assert sides.fingerprints() == before
+    assert no_stages(sides.remote_root)
 
 
 def test_remote_only_file_survives_push_without_force(sides: Sides):

@@ -140,8 +140,7 @@ def _load_parquet_checks_in_background() -> None:
     """Import pyarrow (~0.3 s) while the login waits, not after the plan."""
 
     def load() -> None:
-        import usr_harness.dataset.parquet_io
-        import usr_harness.dataset.validation  # noqa: F401
+        from usr_harness.dataset import parquet_io, validation  # noqa: F401
 
     threading.Thread(target=load, name="usr-preload").start()
 
