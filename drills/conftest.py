@@ -7,6 +7,7 @@ file system; they never import engine internals.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
 from usr_harness.pytest_plugin import DrillRecord, DrillRemote
-from usr_harness.report.fingerprint import compare, fingerprint_tree
+from usr_harness.report.fingerprint import TreeFingerprint, compare, fingerprint_tree
 
 DATASET = "demo"
 REMOTE = "loopback"
@@ -56,15 +57,45 @@ class Sync:
             self.remote_root, DATASET, count, first=first
         )
 
-    def step(self, name: str, result: EngineResult) -> EngineResult:
-        """Keep the audit and outcome of one engine call as drill evidence."""
-        self.record.add_evidence(
-            name,
-            {"exit_code": result.exit_code, "family": result.family, "transfer_state": result.transfer_state},
-        )
+    def require(self, *capabilities: str) -> None:
+        """A drill the engine cannot be judged by is `unknown`, saying which capability is missing."""
+        reason = self.engine.missing(*capabilities)
+        if reason:
+            self.record.add_evidence("unknown_because", reason)
+            pytest.skip(f"unknown: {reason}")
+
+    def has(self, capability: str) -> bool:
+        return self.engine.missing(capability) is None
+
+    def retarget(self, **changes) -> None:
+        """Change how the engine reaches the remote (port, known_hosts, base_dir ...), as data."""
+        self.engine.remote = self.engine.remote.changed(**changes)
+
+    def call(self, name: str, command: Callable[[], EngineResult]) -> EngineResult:
+        """Run one engine call and keep its evidence: command, outcome, audit, and its byte effect."""
+        before = self.root_prints()
+        result = command()
+        after = self.root_prints()
+        evidence = result.evidence()
+        evidence["effect"] = {
+            side: compare(before[side], after[side]).as_dict()
+            for side in ("local", "remote")
+            if before[side].digest != after[side].digest
+        }
+        evidence["fingerprints"] = {
+            side: {"before": before[side].digest, "after": after[side].digest} for side in before
+        }
+        self.record.add_evidence(name, evidence)
         if result.audit is not None:
             self.record.add_evidence(f"{name}.audit", result.audit)
         return result
+
+    def root_prints(self) -> dict[str, TreeFingerprint]:
+        """Both datasets roots (not only the drill's dataset): an engine may write beside it."""
+        return {
+            "local": fingerprint_tree(self.local_root),
+            "remote": fingerprint_tree(self.remote_root),
+        }
 
     def local_overlay(self, namespace: str = "infer", seed_offset: int = 0) -> Path:
         """The analyst's step on the laptop: a seeded overlay part, so replays write the same bytes."""
@@ -76,18 +107,20 @@ class Sync:
         self.record.add_evidence(f"attach-{len(self.record.evidence)}", {"part": part.name})
         return part
 
-    def diff(self, *flags: str) -> EngineResult:
-        return self.step(f"diff-{len(self.record.evidence)}", self.engine.diff(DATASET, REMOTE, *flags))
+    def diff(self, *flags: str, dataset: str = DATASET) -> EngineResult:
+        return self.call(self._label("diff"), lambda: self.engine.diff(dataset, REMOTE, *flags))
 
-    def pull(self, *flags: str, env: dict | None = None) -> EngineResult:
-        return self.step(
-            f"pull-{len(self.record.evidence)}", self.engine.pull(DATASET, REMOTE, *flags, env=env)
-        )
+    def pull(self, *flags: str, env: dict | None = None, dataset: str = DATASET) -> EngineResult:
+        return self.call(self._label("pull"), lambda: self.engine.pull(dataset, REMOTE, *flags, env=env))
 
-    def push(self, *flags: str, env: dict | None = None) -> EngineResult:
-        return self.step(
-            f"push-{len(self.record.evidence)}", self.engine.push(DATASET, REMOTE, *flags, env=env)
-        )
+    def push(self, *flags: str, env: dict | None = None, dataset: str = DATASET) -> EngineResult:
+        return self.call(self._label("push"), lambda: self.engine.push(dataset, REMOTE, *flags, env=env))
+
+    def validate(self, *flags: str) -> EngineResult:
+        return self.call(self._label("validate"), lambda: self.engine.validate(DATASET, *flags))
+
+    def _label(self, verb: str) -> str:
+        return f"{verb}-{len(self.record.evidence)}"
 
     def prints(self):
         return fingerprint_tree(self.local), fingerprint_tree(self.hpc)

@@ -9,26 +9,24 @@ import pytest
 
 from usr_harness.adversarial.catalogue import CATALOGUE
 from usr_harness.adversarial.runner import run_case
-from usr_harness.engines import engine_from_cmd
 from usr_harness.errors import FAMILY_BY_NAME, UsrError
+from usr_harness.pytest_plugin import DrillRemote, make_drill_engine
 
 from .conftest import REMOTE, Sync
 
 pytestmark = [pytest.mark.drill, pytest.mark.adversarial]
 
 
-def _engine_puller(sync: Sync, engine_cmd: str | None):
+def _engine_puller(sync: Sync, options: pytest.Config, workdir: Path):
     """Pull through the engine under test from a remote whose base_dir is the case's remote root."""
 
     def pull(root: Path, dataset_id: str, remote_root: Path) -> None:
-        config = sync.remote.remotes_config
-        engine = engine_from_cmd(engine_cmd, root, config)
-        text = config.read_text().replace(str(sync.remote_root), str(remote_root))
-        config.write_text(text)
+        remote = DrillRemote(sync.remote.spec.changed(base_dir=remote_root))
+        engine = make_drill_engine(options, root, remote, workdir)
         result = engine.pull(dataset_id, REMOTE)
-        sync.record.add_evidence("pull", {"exit_code": result.exit_code, "family": result.family})
+        sync.record.add_evidence("pull", result.evidence())
         if not result.ok:
-            raise FAMILY_BY_NAME.get(result.family or "", UsrError)(result.stderr.strip())
+            raise FAMILY_BY_NAME.get(result.family or "", UsrError)(result.message.strip())
 
     return pull
 
@@ -37,7 +35,7 @@ def _engine_puller(sync: Sync, engine_cmd: str | None):
 def test_case_draws_its_declared_outcome(sync: Sync, case, tmp_path: Path, request: pytest.FixtureRequest):
     remote_root = sync.remote_root / "hostile"
     remote_root.mkdir()
-    puller = _engine_puller(sync, request.config.getoption("--engine-cmd"))
+    puller = _engine_puller(sync, request.config, tmp_path / "engine")
     outcome = run_case(
         case, tmp_path / "local", seed=sync.record.seed, remote_root=remote_root, puller=puller
     )

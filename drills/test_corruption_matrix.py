@@ -21,8 +21,6 @@ from usr_harness.corrupt.remote_tree import RemoteTree
 from usr_harness.corrupt.tree import LocalTree
 from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync.remote.profiles import get_profile
-from usr_harness.sync.remote.session import open_session
 
 from .conftest import DATASET, REMOTE, Sync
 
@@ -71,7 +69,7 @@ class Snapshot:
 
 def _observe(sync: Sync, entry: Corruption, command: str, flags: tuple[str, ...]) -> tuple[str, object]:
     if command == "validate":
-        result = sync.engine.validate(DATASET, "--strict")
+        result = sync.validate("--strict")
     else:
         result = getattr(sync.engine, command)(DATASET, REMOTE, *flags)
     if not result.ok:
@@ -96,8 +94,7 @@ def test_corruption_is_detected_as_declared(
     assert sync.pull().ok
     ensure_overlay_namespaces(sync.local_root, ["densegen", "infer"])
     if side == "remote":
-        profile = get_profile(REMOTE, sync.remote.remotes_config)
-        with open_session(profile) as session:
+        with sync.remote.session() as session:
             applied = apply(entry, RemoteTree(session, str(sync.remote_root)), DATASET, sync.record.seed)
     else:
         applied = apply(entry, LocalTree(sync.local_root), DATASET, sync.record.seed)
@@ -117,15 +114,15 @@ def test_corruption_is_detected_as_declared(
             if expected.is_error:
                 if observed != expected.outcome:
                     failures.append(
-                        f"{key}: expected {expected.outcome}, got {observed}: {result.stderr[-300:]}"
+                        f"{key}: expected {expected.outcome}, got {observed}: {result.message[-300:]}"
                     )
-                elif expected.token and expected.token not in result.stderr:
-                    failures.append(f"{key}: message lacks {expected.token!r}: {result.stderr[-300:]}")
+                elif expected.token and expected.token not in result.message:
+                    failures.append(f"{key}: message lacks {expected.token!r}: {result.message[-300:]}")
                 elif sync.prints() != before:
                     failures.append(f"{key}: failed with {observed} but changed a side")
             elif expected.outcome == CHANGED and observed != CHANGED:
                 failures.append(
-                    f"{key}: expected the change to be seen, got {observed}: {result.stderr[-300:]}"
+                    f"{key}: expected the change to be seen, got {observed}: {result.message[-300:]}"
                 )
             elif expected.outcome == BLIND and observed == "unchanged":
                 blind_spots.append(key)

@@ -21,7 +21,7 @@ def test_drill1_pull_fails_when_derived_is_missing_from_the_payload(sync: Sync):
     shutil.rmtree(sync.hpc / "_derived")
     before = sync.fingerprint("before")
     result = sync.pull()
-    assert result.family == "sidecars" and "remote _derived is missing" in result.stderr
+    assert result.family == "sidecars" and "remote _derived is missing" in result.message
     assert result.transfer_state == "FAILED"
     assert sync.prints() == before, "a failed pull changed a side"
 
@@ -32,7 +32,7 @@ def test_drill2_push_fails_when_the_remote_misses_local_overlays(sync: Sync):
     shutil.rmtree(sync.hpc / "_derived")
     before = sync.fingerprint("before")
     result = sync.push()
-    assert result.family == "sidecars" and "remote _derived is missing" in result.stderr
+    assert result.family == "sidecars" and "remote _derived is missing" in result.message
     assert sync.prints() == before, "a failed push changed a side"
 
 
@@ -55,5 +55,5 @@ def test_chained_loop_ends_up_to_date(sync: Sync):
     assert sync.pull().transfer_state == "TRANSFERRED"
     assert sync.push().transfer_state == "NO-OP"
     final = sync.diff()
-    assert final.audit["data"]["up_to_date"] is True
+    assert final.up_to_date is True, final.stdout
     sync.assert_same_trees()

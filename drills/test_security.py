@@ -3,47 +3,35 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-import yaml
 
 from usr_harness.dataset.context import seeded_context
 from usr_harness.dataset.events import append_event
 from usr_harness.hosts.keys import write_ed25519_keypair
 
-from .conftest import DATASET, REMOTE, Sync
+from .conftest import DATASET, Sync
 
 pytestmark = [pytest.mark.drill, pytest.mark.ssh]
-
-
-def _rewrite_profile(sync: Sync, **changes) -> None:
-    config = sync.remote.remotes_config
-    data = yaml.safe_load(config.read_text())
-    data["remotes"][REMOTE].update(changes)
-    config.write_text(yaml.safe_dump(data))
 
 
 def test_unknown_host_key_is_refused(sync: Sync, tmp_path):
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
-    _rewrite_profile(sync, known_hosts=str(empty))
+    sync.retarget(known_hosts=empty)
     result = sync.diff()
-    assert result.family == "auth", result.stderr
-    assert "trust" in result.stderr
+    assert result.family == "auth", result.message
     assert empty.read_text() == "", "a host key was learned without trust"
 
 
 def test_changed_host_key_is_refused(sync: Sync, tmp_path):
-    original = sync.remote.remotes_config
-    known = yaml.safe_load(original.read_text())["remotes"][REMOTE]["known_hosts"]
-    name = Path(known).read_text().split()[0]
+    name = sync.remote.spec.known_hosts.read_text().split()[0]
     impostor = write_ed25519_keypair(tmp_path / "impostor", "impostor")
     forged = tmp_path / "forged_known_hosts"
     forged.write_text(f"{name} {impostor}\n")
-    _rewrite_profile(sync, known_hosts=str(forged))
+    sync.retarget(known_hosts=forged)
     result = sync.pull()
-    assert result.family == "auth", result.stderr
+    assert result.family == "auth", result.message
     assert not (sync.local_root / DATASET).exists()
 
 
@@ -51,9 +39,9 @@ def test_changed_host_key_is_refused(sync: Sync, tmp_path):
     "bad_id", ["../escape", "a;rm -rf x", "with space", "new\nline", "/abs", "archived/x"]
 )
 def test_hostile_dataset_ids_are_refused_before_any_remote_call(sync: Sync, bad_id: str):
-    _rewrite_profile(sync, port=1)
-    for result in (sync.engine.diff(bad_id, REMOTE), sync.engine.pull(bad_id, REMOTE)):
-        assert result.family == "usage", result.stderr
+    sync.retarget(port=1)
+    for result in (sync.diff(dataset=bad_id), sync.pull(dataset=bad_id)):
+        assert result.family == "usage", result.message
 
 
 def test_symlink_escaping_the_dataset_is_refused(sync: Sync):
@@ -64,7 +52,7 @@ def test_symlink_escaping_the_dataset_is_refused(sync: Sync):
     os.symlink("/etc/passwd", evil)
     before = sync.fingerprint("before")
     result = sync.pull()
-    assert result.family == "sidecars" and "symlink entry" in result.stderr
+    assert result.family == "sidecars" and "symlink entry" in result.message
     assert sync.prints() == before
 
 
@@ -81,7 +69,7 @@ def test_secrets_are_redacted_in_events_and_audits(sync: Sync):
         ctx=seeded_context(sync.record.seed),
     )
     result = sync.pull()
-    assert result.ok, result.stderr
+    assert result.ok, result.message
     log = (sync.local / ".events.log").read_text()
     assert secret not in log and "***REDACTED***" in log and "visible" in log
     assert secret not in repr(result.audit) + result.stdout + result.stderr

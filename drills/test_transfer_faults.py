@@ -10,13 +10,11 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 
 from usr_harness.faults.points import POINTS
-from usr_harness.faults.relay import CLIENT_TO_SERVER, SERVER_TO_CLIENT, FaultRelay, RelayPlan, relay_profile
-from usr_harness.sync.remote.profiles import get_profile
+from usr_harness.faults.relay import CLIENT_TO_SERVER, SERVER_TO_CLIENT, FaultRelay, RelayPlan, relay_spec
 
-from .conftest import REMOTE, Sync
+from .conftest import Sync
 
 pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.fault]
 
@@ -25,25 +23,14 @@ def _no_staging(root: Path) -> bool:
     return not [n for n in os.listdir(root) if ".usr-stage-" in n or ".usr-promote-" in n]
 
 
-def _through_relay(sync: Sync, relay: FaultRelay, tmp_path: Path) -> Path:
-    """A remotes file reaching the same sshd through the relay (host key filed under the relay port)."""
-    profile = relay_profile(
-        get_profile(REMOTE, sync.remote.remotes_config), relay, tmp_path / "relay_known_hosts"
-    )
-    entry = {key: value for key, value in profile.as_dict().items() if key != "name" and value is not None}
-    path = tmp_path / "relay-remotes.yaml"
-    path.write_text(yaml.safe_dump({"remotes": {REMOTE: entry}}))
-    return path
-
-
 def _via(sync: Sync, relay: FaultRelay, tmp_path: Path, command):
-    """Run one engine command with the remote reached through `relay`."""
-    saved = sync.engine.remotes_config
-    sync.engine.remotes_config = _through_relay(sync, relay, tmp_path)
+    """Run one engine command with the remote reached through `relay` (host key filed under its port)."""
+    saved = sync.engine.remote
+    sync.engine.remote = relay_spec(saved, relay, tmp_path / "relay_known_hosts")
     try:
         return command()
     finally:
-        sync.engine.remotes_config = saved
+        sync.engine.remote = saved
 
 
 def _states(sync: Sync):
@@ -59,7 +46,7 @@ def test_relay_cut_at_seeded_offset_leaves_wholly_old_or_new(sync: Sync, action:
     else:
         sync.local_overlay()
     old = _states(sync)
-    port = yaml.safe_load(sync.remote.remotes_config.read_text())["remotes"][REMOTE]["port"]
+    port = sync.remote.spec.port
     direction = SERVER_TO_CLIENT if action == "pull" else CLIENT_TO_SERVER
     with FaultRelay("127.0.0.1", port) as probe:
         assert _via(sync, probe, tmp_path, lambda: sync.diff()).ok
@@ -77,11 +64,11 @@ def test_relay_cut_at_seeded_offset_leaves_wholly_old_or_new(sync: Sync, action:
         stats = relay.stats
     sync.record.add_evidence("relay_stats", stats.as_dict())
     assert stats.fired, "the transfer finished before the seeded offset; raise min_bytes"
-    assert broken.family in ("transport", "auth"), broken.stderr
+    assert broken.family in ("transport", "auth"), broken.message
     mid = _states(sync)
     assert mid == old, "a cut transfer changed a side before the next command"
     clean = sync.pull() if action == "pull" else sync.push()
-    assert clean.ok, clean.stderr
+    assert clean.ok, clean.message
     sync.assert_same_trees()
     assert _no_staging(sync.local_root) and _no_staging(sync.remote_root)
 
@@ -89,6 +76,7 @@ def test_relay_cut_at_seeded_offset_leaves_wholly_old_or_new(sync: Sync, action:
 @pytest.mark.parametrize("point", POINTS)
 @pytest.mark.parametrize("action", ["pull", "push"])
 def test_fault_points_raise_and_recover(sync: Sync, action: str, point: str):
+    sync.require("fault-points")
     sync.hpc_rounds(0, 1)
     assert sync.pull().ok
     if action == "pull":
@@ -101,7 +89,7 @@ def test_fault_points_raise_and_recover(sync: Sync, action: str, point: str):
     assert not failed.ok
     assert failed.transfer_state == "FAILED"
     clean = sync.pull() if action == "pull" else sync.push()
-    assert clean.ok, clean.stderr
+    assert clean.ok, clean.message
     sync.assert_same_trees()
     if point in ("before-staging", "mid-transfer", "after-staging"):
         assert _states(sync)[0 if action == "push" else 1] == old[0 if action == "push" else 1]

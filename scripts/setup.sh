@@ -7,6 +7,8 @@ need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
+# Engines that run the system ssh read ~/.ssh/config from the passwd home: nss_wrapper gives them the drill's.
+/sbin/ldconfig -p 2>/dev/null | grep -q libnss_wrapper.so || need+=(libnss-wrapper)
 optional=()
 command -v chromium >/dev/null 2>&1 || optional+=(chromium)   # renders the HTML report in a test
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from usr_harness.engines import RemoteSpec
 
 MARKERS = {
     "drill": "a drill: its verdict and evidence go to the drill report",
@@ -46,6 +50,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--engine-cmd", default=None, help="a usr-compatible command line (default: bundled engine)"
     )
     group.addoption(
+        "--engine-profile",
+        default=None,
+        help="how to drive and read the engine: bundled, usr-cli, upstream, or a .toml/.yaml file "
+        "(default: bundled, or usr-cli with --engine-cmd)",
+    )
+    group.addoption(
         "--remote-provider",
         choices=("loopback", "container", "profile"),
         default="loopback",
@@ -67,6 +77,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def drill_seed_of(config: pytest.Config) -> int:
     seed = config.getoption("--drill-seed")
     return DEFAULT_SEED if seed is None else int(seed)
+
+
+def engine_name_of(config: pytest.Config) -> str:
+    """The engine profile's name, as reports group results by it."""
+    from usr_harness.engines import load_profile
+
+    chosen = config.getoption("--engine-profile") or ("usr-cli" if config.getoption("--engine-cmd") else None)
+    return load_profile(chosen).name
 
 
 def _openssh_version() -> str:
@@ -94,9 +112,10 @@ def tool_versions() -> dict[str, str]:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     versions = tool_versions()
     return [
-        "usr-harness: seed={} engine={} provider={} scale={}".format(
+        "usr-harness: seed={} engine={} ({}) provider={} scale={}".format(
             drill_seed_of(config),
-            config.getoption("--engine-cmd") or "bundled",
+            engine_name_of(config),
+            config.getoption("--engine-cmd") or "in-process",
             config.getoption("--remote-provider"),
             config.getoption("--drill-scale"),
         ),
@@ -111,6 +130,7 @@ class DrillRecord:
     nodeid: str
     seed: int
     engine: str
+    engine_cmd: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     fingerprints: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
@@ -135,12 +155,14 @@ def drill(request: pytest.FixtureRequest) -> DrillRecord:
     record = DrillRecord(
         nodeid=request.node.nodeid,
         seed=stable_seed(drill_seed_of(config), request.node.nodeid),
-        engine=config.getoption("--engine-cmd") or "bundled",
+        engine=engine_name_of(config),
+        engine_cmd=config.getoption("--engine-cmd"),
     )
     yield record
     payload = {
         "seed": record.seed,
         "engine": record.engine,
+        "engine_cmd": record.engine_cmd,
         "evidence": record.evidence,
         "fingerprints": record.fingerprints,
         "duration_seconds": round(time.monotonic() - record.started, 3),
@@ -178,39 +200,90 @@ def drill_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 @dataclass(frozen=True)
 class DrillRemote:
-    """One drill's view of the remote: the profile name, its YAML, and the remote datasets root."""
+    """One drill's remote as engine-neutral data; each engine profile writes it its own way."""
 
-    name: str
-    remotes_config: Path
-    base_dir: Path
+    spec: RemoteSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def base_dir(self) -> Path:
+        return self.spec.base_dir
+
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        """An SSH session to the remote for harness work on it (corruptions), never the engine's own."""
+        from usr_harness.sync.remote import RemoteProfile, open_session
+
+        spec = self.spec
+        profile = RemoteProfile(
+            name=spec.name,
+            type="ssh",
+            host=spec.host,
+            user=spec.user,
+            base_dir=str(spec.base_dir),
+            port=spec.port,
+            identity_file=str(spec.identity_file),
+            known_hosts=str(spec.known_hosts),
+            python=spec.python or "python3",
+        )
+        with open_session(profile) as session:
+            yield session
 
 
 @pytest.fixture
 def drill_remote(request: pytest.FixtureRequest, tmp_path: Path) -> DrillRemote:
-    """A fresh remote datasets root per drill, with a remotes YAML naming it."""
+    """A fresh remote datasets root per drill."""
+    from usr_harness.engines import RemoteSpec
+
     if request.config.getoption("--remote-provider") == "profile":
-        from usr_harness.sync.remote.profiles import get_profile
+        from usr_harness.sync.remote import get_profile
 
         name = request.config.getoption("--remote-profile")
         if not name:
             pytest.fail("--remote-provider profile needs --remote-profile NAME")
         profile = get_profile(name, None)
-        return DrillRemote(name, Path(os.environ["USR_REMOTES_PATH"]), Path(profile.base_dir))
+        if not (profile.identity_file and profile.known_hosts):
+            pytest.fail(f"profile {name} needs identity_file and known_hosts to be drilled")
+        return DrillRemote(
+            RemoteSpec(
+                name=name,
+                host=profile.host,
+                port=profile.port,
+                user=profile.user,
+                base_dir=Path(profile.base_dir),
+                identity_file=Path(profile.identity_file).expanduser(),
+                known_hosts=Path(profile.known_hosts).expanduser(),
+                python=profile.python,
+            )
+        )
     host = request.getfixturevalue("drill_host")
     base = host.base_dir / f"drill-{stable_seed(0, request.node.nodeid):08x}-{time.monotonic_ns() % 10**6}"
     base.mkdir(parents=True)
-    config = host.write_remotes_yaml(tmp_path / "remotes.yaml", "loopback", base_dir=base)
-    return DrillRemote("loopback", config, base)
+    return DrillRemote(host.remote_spec("loopback", base_dir=base))
+
+
+def make_drill_engine(config: pytest.Config, root: Path, remote: DrillRemote | None, workdir: Path):
+    """The engine the options name, rooted at `root`: drills that need a second engine call this."""
+    from usr_harness.engines import make_engine
+
+    root.mkdir(parents=True, exist_ok=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    return make_engine(
+        root,
+        profile=config.getoption("--engine-profile"),
+        engine_cmd=config.getoption("--engine-cmd"),
+        remote=None if remote is None else remote.spec,
+        workdir=workdir,
+    )
 
 
 @pytest.fixture
 def drill_engine(request: pytest.FixtureRequest, tmp_path: Path, drill_remote: DrillRemote):
     """The engine under test, rooted at a fresh local datasets root."""
-    from usr_harness.engines import engine_from_cmd
-
-    local_root = tmp_path / "local"
-    local_root.mkdir()
-    return engine_from_cmd(request.config.getoption("--engine-cmd"), local_root, drill_remote.remotes_config)
+    return make_drill_engine(request.config, tmp_path / "local", drill_remote, tmp_path / "engine")
 
 
 def _verdict(outcomes: list[str]) -> str:
@@ -221,22 +294,40 @@ def _verdict(outcomes: list[str]) -> str:
     return "pass"
 
 
+def _reason(report: pytest.TestReport) -> str | None:
+    """Why a phase did not pass, in one line: the skip reason or the failure's crash message."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    if report.failed:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        return (crash.message if crash is not None else str(report.longrepr))[:2000]
+    return None
+
+
 class DrillReporter:
     """Collects phase outcomes where results are gathered (the xdist controller too); one line per drill."""
 
     def __init__(self, report_dir: Path) -> None:
         self.path = report_dir / "drills.jsonl"
         self.outcomes: dict[str, list[str]] = {}
+        self.reasons: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.outcomes.setdefault(report.nodeid, []).append(report.outcome)
+        reason = _reason(report)
+        if reason and report.nodeid not in self.reasons:
+            self.reasons[report.nodeid] = reason
         if report.when != "teardown":
             return
         outcomes = self.outcomes.pop(report.nodeid)
+        reason = self.reasons.pop(report.nodeid, None)
         payloads = [json.loads(value) for key, value in report.user_properties if key == DRILL_PROPERTY]
         if not payloads:
             return
         line = {"nodeid": report.nodeid, "verdict": _verdict(outcomes), **payloads[-1]}
+        if reason:
+            key = "failure" if line["verdict"] == "fail" else "unknown_because"
+            line["evidence"] = {key: reason, **line.get("evidence", {})}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(line, sort_keys=True) + "\n")

@@ -12,9 +12,9 @@ import paramiko
 import pytest
 
 from usr_harness.errors import TransportError
-from usr_harness.faults.relay import SERVER_TO_CLIENT, FaultRelay, RelayPlan, relay_profile
+from usr_harness.faults.relay import SERVER_TO_CLIENT, FaultRelay, RelayPlan, relay_spec
 from usr_harness.hosts.loopback import LoopbackSshd
-from usr_harness.sync.remote.session import open_session
+from usr_harness.pytest_plugin import DrillRemote
 
 FILE_BYTES = 2 << 20
 
@@ -27,8 +27,8 @@ def remote_file(remote_base: Path) -> Path:
 
 
 def fetch(loopback_host: LoopbackSshd, relay: FaultRelay, known_hosts: Path, path: Path) -> bytes:
-    profile = relay_profile(loopback_host.profile(), relay, known_hosts)
-    with open_session(profile) as session:
+    remote = DrillRemote(relay_spec(loopback_host.remote_spec(), relay, known_hosts))
+    with remote.session() as session:
         sink = io.BytesIO()
         # No prefetch: its reader thread would raise the cut outside the test, as a stray warning.
         session.sftp().getfo(str(path), sink, prefetch=False)

@@ -16,8 +16,7 @@ import typer
 
 from usr_harness.corrupt import CATALOGUE, SIDES, AppliedCorruption, LocalTree, RemoteTree, apply, get
 from usr_harness.errors import UsageError, UsrError
-from usr_harness.sync.remote.profiles import get_profile
-from usr_harness.sync.remote.session import open_session
+from usr_harness.sync.remote import get_profile, open_session
 
 corrupt_app = typer.Typer(
     name="corrupt",

@@ -29,6 +29,11 @@ def cycle(
     engine_cmd: str = typer.Option(
         None, "--engine-cmd", help="A usr-compatible command line (default: bundled)."
     ),
+    engine_profile: str = typer.Option(
+        None,
+        "--engine-profile",
+        help="How to drive and read the engine: bundled, usr-cli, upstream, or a .toml/.yaml profile.",
+    ),
     seed: int = typer.Option(1729, "--seed", help="Seed of every generator in the cycle and its drills."),
     drills: str = typer.Option(None, "--drills", help="pytest -k expression selecting drills."),
     scale: str = typer.Option("small", "--scale", help="small | medium | large"),
@@ -44,6 +49,7 @@ def cycle(
         run_dir=run_dir,
         seed=seed,
         engine_cmd=engine_cmd,
+        engine_profile=engine_profile,
         drills_expr=drills,
         scale=scale,
         workers=workers,

@@ -1,4 +1,4 @@
-"""`usr-harness report show [RUN]` reads a run at the terminal; `usr-harness replay REPORT` runs it again."""
+"""`usr-harness report show|compare` read runs at the terminal; `usr-harness replay REPORT` runs one again."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from rich.table import Table
 
 from usr_harness.cli.harness_cycle import DEFAULT_REPORTS, new_run_dir
 from usr_harness.errors import UsageError
+from usr_harness.report.compare import compare_verdicts, movement_summary, verdicts
 from usr_harness.report.model import PAGE_FILE, Report, load_report
 
-STYLES = {"pass": "green", "fail": "bold red", "unknown": "yellow"}
+STYLES = {"pass": "green", "fail": "bold red", "unknown": "yellow", "absent": "dim"}
 STEP_STYLES = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 
 report_app = typer.Typer(
-    name="report", help="Read a run report at the terminal: show [RUN].", no_args_is_help=True
+    name="report", help="Read run reports at the terminal: show [RUN], compare A B.", no_args_is_help=True
 )
 
 
@@ -46,19 +47,54 @@ def show(
         _print_steps(console, report.steps)
     drills = [d for d in report.drills if all_drills or d.verdict != "pass"]
     if drills:
-        table = Table("verdict", "time", "drill", "evidence", title="Drills", title_justify="left")
-        for drill in drills:
+        table = Table("engine", "verdict", "time", "drill", "why", title="Drills", title_justify="left")
+        for drill in sorted(drills, key=lambda d: d.engine):
             table.add_row(
+                escape(drill.engine),
                 f"[{STYLES[drill.verdict]}]{drill.verdict}[/]",
                 f"{drill.duration_seconds:.2f} s",
                 escape(drill.nodeid),
-                f"{len(drill.evidence_files)} files",
+                escape(str(drill.evidence.get("failure") or drill.evidence.get("unknown_because") or "")),
             )
         console.print(table)
     elif report.drills:
         console.print(f"all {len(report.drills)} drills pass (--all lists them)")
     folder = path if path.is_dir() else path.parent
     console.print(f"page: {escape(str(folder / PAGE_FILE))}")
+
+
+@report_app.command("compare")
+def compare(
+    left: str = typer.Argument(..., metavar="A", help="report.json, run folder or run id."),
+    right: str = typer.Argument(..., metavar="B", help="report.json, run folder or run id."),
+    report_dir: Path = typer.Option(DEFAULT_REPORTS, "--report-dir", help="Folder that holds run folders."),
+    all_drills: bool = typer.Option(False, "--all", help="List every drill, not only those that moved."),
+) -> None:
+    """Drill by drill, A's verdict beside B's (engine A vs B, or two runs); exit 1 when any moved."""
+    first = load_report(resolve_run(left, report_dir))
+    second = load_report(resolve_run(right, report_dir))
+    rows = compare_verdicts(verdicts(first), verdicts(second))
+    console = Console(highlight=False, soft_wrap=True)
+    heads = (f"A: {first.engine} ({first.run_id})", f"B: {second.engine} ({second.run_id})")
+    table = Table("drill", *heads, title="Verdicts", title_justify="left")
+    table.columns[0].overflow = "fold"
+    for row in rows:
+        if all_drills or row.moved:
+            table.add_row(
+                escape(row.nodeid),
+                f"[{STYLES[row.left]}]{row.left}[/]",
+                f"[{STYLES[row.right]}]{row.right}[/]",
+            )
+    console.print(table)
+    for name, engine_report in (("A", first), ("B", second)):
+        for engine, counts in engine_report.by_engine.items():
+            console.print(
+                f"{name} {escape(engine)}: "
+                + ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in ("pass", "fail", "unknown"))
+            )
+    summary = movement_summary(rows)
+    console.print(", ".join(f"{key} {value}" for key, value in summary.items()))
+    raise typer.Exit(1 if summary["moved"] else 0)
 
 
 def replay_command(
@@ -90,7 +126,7 @@ def replay_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add `report show` and `replay` to the `usr-harness` app."""
+    """Add `report show|compare` and `replay` to the `usr-harness` app."""
     app.add_typer(report_app, name="report")
     app.command("replay")(replay_command)
 
@@ -109,8 +145,11 @@ def _print_header(console: Console, report: Report) -> None:
     ]
     for name, value in facts:
         console.print(f"  {name:<9}{escape(value)}")
-    verdicts = ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in STYLES)
-    console.print(f"[bold]{counts['total']} drills:[/] {verdicts}")
+    shown = ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in ("pass", "fail", "unknown"))
+    console.print(f"[bold]{counts['total']} drills:[/] {shown}")
+    for engine, engine_counts in report.by_engine.items():
+        line = ", ".join(f"{engine_counts[v]} {v}" for v in ("pass", "fail", "unknown"))
+        console.print(f"  {escape(engine)}: {line}")
 
 
 def _print_steps(console: Console, steps: dict) -> None:

@@ -20,6 +20,9 @@ def drill(
     work_dir: Path = typer.Option(None, "--work-dir", help="Keep datasets, audits and the sshd here."),
     dataset_id: str = typer.Option("demo", "--dataset-id", help="Dataset id used on both sides."),
     engine_cmd: str = typer.Option(None, "--engine-cmd", help="A usr-compatible command line."),
+    engine_profile: str = typer.Option(
+        None, "--engine-profile", help="bundled, usr-cli, upstream, or a file."
+    ),
     seed: int = typer.Option(1729, "--seed", help="Seed of the mock HPC batch."),
 ) -> None:
     """diff -> pull -> local overlay + _artifacts + _registry note -> diff -> push -> diff."""
@@ -27,7 +30,9 @@ def drill(
 
     with tempfile.TemporaryDirectory(prefix="usr-sync-audit-") as scratch:
         folder = work_dir or Path(scratch)
-        report = run_sync_audit_drill(folder, dataset_id=dataset_id, engine_cmd=engine_cmd, seed=seed)
+        report = run_sync_audit_drill(
+            folder, dataset_id=dataset_id, engine_cmd=engine_cmd, engine_profile=engine_profile, seed=seed
+        )
     report_json.parent.mkdir(parents=True, exist_ok=True)
     report_json.write_text(json.dumps(report, indent=2) + "\n")
     typer.echo(f"final_up_to_date={str(report['final_up_to_date']).lower()} report={report_json}")

@@ -17,7 +17,7 @@ import stat
 from usr_harness.corrupt.tree import TreeStat
 from usr_harness.dataset.layout import entry_kind, is_runtime
 from usr_harness.errors import TransportError
-from usr_harness.sync.remote.session import SshSession
+from usr_harness.sync.remote import SshSession
 
 _TIMES = "import os,sys;s=os.lstat(sys.argv[1]);print(s.st_atime_ns,s.st_mtime_ns)"
 _UTIME = "import os,sys;os.utime(sys.argv[1],ns=(int(sys.argv[2]),int(sys.argv[3])))"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from usr_harness.cycle.steps import StepFailed, StepReport
 from usr_harness.cycle.sync_audit import final_diff_clean, local_work, run_sync_audit_drill
-from usr_harness.engines import engine_from_cmd
+from usr_harness.engines import EngineResult, make_engine
 from usr_harness.report.build import RunSettings, write_run_files
 
 CYCLE_DATASET = "cycle"
@@ -31,6 +31,7 @@ class CycleConfig:
     run_dir: Path
     seed: int = 1729
     engine_cmd: str | None = None
+    engine_profile: str | None = None
     drills_path: Path | None = None
     drills_expr: str | None = None
     scale: str = "small"
@@ -51,6 +52,8 @@ def _pytest_args(config: CycleConfig) -> list[str]:
     args += [f"--drill-scale={config.scale}"]
     if config.engine_cmd:
         args += [f"--engine-cmd={config.engine_cmd}"]
+    if config.engine_profile:
+        args += [f"--engine-profile={config.engine_profile}"]
     if config.drills_expr:
         args += ["-k", config.drills_expr]
     if config.workers:
@@ -100,19 +103,24 @@ def run_cycle(config: CycleConfig) -> dict:
             remote_root.mkdir(parents=True, exist_ok=True)
             local_root = run_dir / "local"
             local_root.mkdir(exist_ok=True)
-            remotes = host.write_remotes_yaml(run_dir / "remotes.yaml", REMOTE_NAME, base_dir=remote_root)
             context.update(host=host, remote_root=remote_root, local_root=local_root)
-            context["engine"] = engine_from_cmd(config.engine_cmd, local_root, remotes)
+            context["engine"] = make_engine(
+                local_root,
+                profile=config.engine_profile,
+                engine_cmd=config.engine_cmd,
+                remote=host.remote_spec(REMOTE_NAME, base_dir=remote_root),
+                workdir=run_dir / "engine",
+            )
             return f"sshd on 127.0.0.1:{host.port} (pid {host.pid})"
 
-        def engine_step(*args: str) -> Callable[[], str]:
+        def engine_step(call: Callable[[], EngineResult]) -> Callable[[], str]:
             def action() -> str:
-                result = context["engine"].run(*args)
+                result = call()
                 if result.exit_code != 0:
                     raise StepFailed(
-                        f"exit {result.exit_code}: {result.stderr.strip()[-300:]}", result.exit_code
+                        f"exit {result.exit_code}: {result.message.strip()[-300:]}", result.exit_code
                     )
-                return f"{shlex.join(args)}: exit 0"
+                return f"{shlex.join(result.argv[-3:])}: exit 0"
 
             return action
 
@@ -138,7 +146,7 @@ def run_cycle(config: CycleConfig) -> dict:
                 )
                 _save_audit(run_dir, f"cycle-{action}", result.audit)
                 if result.exit_code != 0:
-                    raise StepFailed(f"[{result.family}] {result.stderr.strip()[-300:]}", result.exit_code)
+                    raise StepFailed(f"[{result.family}] {result.message.strip()[-300:]}", result.exit_code)
                 return f"{result.transfer_state}"
 
             return run
@@ -146,7 +154,7 @@ def run_cycle(config: CycleConfig) -> dict:
         def final_diff() -> str:
             result = context["engine"].diff(CYCLE_DATASET, REMOTE_NAME)
             _save_audit(run_dir, "cycle-final-diff", result.audit)
-            if not final_diff_clean(result.audit):
+            if not final_diff_clean(result):
                 raise StepFailed("final diff is not up-to-date", result.exit_code or 1)
             return "up-to-date"
 
@@ -165,7 +173,10 @@ def run_cycle(config: CycleConfig) -> dict:
         def sync_audit() -> str:
             path = Path(os.environ.get(SYNC_AUDIT_REPORT_ENV) or run_dir / "sync-audit-report.json")
             drill = run_sync_audit_drill(
-                run_dir / "sync-audit", engine_cmd=config.engine_cmd, seed=config.seed
+                run_dir / "sync-audit",
+                engine_cmd=config.engine_cmd,
+                engine_profile=config.engine_profile,
+                seed=config.seed,
             )
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(drill, indent=2) + "\n")
@@ -177,11 +188,15 @@ def run_cycle(config: CycleConfig) -> dict:
         step("preflight:tool-versions", "usr-harness versions", versions)
         host_ok = step("preflight:host-up", "/usr/sbin/sshd -D -f sshd_config (loopback)", host_up)
         if host_ok:
-            step("preflight:engine-help", f"{engine_cmd} --help", engine_step("--help"))
+            step(
+                "preflight:engine-help",
+                f"{engine_cmd} --help",
+                engine_step(lambda: context["engine"].run("--help")),
+            )
             step(
                 "preflight:doctor",
                 f"{engine_cmd} remotes doctor {REMOTE_NAME}",
-                engine_step("remotes", "doctor", REMOTE_NAME),
+                engine_step(lambda: context["engine"].doctor(REMOTE_NAME)),
             )
             step("preflight:seed-remote", f"usr-harness mock {CYCLE_DATASET} --rounds 2", seed_remote)
             step(
@@ -216,7 +231,7 @@ def run_cycle(config: CycleConfig) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     drills_root = (config.drills_path or default_drills_path()).parent
-    settings = RunSettings(config.seed, config.engine_cmd, config.scale, drills_root)
+    settings = RunSettings(config.seed, config.engine_cmd, config.scale, drills_root, config.engine_profile)
     write_run_files(run_dir, settings, steps=result)  # report.json + index.html
     return result
 

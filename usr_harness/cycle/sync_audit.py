@@ -12,7 +12,7 @@ from pathlib import Path
 
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.context import seeded_context
-from usr_harness.engines import engine_from_cmd
+from usr_harness.engines import EngineResult, make_engine
 from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
@@ -22,12 +22,13 @@ SECTIONS = ("primary", "meta", ".events.log", "_snapshots", "_derived", "_auxili
 REPORT_VERSION = 1
 
 
-def final_diff_clean(audit: dict | None) -> bool:
-    if not audit:
-        return False
-    data = audit.get("data", {})
-    return data.get("transfer_state") == "DIFF-ONLY" and all(
-        data.get(section, {}).get("changed") is False for section in SECTIONS
+def final_diff_clean(result: EngineResult) -> bool:
+    """A diff that ran, wrote its audit, and names every section unchanged."""
+    data = result.data
+    return (
+        result.ok
+        and data.get("transfer_state") == "DIFF-ONLY"
+        and all(data.get(section, {}).get("changed") is False for section in SECTIONS)
     )
 
 
@@ -50,6 +51,7 @@ def run_sync_audit_drill(
     *,
     dataset_id: str = "demo",
     engine_cmd: str | None = None,
+    engine_profile: str | None = None,
     seed: int = 1729,
     host=None,
 ) -> dict:
@@ -66,9 +68,14 @@ def run_sync_audit_drill(
         remote_root.mkdir(parents=True, exist_ok=True)
         local_root = work_dir / "local"
         local_root.mkdir(exist_ok=True)
-        remotes = host.write_remotes_yaml(work_dir / "remotes.yaml", "hpc", base_dir=remote_root)
         BatchSeries(seed).run(remote_root, dataset_id, 2)
-        engine = engine_from_cmd(engine_cmd, local_root, remotes)
+        engine = make_engine(
+            local_root,
+            profile=engine_profile,
+            engine_cmd=engine_cmd,
+            remote=host.remote_spec("hpc", base_dir=remote_root),
+            workdir=work_dir / "engine",
+        )
         steps = []
 
         def record(name: str, result) -> None:
@@ -102,11 +109,12 @@ def run_sync_audit_drill(
         "drill": "sync-audit",
         "dataset_id": dataset_id,
         "seed": seed,
-        "engine": engine_cmd or "bundled",
+        "engine": engine.name,
+        "engine_cmd": engine_cmd,
         "steps": steps,
-        "final_diff_up_to_date": final_diff_clean(final.audit),
+        "final_diff_up_to_date": final_diff_clean(final),
         "trees_equal": trees_equal,
-        "final_up_to_date": final_diff_clean(final.audit) and trees_equal,
+        "final_up_to_date": final_diff_clean(final) and trees_equal,
         "fingerprints": {"local": local_print.digest, "remote": remote_print.digest},
         "fingerprint_diff": differences.as_dict(),
     }

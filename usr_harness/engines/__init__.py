@@ -1,5 +1,18 @@
-"""Drive a `usr`-compatible engine: the bundled one in-process, or any command line."""
+"""Drive a `usr`-compatible engine under a profile: the bundled one in-process, or any command line."""
 
-from usr_harness.engines.adapter import BundledEngine, CommandEngine, Engine, EngineResult, engine_from_cmd
+from usr_harness.engines.adapter import Engine, EngineResult, make_engine
+from usr_harness.engines.profile import CAPABILITIES, EngineProfile, builtin_profiles, load_profile
+from usr_harness.engines.remotes import RemoteSpec, RemoteWiring, wire_remote
 
-__all__ = ["BundledEngine", "CommandEngine", "Engine", "EngineResult", "engine_from_cmd"]
+__all__ = [
+    "CAPABILITIES",
+    "Engine",
+    "EngineProfile",
+    "EngineResult",
+    "RemoteSpec",
+    "RemoteWiring",
+    "builtin_profiles",
+    "load_profile",
+    "make_engine",
+    "wire_remote",
+]

@@ -2,7 +2,8 @@
 
 Drills never reach into engine internals: they pass the runbook's flags
 (`--root`, `--remotes-config`, `--audit-json-out`) and read back the exit code,
-the error family, the audit JSON and the output.
+the error family, the audit JSON and the output. The engine's profile says how
+the remote is written for it and how its outcome is read.
 """
 
 from __future__ import annotations
@@ -11,22 +12,28 @@ import contextlib
 import io
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from usr_harness.errors import ALL_FAMILIES
+from usr_harness.engines.profile import EngineProfile, load_profile
+from usr_harness.engines.remotes import RemoteSpec, RemoteWiring, wire_remote
+from usr_harness.errors import UsageError
 
-_FAMILY_BY_CODE = {cls.exit_code: cls.family for cls in ALL_FAMILIES}
-_FAMILY_IN_TEXT = re.compile(r"error\[([a-z]+)\]")
+SECTIONS = ("primary", "meta", ".events.log", "_snapshots", "_derived", "_auxiliary")
+OWN_CLI = "python -m usr_harness.cli.usr_app"
+TEXT_TAIL = 2000
 
 
 @dataclass(frozen=True)
 class EngineResult:
+    """What one engine command did, as the drills read it; `argv` is the command line as run."""
+
+    argv: tuple[str, ...]
     exit_code: int
     family: str | None
     audit: dict | None
@@ -38,45 +45,84 @@ class EngineResult:
         return self.exit_code == 0
 
     @property
+    def data(self) -> dict[str, Any]:
+        return {} if self.audit is None else self.audit.get("data", {})
+
+    @property
     def transfer_state(self) -> str | None:
-        return None if self.audit is None else self.audit.get("data", {}).get("transfer_state")
+        return self.data.get("transfer_state")
 
+    @property
+    def up_to_date(self) -> bool | None:
+        """The audit's own `up_to_date`, else no section `changed` (engines that omit the summary)."""
+        if self.audit is None:
+            return None
+        if "up_to_date" in self.data:
+            return bool(self.data["up_to_date"])
+        return not any(self.data.get(section, {}).get("changed") for section in SECTIONS)
 
-def _family(code: int, audit: dict | None, stderr: str) -> str | None:
-    if code == 0:
-        return None
-    if audit and isinstance(audit.get("data", {}).get("error"), dict):
-        return audit["data"]["error"].get("family")
-    match = _FAMILY_IN_TEXT.search(stderr)
-    if match:
-        return match.group(1)
-    return _FAMILY_BY_CODE.get(code, "unknown")
+    @property
+    def message(self) -> str:
+        return self.stderr if self.stderr.strip() else self.stdout
+
+    def evidence(self) -> dict[str, Any]:
+        """What a maintainer needs to see of this call: command, outcome and the engine's words."""
+        return {
+            "command": shlex.join(self.argv),
+            "exit_code": self.exit_code,
+            "family": self.family,
+            "transfer_state": self.transfer_state,
+            "stderr_tail": self.stderr[-TEXT_TAIL:],
+            "stdout_tail": "" if self.ok else self.stdout[-TEXT_TAIL:],
+        }
 
 
 class Engine:
-    """Base: builds the runbook command lines; subclasses only decide how to execute them."""
+    """An engine under a profile, rooted at one local datasets root, talking to one remote."""
 
-    name = "engine"
-
-    def __init__(self, root: Path, remotes_config: Path | None = None) -> None:
+    def __init__(
+        self,
+        profile: EngineProfile,
+        root: Path,
+        *,
+        command: str | None = None,
+        remote: RemoteSpec | None = None,
+        remotes_config: Path | None = None,
+        workdir: Path | None = None,
+    ) -> None:
+        self.profile = profile
         self.root = Path(root)
+        self.command = command or profile.command
+        self.remote = remote
         self.remotes_config = remotes_config
+        self.workdir = workdir
+        if profile.runner == "command" and not self.command:
+            raise UsageError(f"engine profile {profile.name} runs a command: give --engine-cmd")
 
-    def _execute(self, argv: list[str], env: dict[str, str] | None) -> tuple[int, str, str]:
-        raise NotImplementedError
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    def missing(self, *capabilities: str) -> str | None:
+        return self.profile.missing(*capabilities)
 
     def run(self, *args: str, audit: bool = False, env: dict[str, str] | None = None) -> EngineResult:
-        argv = ["--root", str(self.root)]
-        if self.remotes_config is not None:
-            argv += ["--remotes-config", str(self.remotes_config)]
-        argv += list(args)
-        with tempfile.TemporaryDirectory(prefix="usr-engine-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="usr-engine-", dir=self.workdir) as scratch:
+            wiring = self._wiring(Path(scratch))
+            argv = [*self.profile.global_args, "--root", str(self.root)]
+            if wiring is not None:
+                argv += ["--remotes-config", str(wiring.remotes_config)]
+            argv += list(args)
             audit_path = Path(scratch, "audit.json")
             if audit:
                 argv += ["--audit-json-out", str(audit_path)]
-            code, out, err = self._execute(argv, env)
-            payload = json.loads(audit_path.read_text()) if audit and audit_path.exists() else None
-        return EngineResult(code, _family(code, payload, err), payload, out, err)
+            extra = {**self.profile.env, **(wiring.env if wiring else {}), **(env or {})}
+            in_process = self.profile.runner == "in-process" and env is None and not extra
+            code, out, err = self._in_process(argv) if in_process else self._process(argv, extra)
+            payload = _read_audit(audit_path) if audit else None
+        shown = ([] if in_process else shlex.split(self.command or OWN_CLI)) + argv
+        family = self.profile.outcome.family(code, payload, err if err.strip() else out)
+        return EngineResult(tuple(shown), code, family, payload, out, err)
 
     def diff(self, dataset: str, remote: str, *flags: str) -> EngineResult:
         return self.run("diff", dataset, remote, *flags, audit=True)
@@ -91,17 +137,19 @@ class Engine:
         return self.run("validate", dataset, *flags)
 
     def doctor(self, remote: str) -> EngineResult:
+        if self.profile.doctor_style == "option":
+            return self.run("remotes", "doctor", "--remote", remote)
         return self.run("remotes", "doctor", remote)
 
+    def _wiring(self, scratch: Path) -> RemoteWiring | None:
+        if self.remote is not None:
+            return wire_remote(self.remote, self.profile.remote_style, scratch / "remote")
+        if self.remotes_config is not None:
+            return RemoteWiring(self.remotes_config, {})
+        return None
 
-class BundledEngine(Engine):
-    """This package's engine, called in-process; with `env` (even empty) in a process of its own."""
-
-    name = "bundled"
-
-    def _execute(self, argv: list[str], env: dict[str, str] | None) -> tuple[int, str, str]:
-        if env is not None:
-            return CommandEngine.run_process(["python", "-m", "usr_harness.cli.usr_app", *argv], env)
+    @staticmethod
+    def _in_process(argv: list[str]) -> tuple[int, str, str]:
         from usr_harness.cli.usr_app import main
 
         out, err = io.StringIO(), io.StringIO()
@@ -109,30 +157,36 @@ class BundledEngine(Engine):
             code = main(argv)
         return code, out.getvalue(), err.getvalue()
 
-
-class CommandEngine(Engine):
-    """Any `usr`-compatible command line, e.g. `--engine-cmd "usr"` or another installation."""
-
-    name = "command"
-
-    def __init__(self, command: str, root: Path, remotes_config: Path | None = None) -> None:
-        super().__init__(root, remotes_config)
-        self.command = shlex.split(command)
-
-    @staticmethod
-    def run_process(argv: list[str], env: dict[str, str] | None) -> tuple[int, str, str]:
-        if argv[0] == "python":
-            argv = [sys.executable, *argv[1:]]
+    def _process(self, argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+        command = shlex.split(self.command or OWN_CLI)
+        if command[0] == "python":
+            command = [sys.executable, *command[1:]]
         done = subprocess.run(
-            argv, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=600
+            [*command, *argv], env={**os.environ, **env}, capture_output=True, text=True, timeout=600
         )
         return done.returncode, done.stdout, done.stderr
 
-    def _execute(self, argv: list[str], env: dict[str, str] | None) -> tuple[int, str, str]:
-        return self.run_process([*self.command, *argv], env)
+
+def _read_audit(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return {"unreadable_audit": path.read_text(encoding="utf-8", errors="replace")[:TEXT_TAIL]}
 
 
-def engine_from_cmd(engine_cmd: str | None, root: Path, remotes_config: Path | None) -> Engine:
-    if engine_cmd:
-        return CommandEngine(engine_cmd, root, remotes_config)
-    return BundledEngine(root, remotes_config)
+def make_engine(
+    root: Path,
+    *,
+    profile: str | Path | None = None,
+    engine_cmd: str | None = None,
+    remote: RemoteSpec | None = None,
+    remotes_config: Path | None = None,
+    workdir: Path | None = None,
+) -> Engine:
+    """The engine the options name: `--engine-profile`, else bundled, or usr-cli for a bare command."""
+    chosen = load_profile(profile or ("usr-cli" if engine_cmd else None))
+    return Engine(
+        chosen, root, command=engine_cmd, remote=remote, remotes_config=remotes_config, workdir=workdir
+    )

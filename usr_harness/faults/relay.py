@@ -31,7 +31,7 @@ from types import TracebackType
 
 import paramiko
 
-from usr_harness.sync.remote.profiles import RemoteProfile
+from usr_harness.engines.remotes import RemoteSpec
 
 CLIENT_TO_SERVER = "client->server"
 SERVER_TO_CLIENT = "server->client"
@@ -417,21 +417,25 @@ class _Connection:
                 sock.close()
 
 
-def relay_profile(profile: RemoteProfile, relay: FaultRelay, known_hosts: Path) -> RemoteProfile:
+def relay_spec(spec: RemoteSpec, relay: FaultRelay, known_hosts: Path) -> RemoteSpec:
     """The same remote reached through `relay`, with its host key recorded under the relay's port.
 
     Host keys are filed under `[host]:port`, so moving the port needs its own
-    known_hosts entry; the key is copied from the profile's file, never learned.
+    known_hosts entry; the key is copied from the spec's file, never learned.
     """
-    keys = paramiko.HostKeys(str(profile.known_hosts_path()))
-    recorded = keys.lookup(profile.host_key_name)
+    keys = paramiko.HostKeys(str(spec.known_hosts))
+    recorded = keys.lookup(_host_key_name(spec.host, spec.port))
     if not recorded:
-        raise ValueError(f"no host key for {profile.host_key_name} in {profile.known_hosts_path()}")
-    rerouted = dataclasses.replace(profile, host=relay.host, port=relay.port, known_hosts=str(known_hosts))
+        raise ValueError(f"no host key for {_host_key_name(spec.host, spec.port)} in {spec.known_hosts}")
     for key in recorded.values():
-        keys.add(rerouted.host_key_name, key.get_name(), key)
+        keys.add(_host_key_name(relay.host, relay.port), key.get_name(), key)
     keys.save(str(known_hosts))
-    return rerouted
+    return spec.changed(host=relay.host, port=relay.port, known_hosts=known_hosts)
+
+
+def _host_key_name(host: str, port: int) -> str:
+    """The name OpenSSH files a host key under: `host`, or `[host]:port` off port 22."""
+    return host if port == 22 else f"[{host}]:{port}"
 
 
 def _drain_send_queue(sock: socket.socket) -> None:

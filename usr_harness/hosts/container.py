@@ -16,7 +16,7 @@ from pathlib import Path
 
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.sshd_host import SshdHost
-from usr_harness.sync.remote.session import open_session
+from usr_harness.sync.remote import open_session
 
 IMAGE = "usr-harness-sshd:bookworm-1"
 IMAGE_CONTEXT = Path(__file__).with_name("container_image")

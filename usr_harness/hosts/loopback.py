@@ -21,7 +21,7 @@ from pathlib import Path
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.processes import command_line, pid_alive, stop_pid
 from usr_harness.hosts.sshd_host import SshdHost
-from usr_harness.sync.remote.session import open_session
+from usr_harness.sync.remote import open_session
 
 PRIVSEP_DIR = Path("/run/sshd")
 _BIND_RACE_ATTEMPTS = 5

@@ -16,8 +16,9 @@ from typing import Self
 
 import yaml
 
+from usr_harness.engines.remotes import RemoteSpec
 from usr_harness.hosts.keys import write_ed25519_keypair
-from usr_harness.sync.remote.profiles import RemoteProfile
+from usr_harness.sync.remote import RemoteProfile
 
 _STRICT_OPTIONS = (
     "PubkeyAuthentication yes",
@@ -92,6 +93,19 @@ class SshdHost(ABC):
             known_hosts=str(self.known_hosts_path),
             python=python or self.remote_python,
             client=client,
+        )
+
+    def remote_spec(self, name: str = "loopback", *, base_dir: Path | None = None) -> RemoteSpec:
+        """This host as engine-neutral data: each engine profile writes it in its own form."""
+        return RemoteSpec(
+            name=name,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            base_dir=Path(base_dir or self.base_dir),
+            identity_file=self.client_key_path,
+            known_hosts=self.known_hosts_path,
+            python=self.remote_python,
         )
 
     def remotes_yaml(

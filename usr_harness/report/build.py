@@ -29,6 +29,7 @@ class RunSettings:
     engine_cmd: str | None
     scale: str
     rootdir: Path
+    engine_profile: str | None = None
 
 
 def git_commit(repo: Path = PACKAGE_PARENT) -> str | None:
@@ -64,6 +65,7 @@ def build_report(
         git_commit=git_commit(),
         steps=steps,
         replay_of=replay_of,
+        engine_profile=settings.engine_profile,
     )
 
 

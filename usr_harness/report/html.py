@@ -52,6 +52,7 @@ def render_page(report: Report) -> str:
     sections = [
         _header(report),
         _summary(report),
+        _engines(report),
         _attention(report.drills),
         _steps(report.steps),
         _drill_matrix(report.drills),
@@ -104,16 +105,38 @@ def _summary(report: Report) -> str:
     )
 
 
+def _engines(report: Report) -> str:
+    """Verdict counts engine by engine: the page a maintainer reads to judge one engine by another."""
+    rows = "".join(
+        f'<tr data-engine="{escape(name)}"><td><code>{escape(name)}</code></td>'
+        + "".join(f'<td class="verdict-{v}">{counts[v]}</td>' for v in VERDICTS)
+        + "</tr>"
+        for name, counts in report.by_engine.items()
+    )
+    if not rows:
+        return ""
+    head = "".join(f"<th>{v}</th>" for v in VERDICTS)
+    return (
+        f'<section id="engines"><h2>By engine</h2><table><tr><th>engine</th>{head}</tr>{rows}</table>'
+        "</section>"
+    )
+
+
 def _attention(drills: Iterable[DrillEntry]) -> str:
     flagged = [drill for drill in drills if drill.verdict != "pass"]
     if not flagged:
         return ""
     items = "".join(
-        f'<li class="verdict-{d.verdict}"><b>{d.verdict}</b> '
-        f'<span class="name">{escape(d.nodeid)}</span></li>'
+        f'<li class="verdict-{d.verdict}"><b>{d.verdict}</b> <code>{escape(d.engine)}</code> '
+        f'<span class="name">{escape(d.nodeid)}</span>{_why(d)}</li>'
         for d in flagged
     )
     return f'<section id="attention"><h2>Needs attention ({len(flagged)})</h2><ul>{items}</ul></section>'
+
+
+def _why(drill: DrillEntry) -> str:
+    reason = drill.evidence.get("unknown_because") or drill.evidence.get("failure")
+    return f' <span class="why">{escape(str(reason))}</span>' if reason else ""
 
 
 def _steps(steps: dict[str, Any] | None) -> str:

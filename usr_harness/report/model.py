@@ -14,7 +14,7 @@ from typing import Any
 
 from usr_harness.errors import UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERDICTS = ("pass", "fail", "unknown")
 REPORT_FILE = "report.json"
 PAGE_FILE = "index.html"
@@ -32,10 +32,12 @@ class DrillEntry:
     evidence: dict[str, Any]
     evidence_files: dict[str, str]
     fingerprints: dict[str, Any]
+    engine: str = BUNDLED
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "nodeid": self.nodeid,
+            "engine": self.engine,
             "verdict": self.verdict,
             "seed": self.seed,
             "duration_seconds": self.duration_seconds,
@@ -57,7 +59,13 @@ class DrillEntry:
             evidence=dict(data.get("evidence", {})),
             evidence_files={str(k): str(v) for k, v in data.get("evidence_files", {}).items()},
             fingerprints=dict(data.get("fingerprints", {})),
+            engine=str(data.get("engine") or BUNDLED),
         )
+
+
+def verdict_counts(drills: tuple[DrillEntry, ...] | list[DrillEntry]) -> dict[str, int]:
+    counts = Counter(drill.verdict for drill in drills)
+    return {"total": len(drills), **{verdict: counts[verdict] for verdict in VERDICTS}}
 
 
 @dataclass(frozen=True)
@@ -76,15 +84,25 @@ class Report:
     git_commit: str | None = None
     steps: dict[str, Any] | None = None
     replay_of: str | None = None
+    engine_profile: str | None = None
 
     @property
     def engine(self) -> str:
-        return self.engine_cmd or BUNDLED
+        """The engine profile's name the drills recorded, else what the options imply."""
+        recorded = sorted({drill.engine for drill in self.drills})
+        if recorded:
+            return ", ".join(recorded)
+        return self.engine_profile or ("usr-cli" if self.engine_cmd else BUNDLED)
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = Counter(drill.verdict for drill in self.drills)
-        return {"total": len(self.drills), **{verdict: counts[verdict] for verdict in VERDICTS}}
+        return verdict_counts(self.drills)
+
+    @property
+    def by_engine(self) -> dict[str, dict[str, int]]:
+        """Verdict counts engine by engine (one engine per run; merged or compared runs hold more)."""
+        engines = sorted({drill.engine for drill in self.drills})
+        return {name: verdict_counts([d for d in self.drills if d.engine == name]) for name in engines}
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form; optional facts (git commit, step report, replay origin) are left out when unknown."""
@@ -95,10 +113,12 @@ class Report:
             "seed": self.seed,
             "engine": self.engine,
             "engine_cmd": self.engine_cmd,
+            "engine_profile": self.engine_profile,
             "scale": self.scale,
             "rootdir": self.rootdir,
             "versions": self.versions,
             "summary": self.summary,
+            "engines": self.by_engine,
             "drills": [drill.as_dict() for drill in self.drills],
             "run_files": list(self.run_files),
         }
@@ -124,6 +144,7 @@ class Report:
             git_commit=data.get("git_commit"),
             steps=data.get("steps"),
             replay_of=data.get("replay_of"),
+            engine_profile=data.get("engine_profile"),
         )
 
 

@@ -12,8 +12,7 @@ from collections.abc import Iterator
 import blake3
 
 from usr_harness.report.fingerprint import TreeEntry, TreeFingerprint
-from usr_harness.sync.remote.connect import connect_agent
-from usr_harness.sync.remote.profiles import RemoteProfile
+from usr_harness.sync.remote import RemoteProfile, connect_agent
 
 
 def fingerprint_remote(profile: RemoteProfile, dataset: str) -> TreeFingerprint:

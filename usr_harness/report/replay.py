@@ -58,6 +58,8 @@ def pytest_args(report: Report, run_dir: Path) -> list[str]:
     args += [f"--drill-report-dir={run_dir}", f"--junitxml={run_dir / 'junit.xml'}"]
     if report.engine_cmd:
         args.append(f"--engine-cmd={report.engine_cmd}")
+    if report.engine_profile:
+        args.append(f"--engine-profile={report.engine_profile}")
     return args
 
 
@@ -67,7 +69,9 @@ def replay(report: Report, run_dir: Path) -> tuple[Report, list[DrillComparison]
 
     run_dir.mkdir(parents=True, exist_ok=True)
     pytest.main(pytest_args(report, run_dir))
-    settings = RunSettings(report.seed, report.engine_cmd, report.scale, Path(report.rootdir))
+    settings = RunSettings(
+        report.seed, report.engine_cmd, report.scale, Path(report.rootdir), report.engine_profile
+    )
     again = write_run_files(run_dir, settings, replay_of=report.run_id)
     return again, compare_reports(report, again)
 
