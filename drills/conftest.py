@@ -22,6 +22,8 @@ from usr_harness.mock.series import BatchSeries
 from usr_harness.pytest_plugin import DrillRecord, DrillRemote
 from usr_harness.report.fingerprint import TreeFingerprint, compare, fingerprint_tree
 
+#: Failures that say nothing about the dataset: an engine must not be credited with a refusal for them.
+FOREIGN_FAILURES = ("transport", "auth", "usage", "unsupported")
 DATASET = "demo"
 REMOTE = "loopback"
 
@@ -66,6 +68,29 @@ class Sync:
 
     def has(self, capability: str) -> bool:
         return self.engine.missing(capability) is None
+
+    def refused(self, result: EngineResult, family: str) -> bool:
+        """The engine refused the way the contract's `family` says.
+
+        An engine that names families (`family-exit-codes`) must name this one. Another
+        engine must refuse (non-zero exit) for a reason that is not the link, the login or
+        its own command line; which family its words map to is kept as evidence, never judged.
+        """
+        self.record.add_evidence(
+            self._label("judged"), {"expected_family": family, "read_family": result.family}
+        )
+        if result.ok:
+            return False
+        if result.family == family or not self.has("family-exit-codes"):
+            return result.family == family or result.family not in FOREIGN_FAILURES
+        return False
+
+    def says(self, result: EngineResult, token: str) -> bool:
+        """The message carries `token`; only an engine speaking this contract's words is held to it."""
+        present = token in result.message
+        if not present:
+            self.record.add_evidence(self._label("missing_token"), token)
+        return present or not self.has("family-exit-codes")
 
     def retarget(self, **changes) -> None:
         """Change how the engine reaches the remote (port, known_hosts, base_dir ...), as data."""

@@ -33,6 +33,8 @@ def _engine_puller(sync: Sync, options: pytest.Config, workdir: Path):
 
 @pytest.mark.parametrize("case", CATALOGUE, ids=lambda c: c.id)
 def test_case_draws_its_declared_outcome(sync: Sync, case, tmp_path: Path, request: pytest.FixtureRequest):
+    if not case.needs_engine:
+        sync.require("harness-dataset-layer")
     remote_root = sync.remote_root / "hostile"
     remote_root.mkdir()
     puller = _engine_puller(sync, request.config, tmp_path / "engine")

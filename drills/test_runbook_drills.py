@@ -9,6 +9,7 @@ import pytest
 
 from usr_harness.adversarial.catalogue import CATALOGUE
 from usr_harness.adversarial.runner import run_case
+from usr_harness.report.fingerprint import fingerprint_tree
 
 from .conftest import Sync
 
@@ -21,24 +22,34 @@ def test_drill1_pull_fails_when_derived_is_missing_from_the_payload(sync: Sync):
     shutil.rmtree(sync.hpc / "_derived")
     before = sync.fingerprint("before")
     result = sync.pull()
-    assert result.family == "sidecars" and "remote _derived is missing" in result.message
+    assert sync.refused(result, "sidecars"), result.message
+    assert sync.says(result, "remote _derived is missing"), result.message
     assert result.transfer_state == "FAILED"
     assert sync.prints() == before, "a failed pull changed a side"
 
 
-def test_drill2_push_fails_when_the_remote_misses_local_overlays(sync: Sync):
+def test_drill2_push_loses_nothing_when_the_remote_misses_local_overlays(sync: Sync):
+    """The remote lost its overlays since the last sync: push refuses with both trees unchanged, or
+    restores them so the remote inventory matches the laptop's; never does it drop a local part."""
     sync.hpc_rounds(0, 2)
     assert sync.pull().ok
     shutil.rmtree(sync.hpc / "_derived")
-    before = sync.fingerprint("before")
+    local_before, remote_before = sync.prints()
     result = sync.push()
-    assert result.family == "sidecars" and "remote _derived is missing" in result.message
-    assert sync.prints() == before, "a failed push changed a side"
+    if not result.ok:
+        assert sync.refused(result, "sidecars"), result.message
+        assert sync.says(result, "remote _derived is missing"), result.message
+        assert sync.prints() == (local_before, remote_before), "a failed push changed a side"
+        return
+    local_after, _ = sync.prints()
+    assert local_after == local_before, "a push changed the local tree"
+    assert fingerprint_tree(sync.hpc / "_derived").digest == fingerprint_tree(sync.local / "_derived").digest
 
 
 @pytest.mark.adversarial
 @pytest.mark.parametrize("case", [c for c in CATALOGUE if c.entry_point == "attach"], ids=lambda c: c.id)
 def test_drill3_overlay_schema_attack_fails_fast_and_writes_nothing(sync: Sync, case, tmp_path):
+    sync.require("harness-dataset-layer")
     outcome = run_case(case, tmp_path / "attack", seed=sync.record.seed)
     sync.record.add_evidence("outcome", dataclasses.asdict(outcome))
     assert outcome.matched, outcome

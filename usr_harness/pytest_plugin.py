@@ -71,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     report_dir = config.getoption("--drill-report-dir", None)
     if report_dir and not hasattr(config, "workerinput"):
-        config.pluginmanager.register(DrillReporter(Path(report_dir)), "usr-harness-drill-reporter")
+        config.pluginmanager.register(DrillReporter(Path(report_dir), config), "usr-harness-drill-reporter")
 
 
 def drill_seed_of(config: pytest.Config) -> int:
@@ -300,15 +300,18 @@ def _reason(report: pytest.TestReport) -> str | None:
         return str(report.longrepr[2]).removeprefix("Skipped: ")
     if report.failed:
         crash = getattr(report.longrepr, "reprcrash", None)
-        return (crash.message if crash is not None else str(report.longrepr))[:2000]
+        message = crash.message if crash is not None else str(report.longrepr)
+        # The drill's own words; pytest's rewritten `assert ...` explanation after them repeats objects.
+        return message.split("\nassert ", 1)[0].strip()[:2000]
     return None
 
 
 class DrillReporter:
     """Collects phase outcomes where results are gathered (the xdist controller too); one line per drill."""
 
-    def __init__(self, report_dir: Path) -> None:
+    def __init__(self, report_dir: Path, config: pytest.Config) -> None:
         self.path = report_dir / "drills.jsonl"
+        self.config = config
         self.outcomes: dict[str, list[str]] = {}
         self.reasons: dict[str, str] = {}
 
@@ -331,3 +334,20 @@ class DrillReporter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(line, sort_keys=True) + "\n")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """report.json and index.html beside drills.jsonl, so any drill run reads like a cycle's."""
+        if not self.path.exists():
+            return
+        from usr_harness.report.build import RunSettings, write_run_files
+
+        config = self.config
+        settings = RunSettings(
+            seed=drill_seed_of(config),
+            engine_cmd=config.getoption("--engine-cmd"),
+            scale=config.getoption("--drill-scale"),
+            rootdir=Path(config.rootpath),
+            engine_profile=config.getoption("--engine-profile"),
+        )
+        write_run_files(self.path.parent, settings)

@@ -79,3 +79,31 @@ def test_replay_prints_each_drill_and_exits_by_the_comparison(
         "replay: 1 of 1 drills match (verdict and fingerprints); "
         + str(next((tmp_path / "elsewhere").glob("*-seed7")))
     )
+
+
+def test_compare_and_check_exit_by_whether_a_verdict_moved(
+    sample_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    write_run_files(sample_run, SETTINGS)
+    code, out, err = run(capsys, "report", "compare", str(sample_run), str(sample_run))
+    assert code == 0, err
+    assert "same 6, moved 0" in out
+
+    golden = tmp_path / "golden.json"
+    code, out, err = run(
+        capsys, "report", "golden", str(sample_run), "--out", str(golden), "--engine-version", "t1"
+    )
+    assert code == 0, err
+    assert "6 drills; 2 to review" in out
+    assert run(capsys, "report", "check", str(sample_run), "--golden", str(golden))[0] == 0
+
+    data = json.loads(golden.read_text())
+    nodeid = "drills/test_locks.py::test_busy_dataset[local]"
+    flipped = "pass" if data["drills"][nodeid]["verdict"] != "pass" else "fail"
+    data["drills"][nodeid].update(verdict=flipped, judged="right", why="was fixed upstream")
+    golden.write_text(json.dumps(data))
+    code, out, _ = run(capsys, "report", "check", str(sample_run), "--golden", str(golden))
+    assert code == 1
+    assert f"MOVED {nodeid}: {flipped} ->" in out and "was fixed upstream" in out
+    assert "5 of 6 drills hold the verdicts of bundled t1" in out

@@ -12,13 +12,16 @@ from rich.table import Table
 from usr_harness.cli.harness_cycle import DEFAULT_REPORTS, new_run_dir
 from usr_harness.errors import UsageError
 from usr_harness.report.compare import compare_verdicts, movement_summary, verdicts
+from usr_harness.report.golden import check_run, load_golden, refreshed
 from usr_harness.report.model import PAGE_FILE, Report, load_report
 
 STYLES = {"pass": "green", "fail": "bold red", "unknown": "yellow", "absent": "dim"}
 STEP_STYLES = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 
 report_app = typer.Typer(
-    name="report", help="Read run reports at the terminal: show [RUN], compare A B.", no_args_is_help=True
+    name="report",
+    help="Read run reports at the terminal: show [RUN], compare A B, check RUN --golden FILE.",
+    no_args_is_help=True,
 )
 
 
@@ -47,16 +50,16 @@ def show(
         _print_steps(console, report.steps)
     drills = [d for d in report.drills if all_drills or d.verdict != "pass"]
     if drills:
-        table = Table("engine", "verdict", "time", "drill", "why", title="Drills", title_justify="left")
-        for drill in sorted(drills, key=lambda d: d.engine):
-            table.add_row(
-                escape(drill.engine),
-                f"[{STYLES[drill.verdict]}]{drill.verdict}[/]",
-                f"{drill.duration_seconds:.2f} s",
-                escape(drill.nodeid),
-                escape(str(drill.evidence.get("failure") or drill.evidence.get("unknown_because") or "")),
+        console.print("[bold]Drills[/] (verdict, engine, time, drill; why, for those that did not pass)")
+        for drill in sorted(drills, key=lambda d: (d.engine, d.verdict != "fail", d.nodeid)):
+            console.print(
+                f"[{STYLES[drill.verdict]}]{drill.verdict:<8}[/]{escape(drill.engine):<10}"
+                f"{drill.duration_seconds:>7.2f} s  {escape(drill.nodeid)}",
+                soft_wrap=True,
             )
-        console.print(table)
+            why = str(drill.evidence.get("failure") or drill.evidence.get("unknown_because") or "")
+            if why:
+                console.print(f"    why: {escape(_first_lines(why))}", soft_wrap=True)
     elif report.drills:
         console.print(f"all {len(report.drills)} drills pass (--all lists them)")
     folder = path if path.is_dir() else path.parent
@@ -95,6 +98,46 @@ def compare(
     summary = movement_summary(rows)
     console.print(", ".join(f"{key} {value}" for key, value in summary.items()))
     raise typer.Exit(1 if summary["moved"] else 0)
+
+
+@report_app.command("check")
+def check(
+    run: str = typer.Argument(None, help="report.json, run folder or run id (default: latest)."),
+    golden_path: Path = typer.Option(..., "--golden", help="The golden verdict file to hold the run to."),
+    report_dir: Path = typer.Option(DEFAULT_REPORTS, "--report-dir", help="Folder that holds run folders."),
+) -> None:
+    """Hold a run to a golden verdict file; exit 1 naming every drill whose verdict moved."""
+    golden = load_golden(golden_path)
+    report = load_report(resolve_run(run, report_dir))
+    moved = check_run(golden, report)
+    console = Console(highlight=False, soft_wrap=True)
+    for row in moved:
+        expected = golden.drills.get(row.nodeid)
+        why = f" (golden: {expected.judged}, {expected.why})" if expected else " (not in the golden file)"
+        console.print(f"MOVED {escape(row.nodeid)}: {row.left} -> {row.right}{escape(why)}")
+    console.print(
+        f"{len(report.drills) - len(moved)} of {len(report.drills)} drills hold the verdicts of "
+        f"{escape(golden.engine)} {escape(golden.engine_version)} ({escape(str(golden_path))})"
+    )
+    raise typer.Exit(1 if moved else 0)
+
+
+@report_app.command("golden")
+def golden_command(
+    run: str = typer.Argument(None, help="report.json, run folder or run id (default: latest)."),
+    out: Path = typer.Option(..., "--out", help="The golden file to write (kept judgements are reused)."),
+    engine_version: str = typer.Option(..., "--engine-version", help="Which engine build the run judged."),
+    report_dir: Path = typer.Option(DEFAULT_REPORTS, "--report-dir", help="Folder that holds run folders."),
+) -> None:
+    """Write a golden verdict file from a run; new fails are marked REVIEW for a person to judge."""
+    import json
+
+    report = load_report(resolve_run(run, report_dir))
+    golden = refreshed(load_golden(out) if out.exists() else None, report, engine_version)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(golden.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    review = sum(item.why.startswith("REVIEW:") for item in golden.drills.values())
+    typer.echo(f"{out}: {len(golden.drills)} drills; {review} to review")
 
 
 def replay_command(
@@ -150,6 +193,12 @@ def _print_header(console: Console, report: Report) -> None:
     for engine, engine_counts in report.by_engine.items():
         line = ", ".join(f"{engine_counts[v]} {v}" for v in ("pass", "fail", "unknown"))
         console.print(f"  {escape(engine)}: {line}")
+
+
+def _first_lines(text: str, lines: int = 3, width: int = 200) -> str:
+    """Enough of a reason to recognise it at the terminal; the report and evidence hold all of it."""
+    kept = [line.strip()[:width] for line in text.strip().splitlines() if line.strip()][:lines]
+    return " | ".join(kept)
 
 
 def _print_steps(console: Console, steps: dict) -> None:

@@ -39,6 +39,7 @@ CAPABILITIES: dict[str, str] = {
     "remote-path": "--remote-path",
     "dataset-dir-target": "a dataset folder given as the target",
     "redacted-audit": "secrets redacted from audits and output",
+    "harness-dataset-layer": "usr-harness's dataset layer behind it (the case calls that layer directly)",
 }
 
 

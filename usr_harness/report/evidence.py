@@ -18,7 +18,7 @@ DRILLS_FILE = "drills.jsonl"
 EVIDENCE_DIR = "evidence"
 AUDIT_SUFFIX = ".audit"
 INLINE_LIMIT = 1024
-KEEP_INLINE = ("expected", "observed")  # the dashboard's corruption matrix reads them from the report
+KEEP_INLINE = ("expected", "observed", "failure", "unknown_because")  # read from the report: matrix, why
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

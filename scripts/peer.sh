@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The peer lane: the drills against the upstream `usr` engine, held to the golden verdicts of the
+# upstream build they were judged on; exits 1 naming every drill whose verdict moved.
+# Usage: scripts/peer.sh PATH/TO/upstream/bin/usr [--all] [more pytest arguments]
+#   --all runs the whole drill suite (about an hour on 2 cores) instead of the CI selection.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+engine=${1:?usage: scripts/peer.sh PATH/TO/upstream/bin/usr [--all] [pytest args]}
+shift
+golden=fixtures/peer/upstream-9acd6684b.json
+# The CI selection, chosen by value: every runbook drill, security, event history, locks, and the
+# corruption matrix's same-size overlay flip on either side (each matrix case costs upstream ~90 s).
+selection=(
+  drills/test_runbook_drills.py drills/test_security.py drills/test_event_history.py drills/test_locks.py
+  drills/test_corruption_matrix.py
+  -k "not test_corruption_is_detected_as_declared or derived.byte-flip"
+)
+if [ "${1:-}" = "--all" ]; then
+  selection=(drills)
+  shift
+fi
+bash scripts/setup.sh
+run=${USR_PEER_RUN:-reports/peer-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$run"
+# pytest's own exit is not the verdict here: upstream fails drills for real defects. The golden decides.
+.venv/bin/python -m pytest -n 2 -q -p no:cacheprovider "${selection[@]}" \
+  --engine-profile upstream --engine-cmd "$engine" --drill-report-dir "$run" --junitxml "$run/junit.xml" "$@" \
+  || true
+.venv/bin/usr-harness report show "$run" --all
+exec .venv/bin/usr-harness report check "$run" --golden "$golden"
