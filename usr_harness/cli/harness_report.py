@@ -71,32 +71,35 @@ def compare(
     left: str = typer.Argument(..., metavar="A", help="report.json, run folder or run id."),
     right: str = typer.Argument(..., metavar="B", help="report.json, run folder or run id."),
     report_dir: Path = typer.Option(DEFAULT_REPORTS, "--report-dir", help="Folder that holds run folders."),
-    all_drills: bool = typer.Option(False, "--all", help="List every drill, not only those that moved."),
+    all_drills: bool = typer.Option(
+        False, "--all", help="List every drill, also those that kept their verdict or only one side ran."
+    ),
 ) -> None:
     """Drill by drill, A's verdict beside B's (engine A vs B, or two runs); exit 1 when any moved."""
     first = load_report(resolve_run(left, report_dir))
     second = load_report(resolve_run(right, report_dir))
     rows = compare_verdicts(verdicts(first), verdicts(second))
+    both = [row for row in rows if "absent" not in (row.left, row.right)]
     console = Console(highlight=False, soft_wrap=True)
-    heads = (f"A: {first.engine} ({first.run_id})", f"B: {second.engine} ({second.run_id})")
-    table = Table("drill", *heads, title="Verdicts", title_justify="left")
-    table.columns[0].overflow = "fold"
-    for row in rows:
-        if all_drills or row.moved:
-            table.add_row(
-                escape(row.nodeid),
-                f"[{STYLES[row.left]}]{row.left}[/]",
-                f"[{STYLES[row.right]}]{row.right}[/]",
-            )
-    console.print(table)
+    for name, side in (("A", first), ("B", second)):
+        console.print(f"{name}: {escape(side.engine)} ({escape(side.run_id)})")
+    console.print("[bold]A        B        drill[/]")
+    for row in rows if all_drills else [row for row in both if row.moved]:
+        console.print(
+            f"[{STYLES[row.left]}]{row.left:<9}[/][{STYLES[row.right]}]{row.right:<9}[/]{escape(row.nodeid)}"
+        )
     for name, engine_report in (("A", first), ("B", second)):
         for engine, counts in engine_report.by_engine.items():
             console.print(
                 f"{name} {escape(engine)}: "
                 + ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in ("pass", "fail", "unknown"))
             )
-    summary = movement_summary(rows)
-    console.print(", ".join(f"{key} {value}" for key, value in summary.items()))
+    summary = movement_summary(both)
+    console.print(
+        f"{len(both)} drills ran on both sides: " + ", ".join(f"{k} {v}" for k, v in summary.items())
+    )
+    if len(both) < len(rows):
+        console.print(f"{len(rows) - len(both)} drills ran on one side only (--all lists them)")
     raise typer.Exit(1 if summary["moved"] else 0)
 
 
