@@ -88,3 +88,12 @@ def test_upstream_tokens_read_its_known_messages() -> None:
     assert family(2, None, "Host key verification failed.") == "auth"
     assert family(2, None, "post-pull verification failed: primary sha mismatch") == "verify"
     assert family(2, None, "remote _derived has a symlink entry: x") == "sidecars"
+
+
+def test_an_engine_makes_its_own_work_folder(tmp_path: Path) -> None:
+    """The cycle names a work folder that does not exist yet; the first call must not fail on it."""
+    from usr_harness.engines import make_engine
+
+    engine = make_engine(tmp_path / "root", workdir=tmp_path / "not-yet" / "engine")
+    assert engine.run("--help").ok
+    assert (tmp_path / "not-yet" / "engine").is_dir()

@@ -96,6 +96,8 @@ class Engine:
         self.remote = remote
         self.remotes_config = remotes_config
         self.workdir = workdir
+        if workdir is not None:
+            Path(workdir).mkdir(parents=True, exist_ok=True)
         if profile.runner == "command" and not self.command:
             raise UsageError(f"engine profile {profile.name} runs a command: give --engine-cmd")
 
