@@ -81,9 +81,9 @@ class Sync:
         )
         if result.ok:
             return False
-        if result.family == family or not self.has("family-exit-codes"):
-            return result.family == family or result.family not in FOREIGN_FAILURES
-        return False
+        if result.family == family:
+            return True
+        return not self.has("family-exit-codes") and result.family not in FOREIGN_FAILURES
 
     def says(self, result: EngineResult, token: str) -> bool:
         """The message carries `token`; only an engine speaking this contract's words is held to it."""

@@ -97,3 +97,10 @@ def test_an_engine_makes_its_own_work_folder(tmp_path: Path) -> None:
     engine = make_engine(tmp_path / "root", workdir=tmp_path / "not-yet" / "engine")
     assert engine.run("--help").ok
     assert (tmp_path / "not-yet" / "engine").is_dir()
+
+
+def test_a_command_profile_without_a_command_is_a_usage_error(tmp_path: Path) -> None:
+    from usr_harness.engines import make_engine
+
+    with pytest.raises(UsageError, match="engine profile upstream runs a command: give --engine-cmd"):
+        make_engine(tmp_path / "root", profile="upstream")

@@ -13,12 +13,12 @@ from pathlib import Path
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.context import seeded_context
 from usr_harness.engines import EngineResult, make_engine
+from usr_harness.engines.adapter import SECTIONS
 from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
 from usr_harness.report.fingerprint import compare, fingerprint_tree
 
-SECTIONS = ("primary", "meta", ".events.log", "_snapshots", "_derived", "_auxiliary")
 REPORT_VERSION = 1
 
 

@@ -103,7 +103,7 @@ def wire_remote(spec: RemoteSpec, style: str, folder: Path) -> RemoteWiring:
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "remotes.yaml"
     if style == "usr-harness":
-        _write_private(config, yaml.safe_dump(harness_remotes_document(spec), sort_keys=False))
+        write_private(config, yaml.safe_dump(harness_remotes_document(spec), sort_keys=False))
         return RemoteWiring(config, {})
     if style != "ssh-alias":
         raise ConfigError(f"unknown remote style {style!r}")
@@ -116,11 +116,11 @@ def wire_remote(spec: RemoteSpec, style: str, folder: Path) -> RemoteWiring:
     home = folder / "home"
     (home / ".ssh").mkdir(parents=True, exist_ok=True)
     (home / ".ssh").chmod(0o700)
-    _write_private(home / ".ssh" / "config", ssh_config_text(spec))
-    _write_private(config, yaml.safe_dump(alias_remotes_document(spec), sort_keys=False))
+    write_private(home / ".ssh" / "config", ssh_config_text(spec))
+    write_private(config, yaml.safe_dump(alias_remotes_document(spec), sort_keys=False))
     passwd, group = folder / "passwd", folder / "group"
-    _write_private(passwd, _passwd_line(home) + "\n")
-    _write_private(group, _group_line() + "\n")
+    write_private(passwd, _passwd_line(home) + "\n")
+    write_private(group, _group_line() + "\n")
     env = {
         "HOME": str(home),
         "LD_PRELOAD": library,
@@ -140,8 +140,8 @@ def _group_line() -> str:
     return f"{group.gr_name}:x:{group.gr_gid}:"
 
 
-def _write_private(path: Path, text: str) -> None:
-    """0600: ssh refuses a config others can write, and our engine warns about readable profiles."""
+def write_private(path: Path, text: str) -> None:
+    """0600 from the first byte: ssh refuses a config others can write; `usr` warns on readable ones."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         os.fchmod(handle.fileno(), 0o600)

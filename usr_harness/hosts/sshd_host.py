@@ -16,7 +16,7 @@ from typing import Self
 
 import yaml
 
-from usr_harness.engines.remotes import RemoteSpec
+from usr_harness.engines.remotes import RemoteSpec, write_private
 from usr_harness.hosts.keys import write_ed25519_keypair
 from usr_harness.sync.remote import RemoteProfile
 
@@ -132,11 +132,7 @@ class SshdHost(ABC):
         client: str = "paramiko",
     ) -> Path:
         """Written 0600: `usr` warns about a profiles file other users can read."""
-        text = self.remotes_yaml(name, python=python, base_dir=base_dir, client=client)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(text)
+        write_private(path, self.remotes_yaml(name, python=python, base_dir=base_dir, client=client))
         return path
 
     def _write_keys(self) -> None:
