@@ -1,4 +1,4 @@
-"""`usr init | import | attach | snapshot | validate | ls | info | events tail`: the dataset commands.
+"""`usr init | import | attach | snapshot | validate | recover | ls | info | events tail`.
 
 Each command is a thin shell over `usr_harness.dataset`: it resolves the datasets root
 from `usr --root`, calls the layer, and prints a short confirmation. Failures are
@@ -121,6 +121,14 @@ def validate(
     typer.echo(f"{dataset}: valid{' (strict)' if strict else ''}")
 
 
+def recover(ctx: typer.Context, dataset: str = DATASET_ARG) -> None:
+    """Complete a promotion an interrupted pull or push left pending (any write or sync also does)."""
+    if _layer().Dataset(_root(ctx), dataset).recover():
+        typer.echo(f"{dataset}: completed an interrupted promotion")
+    else:
+        typer.echo(f"{dataset}: nothing pending")
+
+
 def ls(ctx: typer.Context) -> None:
     """List the datasets under the root."""
     root = _root(ctx)
@@ -172,6 +180,7 @@ def register(app: typer.Typer) -> None:
     app.command("attach")(attach)
     app.command("snapshot")(snapshot)
     app.command("validate")(validate)
+    app.command("recover")(recover)
     app.command("ls")(ls)
     app.command("info")(info)
     app.add_typer(events_app, name="events")

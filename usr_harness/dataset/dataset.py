@@ -22,6 +22,7 @@ from usr_harness.dataset import events as event_log
 from usr_harness.dataset.context import WriteContext
 from usr_harness.dataset.fsio import atomic_write_bytes, fsync_dir, publish, temp_sibling
 from usr_harness.dataset.importing import INPUT_TYPES, prepare_rows
+from usr_harness.dataset.journal import journal_pending
 from usr_harness.dataset.layout import (
     DERIVED_DIR,
     META_FILE,
@@ -42,6 +43,7 @@ from usr_harness.dataset.overlays import (
     part_name,
 )
 from usr_harness.dataset.parquet_io import read_footer, read_kv_metadata, read_parquet, write_parquet
+from usr_harness.dataset.pending import complete_pending_promotion
 from usr_harness.dataset.registry import (
     Registry,
     check_namespace_name,
@@ -234,10 +236,20 @@ class Dataset:
 
     @contextmanager
     def _mutation(self) -> Iterator[tuple[Undo, Registry]]:
-        if not self.records_path.is_file():
+        if not self.records_path.is_file() and not journal_pending(str(self.path)):
             raise DatasetError(f"{self.id}: no dataset at {self.path}", dataset=self.id)
         with dataset_lock(self.path, timeout=self.lock_timeout, ctx=self.ctx), Undo() as undo:
+            complete_pending_promotion(self.path, self.id, timeout=self.lock_timeout, ctx=self.ctx)
+            if not self.records_path.is_file():
+                raise DatasetError(f"{self.id}: no dataset at {self.path}", dataset=self.id)
             yield undo, ensure_registry(self.root)
+
+    def recover(self) -> bool:
+        """Complete a promotion an interrupted sync left pending; True when there was one."""
+        if not self.path.is_dir():
+            return False
+        with dataset_lock(self.path, timeout=self.lock_timeout, ctx=self.ctx):
+            return complete_pending_promotion(self.path, self.id, timeout=self.lock_timeout, ctx=self.ctx)
 
     def _freeze(self, undo: Undo, registry: Registry) -> None:
         undo.mkdir(self.path / REGISTRY_DIR)

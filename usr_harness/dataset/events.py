@@ -16,6 +16,7 @@ from usr_harness.dataset.context import WriteContext
 from usr_harness.dataset.fsio import file_kind, fsync_dir
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
 from usr_harness.dataset.locks import DEFAULT_TIMEOUT, events_lock
+from usr_harness.dataset.pending import refuse_if_mid_promotion
 from usr_harness.dataset.stamps import rfc3339
 from usr_harness.errors import EventsError
 
@@ -169,6 +170,7 @@ def append_event(
     )
     line = encode_event(event)
     with events_lock(dataset_dir, timeout=timeout, ctx=ctx):
+        refuse_if_mid_promotion(dataset_dir, dataset_id)
         _append_line(dataset_dir / EVENTS_FILE, line)
     return event
 

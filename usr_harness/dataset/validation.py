@@ -45,6 +45,7 @@ from usr_harness.dataset.parquet_io import (
     table_kv_metadata,
     verify_parquet,
 )
+from usr_harness.dataset.pending import refuse_if_mid_promotion
 from usr_harness.dataset.registry import (
     NamespaceSpec,
     Registry,
@@ -222,6 +223,7 @@ def _check_derived_folders(ds: Dataset) -> None:
 
 def validate_dataset(ds: Dataset, *, strict: bool = False) -> None:
     """Raise the first problem found; return quietly when the dataset keeps every rule checked."""
+    refuse_if_mid_promotion(ds.path, ds.id)
     kind = file_kind(ds.records_path)
     if kind == "missing":
         raise DatasetError(f"{ds.id}: no dataset at {ds.path} (no records.parquet)", dataset=ds.id)

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,21 +111,53 @@ class Engine:
 
     def run(self, *args: str, audit: bool = False, env: dict[str, str] | None = None) -> EngineResult:
         with tempfile.TemporaryDirectory(prefix="usr-engine-", dir=self.workdir) as scratch:
-            wiring = self._wiring(Path(scratch))
-            argv = [*self.profile.global_args, "--root", str(self.root)]
-            if wiring is not None:
-                argv += ["--remotes-config", str(wiring.remotes_config)]
-            argv += list(args)
-            audit_path = Path(scratch, "audit.json")
-            if audit:
-                argv += ["--audit-json-out", str(audit_path)]
-            extra = {**self.profile.env, **(wiring.env if wiring else {}), **(env or {})}
+            argv, extra, audit_path = self._prepare(Path(scratch), args, audit, env)
             in_process = self.profile.runner == "in-process" and env is None and not extra
-            code, out, err = self._in_process(argv) if in_process else self._process(argv, extra)
-            payload = _read_audit(audit_path) if audit else None
-        shown = ([] if in_process else shlex.split(self.command or OWN_CLI)) + argv
-        family = self.profile.outcome.family(code, payload, err if err.strip() else out)
-        return EngineResult(tuple(shown), code, family, payload, out, err)
+            if not in_process:
+                return self._launch(Path(scratch), argv, extra, audit_path).finish()
+            code, out, err = self._in_process(argv)
+            return self._result(tuple(argv), code, out, err, _read_audit(audit_path) if audit else None)
+
+    def start(self, *args: str, audit: bool = False, env: dict[str, str] | None = None) -> RunningCommand:
+        """Start a command in a process of its own and return at once, so a drill can stop or kill it."""
+        scratch = Path(tempfile.mkdtemp(prefix="usr-engine-", dir=self.workdir))
+        argv, extra, audit_path = self._prepare(scratch, args, audit, env or {})
+        return self._launch(scratch, argv, extra, audit_path)
+
+    def _prepare(
+        self, scratch: Path, args: tuple[str, ...], audit: bool, env: dict[str, str] | None
+    ) -> tuple[list[str], dict[str, str], Path | None]:
+        wiring = self._wiring(scratch)
+        argv = [*self.profile.global_args, "--root", str(self.root)]
+        if wiring is not None:
+            argv += ["--remotes-config", str(wiring.remotes_config)]
+        argv += list(args)
+        audit_path = scratch / "audit.json" if audit else None
+        if audit_path is not None:
+            argv += ["--audit-json-out", str(audit_path)]
+        return argv, {**self.profile.env, **(wiring.env if wiring else {}), **(env or {})}, audit_path
+
+    def _launch(
+        self, scratch: Path, argv: list[str], env: dict[str, str], audit: Path | None
+    ) -> RunningCommand:
+        command = shlex.split(self.command or OWN_CLI)
+        if command[0] == "python":
+            command = [sys.executable, *command[1:]]
+        process = subprocess.Popen(
+            [*command, *argv],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        shown = (*shlex.split(self.command or OWN_CLI), *argv)
+        return RunningCommand(self, process, shown, scratch, audit)
+
+    def _result(
+        self, shown: tuple[str, ...], code: int, out: str, err: str, audit: dict | None
+    ) -> EngineResult:
+        family = self.profile.outcome.family(code, audit, err if err.strip() else out)
+        return EngineResult(shown, code, family, audit, out, err)
 
     def diff(self, dataset: str, remote: str, *flags: str) -> EngineResult:
         return self.run("diff", dataset, remote, *flags, audit=True)
@@ -159,14 +192,38 @@ class Engine:
             code = main(argv)
         return code, out.getvalue(), err.getvalue()
 
-    def _process(self, argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
-        command = shlex.split(self.command or OWN_CLI)
-        if command[0] == "python":
-            command = [sys.executable, *command[1:]]
-        done = subprocess.run(
-            [*command, *argv], env={**os.environ, **env}, capture_output=True, text=True, timeout=600
-        )
-        return done.returncode, done.stdout, done.stderr
+
+class RunningCommand:
+    """An engine command running in its own process; `finish` waits and reads it like `Engine.run`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        process: subprocess.Popen,
+        shown: tuple[str, ...],
+        scratch: Path,
+        audit: Path | None,
+    ) -> None:
+        self.engine = engine
+        self.process = process
+        self.shown = shown
+        self._scratch = scratch
+        self._audit = audit
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def finish(self, timeout: float = 600) -> EngineResult:
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+            audit = None if self._audit is None else _read_audit(self._audit)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.communicate()
+            shutil.rmtree(self._scratch, ignore_errors=True)
+        return self.engine._result(self.shown, self.process.returncode, out, err, audit)
 
 
 def _read_audit(path: Path) -> dict | None:

@@ -1,9 +1,10 @@
 """Named fault points inside the engine that a drill can arm through the environment.
 
-`USR_HARNESS_FAULT_POINT=<name>[:raise|:kill][@<n>]` arms one point: the n-th time
-(default 1st) the engine passes it, it raises `FaultInjected` or kills the process
-with SIGKILL, as a crash would. The variable is read only when set, so an unarmed
-engine pays one dictionary lookup per point.
+`USR_HARNESS_FAULT_POINT=<name>[:raise|:kill|:stop][@<n>]` arms one point: the n-th time
+(default 1st) the engine passes it, it raises `FaultInjected`, kills the process
+with SIGKILL, as a crash would, or stops it with SIGSTOP, so a drill can act while
+the command is held there (another command, a writer) and then continue or kill it.
+The variable is read only when set, so an unarmed engine pays one dictionary lookup per point.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ POINTS = (
     "mid-promotion",
     "before-post-verify",
 )
+
+ACTIONS = ("raise", "kill", "stop")
 
 _passes: dict[str, int] = {}
 
@@ -38,8 +41,8 @@ def parse_spec(spec: str) -> tuple[str, str, int]:
     action = action or "raise"
     if name not in POINTS:
         raise ValueError(f"unknown fault point {name!r}; known: {', '.join(POINTS)}")
-    if action not in ("raise", "kill"):
-        raise ValueError(f"unknown fault action {action!r}; use raise or kill")
+    if action not in ACTIONS:
+        raise ValueError(f"unknown fault action {action!r}; use {', '.join(ACTIONS)}")
     return name, action, count
 
 
@@ -56,4 +59,7 @@ def fault_point(name: str) -> None:
         return
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    if action == "stop":
+        os.kill(os.getpid(), signal.SIGSTOP)
+        return
     raise FaultInjected(f"fault point {name} fired")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
+from usr_harness.dataset.journal import JournalConflict
 from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
 from usr_harness.errors import (
     FAMILY_BY_NAME,
@@ -109,8 +110,11 @@ def run(action: str, request: SyncRequest) -> dict:
             except BaseException:
                 _abort_remote(agent, request.dataset)
                 raise
-    except FaultInjected as fault:
-        error = StagingError(f"{request.dataset}: {fault}")
+    except (FaultInjected, JournalConflict) as fault:
+        if isinstance(fault, JournalConflict):
+            error = StagingError(f"local {request.dataset}: {fault}", paths=[fault.relpath])
+        else:
+            error = StagingError(f"{request.dataset}: {fault}")
         state.extra["error"] = error.as_dict()
         _finish(state, "FAILED")
         raise error from None

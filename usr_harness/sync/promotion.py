@@ -1,50 +1,39 @@
 """Staging and crash-safe promotion of a dataset, identical on the local and remote side.
 
 Files are staged in a folder beside the dataset (same filesystem, so renames are
-atomic). Promotion first commits a journal naming every rename and deletion; a
-crash before the journal leaves the dataset wholly old (the stage is swept), a
-crash after it is rolled forward by `recover`, so the dataset ends wholly new.
+atomic). Promotion first commits a journal naming every rename and deletion
+(`dataset.journal`); a crash before the journal leaves the dataset wholly old (the
+stage is swept), a crash after it is rolled forward by `recover` or by the next
+writer of the dataset, so the dataset ends wholly new.
 Lock files inside the dataset are never moved. Stdlib only: the agent ships it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from usr_harness.dataset.layout import JOURNAL_MARKER, STAGE_MARKER, TEMP_PREFIX, check_relpath
+from usr_harness.dataset.journal import (
+    apply_journal,
+    journal_pending,
+    sibling_path,
+    write_journal,
+)
+from usr_harness.dataset.layout import STAGE_MARKER, check_relpath
 
 if TYPE_CHECKING:
     from usr_harness.sync.hash_cache import HashCache
-
-
-def fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sibling(dataset_dir: str, marker: str, suffix: str) -> str:
-    parent, name = os.path.split(os.path.normpath(dataset_dir))
-    return os.path.join(parent, "." + name + marker + suffix)
-
-
-def journal_path(dataset_dir: str) -> str:
-    return _sibling(dataset_dir, JOURNAL_MARKER, "journal.json")
 
 
 def new_stage(dataset_dir: str) -> str:
     """Create an empty private stage folder beside the dataset."""
     parent = os.path.dirname(os.path.normpath(dataset_dir))
     os.makedirs(parent, exist_ok=True)
-    stage = _sibling(dataset_dir, STAGE_MARKER, uuid.uuid4().hex[:12])
+    stage = sibling_path(dataset_dir, STAGE_MARKER, uuid.uuid4().hex[:12])
     os.mkdir(stage, 0o700)
     return stage
 
@@ -122,67 +111,6 @@ class StagedFile:
         os.close(self._fd)
 
 
-def write_journal(dataset_dir: str, stage: str, install: list[str], delete: list[str]) -> str:
-    """Commit the promotion: after this returns, recovery completes it."""
-    for rel in [*install, *delete]:
-        check_relpath(rel)
-    path = journal_path(dataset_dir)
-    temp = os.path.join(os.path.dirname(path), TEMP_PREFIX + uuid.uuid4().hex[:12])
-    body = {"version": 1, "dataset": os.path.basename(os.path.normpath(dataset_dir)), "stage": stage}
-    body.update({"install": install, "delete": delete})
-    with open(temp, "w", encoding="utf-8") as handle:
-        json.dump(body, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    fsync_dir(os.path.dirname(path))
-    return path
-
-
-def apply_journal(dataset_dir: str, on_step=None, hashes: HashCache | None = None) -> None:
-    """Roll a committed promotion forward; idempotent, so a crash inside it is recovered the same way."""
-    path = journal_path(dataset_dir)
-    with open(path, encoding="utf-8") as handle:
-        journal = json.load(handle)
-    stage = journal["stage"]
-    os.makedirs(dataset_dir, exist_ok=True)
-    touched = {dataset_dir}
-    for index, rel in enumerate(journal["install"]):
-        source = os.path.join(stage, rel)
-        target = os.path.join(dataset_dir, rel)
-        if os.path.lexists(source):
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            staged = os.lstat(source)
-            os.replace(source, target)
-            if hashes is not None:
-                hashes.renamed(staged, os.lstat(target))
-            touched.add(os.path.dirname(target))
-        if on_step is not None and index == len(journal["install"]) // 2:
-            on_step()
-    for rel in journal["delete"]:
-        target = os.path.join(dataset_dir, rel)
-        if os.path.lexists(target) and not os.path.isdir(target):
-            os.unlink(target)
-            touched.add(os.path.dirname(target))
-    for folder in sorted(touched, key=len, reverse=True):
-        if os.path.isdir(folder):
-            fsync_dir(folder)
-    _prune_empty_dirs(dataset_dir, [os.path.dirname(rel) for rel in journal["delete"]])
-    shutil.rmtree(stage, ignore_errors=True)
-    os.unlink(path)
-    fsync_dir(os.path.dirname(path))
-
-
-def _prune_empty_dirs(dataset_dir: str, rel_dirs: list[str]) -> None:
-    for rel in sorted(set(rel_dirs), key=len, reverse=True):
-        while rel:
-            folder = os.path.join(dataset_dir, rel)
-            if not os.path.isdir(folder) or os.listdir(folder):
-                break
-            os.rmdir(folder)
-            rel = os.path.dirname(rel)
-
-
 def promote(
     dataset_dir: str,
     stage: str,
@@ -199,7 +127,7 @@ def promote(
 def recover(dataset_dir: str) -> list[str]:
     """Finish a committed promotion and sweep abandoned stages; returns what it did (caller holds locks)."""
     done = []
-    if os.path.exists(journal_path(dataset_dir)):
+    if journal_pending(dataset_dir):
         apply_journal(dataset_dir)
         done.append("completed an interrupted promotion")
     for stage in stages_of(dataset_dir):
@@ -209,4 +137,4 @@ def recover(dataset_dir: str) -> list[str]:
 
 
 def needs_recovery(dataset_dir: str) -> bool:
-    return os.path.exists(journal_path(dataset_dir)) or bool(stages_of(dataset_dir))
+    return journal_pending(dataset_dir) or bool(stages_of(dataset_dir))

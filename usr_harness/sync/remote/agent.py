@@ -13,23 +13,17 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
 import time
 
 from usr_harness.dataset.flock import LockTimeout, acquire, acquire_dataset, release_all
+from usr_harness.dataset.journal import JournalConflict, apply_journal, journal_pending
 from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relpath, entry_kind, is_runtime
 from usr_harness.sync.hash_cache import HashCache
-from usr_harness.sync.promotion import (
-    StagedFile,
-    apply_journal,
-    journal_path,
-    needs_recovery,
-    new_stage,
-    promote,
-    recover,
-)
+from usr_harness.sync.promotion import StagedFile, needs_recovery, new_stage, promote, recover
 from usr_harness.sync.remote.file_agent import FileOps
 from usr_harness.sync.remote.pipes import widen_standard_streams
 from usr_harness.sync.scan import CHUNK, scan_dataset, sha256_file
@@ -92,6 +86,9 @@ class Agent(FileOps):
             except AgentFailure as failure:
                 reply = {"ok": False, "family": failure.family, "message": failure.message}
                 reply["paths"] = failure.paths
+            except JournalConflict as conflict:
+                reply = {"ok": False, "family": "staging", "message": f"remote {conflict}"}
+                reply["paths"] = [conflict.relpath]
             except OSError as error:
                 reply = {"ok": False, "family": "staging", "message": f"remote: {error}"}
             if reply is not None:
@@ -301,9 +298,13 @@ class Agent(FileOps):
         return {"ok": True}
 
     def discard_stage(self, folder: str) -> None:
-        """Drop an uncommitted stage; a committed promotion is rolled forward instead, never half undone."""
+        """Drop this channel's uncommitted stage; a committed promotion is rolled forward, never half undone.
+
+        Only under the lock this channel holds: without it, a pending journal is another
+        command's promotion in flight, and this channel never staged anything it names.
+        """
         stage = self.stages.pop(folder, None)
-        if os.path.exists(journal_path(folder)):
+        if folder in self.locks and journal_pending(folder):
             apply_journal(folder)
         elif stage:
             shutil.rmtree(stage, ignore_errors=True)
@@ -413,9 +414,11 @@ def _installed_version(name: str) -> str | None:
 
 
 def _fault_step(action: str | None):
-    """A drill can make the agent die (or fail) halfway through a promotion, as a crash would."""
+    """A drill can make the agent die, fail or stop halfway through a promotion (a crash, a hang)."""
     if action == "kill":
-        return lambda: os.kill(os.getpid(), 9)
+        return lambda: os.kill(os.getpid(), signal.SIGKILL)
+    if action == "stop":
+        return lambda: os.kill(os.getpid(), signal.SIGSTOP)
     if action == "raise":
 
         def fail() -> None:

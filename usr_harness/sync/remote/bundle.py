@@ -15,6 +15,7 @@ from importlib import resources
 AGENT_MODULES = (
     "dataset/layout.py",
     "dataset/flock.py",
+    "dataset/journal.py",
     "sync/scan.py",
     "sync/hash_cache.py",
     "sync/promotion.py",

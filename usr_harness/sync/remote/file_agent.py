@@ -15,8 +15,9 @@ import stat
 import uuid
 
 from usr_harness.dataset.flock import HeldLock, LockTimeout, acquire
+from usr_harness.dataset.journal import fsync_dir
 from usr_harness.dataset.layout import TEMP_PREFIX, entry_kind
-from usr_harness.sync.promotion import StagedFile, fsync_dir
+from usr_harness.sync.promotion import StagedFile
 from usr_harness.sync.scan import CHUNK, parquet_stats
 
 
