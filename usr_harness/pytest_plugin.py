@@ -64,6 +64,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--remote-profile", default=None, help="profile name for --remote-provider profile")
     group.addoption("--sshd-binary", default="/usr/sbin/sshd", help="sshd for the loopback provider")
     group.addoption("--drill-scale", choices=tuple(SCALES), default="small", help="size of generated data")
+    group.addoption(
+        "--drill-kills",
+        type=int,
+        default=8,
+        help="seeded kill -9 runs in the crash drill (CI runs the default; 100 or more for a full run)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

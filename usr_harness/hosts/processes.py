@@ -62,3 +62,38 @@ def _signal_zero(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name: state first, then the parent pid."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return []
+
+
+def parent_pid(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[1]) if len(fields) > 1 else None
+
+
+def process_state(pid: int) -> str:
+    """One letter (R, S, T for stopped, Z ...), or "" when the process is gone."""
+    fields = _stat_fields(pid)
+    return fields[0] if fields else ""
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`: under a harness sshd, the remote side of the commands it serves."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if len(fields) > 1:
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return sorted(found)

@@ -121,3 +121,16 @@ def test_silent_server_times_out_as_transport_error(profile: RemoteProfile) -> N
         with pytest.raises(TransportError):
             open_session(dataclasses.replace(profile, port=silent.getsockname()[1]), connect_timeout=0.5)
     assert time.monotonic() - started < 3
+
+
+def test_a_connection_dropped_during_login_is_transport_not_auth(profile: RemoteProfile) -> None:
+    """paramiko reports a peer that vanished mid-login as an AuthenticationException: not a key problem."""
+    from usr_harness.sync.remote.session import _translate
+
+    dropped = paramiko.AuthenticationException("Authentication failed: transport shut down or saw EOF")
+    error = _translate(profile, Path(profile.known_hosts), dropped)
+    assert isinstance(error, TransportError) and "dropped during login" in error.message
+    refused = _translate(
+        profile, Path(profile.known_hosts), paramiko.AuthenticationException("Authentication failed.")
+    )
+    assert isinstance(refused, AuthError)

@@ -265,6 +265,8 @@ def _translate(profile: RemoteProfile, known_hosts: Path, error: BaseException) 
             f"{where}: " + _mismatch_message(profile, known_hosts, error.key, error.expected_key),
             paths=[str(known_hosts)],
         )
+    if isinstance(error, paramiko.AuthenticationException) and "transport shut down" in str(error):
+        return TransportError(f"{where}: the connection dropped during login ({error})")
     if isinstance(error, paramiko.AuthenticationException):
         return AuthError(f"{where}: authentication refused ({error}); {_auth_hint(profile)}")
     if isinstance(error, paramiko.SSHException) and "No authentication methods" in str(error):
