@@ -67,7 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--drill-kills",
         type=int,
-        default=8,
+        default=6,
         help="seeded kill -9 runs in the crash drill (CI runs the default; 100 or more for a full run)",
     )
 
