@@ -162,3 +162,25 @@ def test_every_command_has_help(
 ) -> None:
     code, out, _ = run(capsys, tmp_path, *command, "--help")
     assert code == 0 and "Usage:" in out
+
+
+def test_head_shows_the_first_rows_with_overlays_as_a_table_or_json(
+    tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "root"
+    run(capsys, root, "init", "demo")
+    run(capsys, root, "import", "demo", str(inputs / "rows.csv"))
+    code, out, _ = run(capsys, root, "head", "demo", "-n", "2")
+    assert code == 0 and "ACGTACGT" in out and "MKWVTF" not in out and out.endswith("2 of 3 row(s)\n")
+    code, out, _ = run(capsys, root, "head", "demo", "-n", "5", "--columns", "sequence,length", "--json")
+    assert code == 0
+    assert [json.loads(line) for line in out.splitlines()][2] == {"sequence": "MKWVTF", "length": 6}
+
+
+def test_head_of_an_unknown_column_is_a_schema_error(
+    tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "root"
+    run(capsys, root, "init", "demo")
+    code, _, err = run(capsys, root, "head", "demo", "--columns", "nope")
+    assert code == 13 and err.startswith("usr: error[schema]: demo has no column(s) nope")

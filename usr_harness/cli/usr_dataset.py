@@ -1,4 +1,4 @@
-"""`usr init | import | attach | snapshot | validate | ls | info | events tail`: the dataset commands.
+"""`usr init | import | attach | snapshot | validate | ls | info | head | events tail`: the dataset commands.
 
 Each command is a thin shell over `usr_harness.dataset`: it resolves the datasets root
 from `usr --root`, calls the layer, and prints a short confirmation. Failures are
@@ -14,7 +14,10 @@ from types import ModuleType
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from usr_harness.errors import SchemaError
 
 events_app = typer.Typer(name="events", help="The dataset event log (.events.log).", no_args_is_help=True)
 
@@ -154,6 +157,35 @@ def info(
     _console().print(table)
 
 
+def head(
+    ctx: typer.Context,
+    dataset: str = DATASET_ARG,
+    n: int = typer.Option(10, "-n", "--rows", min=0, help="How many rows, in file order."),
+    columns: str = typer.Option(None, "--columns", help="Comma-separated columns (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per row instead of a table."),
+) -> None:
+    """The first rows of the dataset with its overlay columns merged, as a table or JSON lines."""
+    opened = _layer().Dataset.open(_root(ctx), dataset)
+    whole = opened.read()
+    table = whole.slice(0, n)
+    if columns:
+        wanted = [name.strip() for name in columns.split(",") if name.strip()]
+        missing = [name for name in wanted if name not in table.column_names]
+        if missing:
+            raise SchemaError(f"{dataset} has no column(s) {', '.join(missing)}", paths=missing)
+        table = table.select(wanted)
+    rows = table.to_pylist()
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")))
+        return
+    shown = Table(*table.column_names, box=None)
+    for row in rows:
+        shown.add_row(*(escape(str(value)) for value in row.values()))
+    _console().print(shown)
+    typer.echo(f"{len(rows)} of {whole.num_rows} row(s)")
+
+
 @events_app.command("tail")
 def events_tail(
     ctx: typer.Context,
@@ -174,4 +206,5 @@ def register(app: typer.Typer) -> None:
     app.command("validate")(validate)
     app.command("ls")(ls)
     app.command("info")(info)
+    app.command("head")(head)
     app.add_typer(events_app, name="events")

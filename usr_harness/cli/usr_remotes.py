@@ -10,6 +10,7 @@ missing settings and warm-auth's login become usage errors instead.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,20 @@ remotes_app = typer.Typer(
 def register(app: typer.Typer) -> None:
     """Add `usr remotes ...` to `app`."""
     app.add_typer(remotes_app, name="remotes")
+
+
+NAME_ARGUMENT = typer.Argument(None, help="Remote profile name (or --remote NAME).", show_default=False)
+REMOTE_OPTION = typer.Option(None, "--remote", help="Remote profile name, as the upstream runbooks spell it.")
+
+
+def chosen_name(positional: str | None, option: str | None) -> str:
+    """`doctor NAME` and `doctor --remote NAME` mean the same; both given must agree, one is required."""
+    if positional and option and positional != option:
+        raise UsageError(f"remote named twice: {positional!r} and --remote {option!r}; give one")
+    name = positional or option
+    if not name:
+        raise UsageError("which remote? pass its name: NAME or --remote NAME")
+    return name
 
 
 def _remotes_config(ctx: typer.Context) -> Path | None:
@@ -103,20 +118,21 @@ def trust_remote(
 @remotes_app.command("doctor")
 def doctor_remote(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Remote profile name."),
+    name: str = NAME_ARGUMENT,
+    remote: str = REMOTE_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Prove a sync can run: SSH auth, remote python, base_dir writable, locking, sha256, pyarrow, clock."""
     from usr_harness.sync.doctor import run_doctor
 
-    profile = get_profile(name, _remotes_config(ctx))
+    profile = get_profile(chosen_name(name, remote), _remotes_config(ctx))
     report = run_doctor(profile)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
         for check in report.checks:
             typer.echo(f"[{check.status:>4}] {check.name}: {check.detail}")
-    hint = keyboard_interactive_hint(report.error, profile)
+    hint = keyboard_interactive_hint(report.error, profile) or missing_base_dir_hint(report.error, profile)
     if hint:
         typer.echo(f"hint: {hint}", err=True)
     if report.error is not None:
@@ -139,6 +155,20 @@ def keyboard_interactive_hint(error: UsrError | None, profile: RemoteProfile) ->
         "the server asks for keyboard-interactive authentication (a password or second factor), which "
         "batch logins cannot answer: " + "; ".join(steps)
     )
+
+
+def missing_base_dir_hint(error: UsrError | None, profile: RemoteProfile) -> str | None:
+    """The one command that creates a missing remote datasets root, so doctor says how to fix it."""
+    if error is None or error.family != "config" or "base_dir" not in error.message:
+        return None
+    login = ["ssh", "-p", str(profile.port)]
+    if profile.identity_file:
+        login += ["-i", profile.identity_file]
+    base = profile.base_dir
+    quoted = "~/" + shlex.quote(base[2:]) if base.startswith("~/") else shlex.quote(base)
+    remote_command = f"mkdir -p {quoted}"
+    command = shlex.join([*login, f"{profile.user}@{profile.host}", remote_command])
+    return f"create the remote datasets root, then re-run doctor: {command}"
 
 
 REQUIRED_FOR_NEW = (("host", "--host"), ("user", "--user"), ("base_dir", "--base-dir"))
@@ -204,11 +234,12 @@ def _local_path(value: str | None) -> str | None:
 @remotes_app.command("status")
 def status_remote(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Remote profile name."),
+    name: str = NAME_ARGUMENT,
+    remote: str = REMOTE_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """Is a ControlMaster configured for the remote's host, and is a master live? Exit 1 when not live."""
-    status = master_status(get_profile(name, _remotes_config(ctx)))
+    status = master_status(get_profile(chosen_name(name, remote), _remotes_config(ctx)))
     if as_json:
         typer.echo(json.dumps(status.as_dict(), indent=2))
     else:
@@ -230,12 +261,14 @@ def _print_status(status: MasterStatus) -> None:
 @remotes_app.command("warm-auth")
 def warm_auth_remote(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Remote profile name."),
+    name: str = NAME_ARGUMENT,
+    remote: str = REMOTE_OPTION,
     persist: str = typer.Option(
         None, "--persist", help="ControlPersist for this master, e.g. 8h (default: the ssh config's)."
     ),
 ) -> None:
     """Log in once on this terminal and leave a ControlMaster running for later batch commands."""
+    name = chosen_name(name, remote)
     if not sys.stdin.isatty():
         raise UsageError(f"warm-auth {name} needs a terminal to log in on; run it interactively")
     profile = get_profile(name, _remotes_config(ctx))
