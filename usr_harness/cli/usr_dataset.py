@@ -19,7 +19,9 @@ from rich.table import Table
 
 from usr_harness.errors import SchemaError
 
-events_app = typer.Typer(name="events", help="The dataset event log (.events.log).", no_args_is_help=True)
+events_app = typer.Typer(
+    name="events", help="The dataset event log (.events.log).", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 class InputFormat(StrEnum):

@@ -14,6 +14,7 @@ namespace_app = typer.Typer(
     name="namespace",
     help="Overlay namespaces: register one with typed columns, list them, show one.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 

@@ -35,6 +35,7 @@ remotes_app = typer.Typer(
     name="remotes",
     help="Remote profiles: list, show, wizard, trust, doctor; ControlMaster status and warm-auth.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
