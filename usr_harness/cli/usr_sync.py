@@ -20,7 +20,8 @@ VERIFY_HELP = "Primary verification: hash (default), auto (hash, else size, else
 TARGET_HELP = "Dataset id (flat or ns/name), a dataset folder, or one file (*.parquet or any existing file)."
 REMOTE_PATH_HELP = "File mode: the remote file's absolute path (else the profile's repo_root mapping)."
 REPO_ROOT_HELP = (
-    "File mode: local repo root TARGET is mapped from (else local_repo_root, $DNADESIGN_REPO_ROOT)."
+    "File mode: local repo root TARGET is mapped from (else local_repo_root, $DNADESIGN_REPO_ROOT); "
+    "a relative TARGET is taken under it."
 )
 # Flags that mean nothing for one file, with their on/off spellings.
 DATASET_ONLY = {
@@ -73,7 +74,11 @@ def _run(
 
     root_state = state(ctx)
     resolved = targets.resolve_target(
-        target, root=root_state.root, explicit_root=_given(ctx.find_root(), "root"), cwd=Path.cwd()
+        target,
+        root=root_state.root,
+        explicit_root=_given(ctx.find_root(), "root"),
+        cwd=Path.cwd(),
+        repo_root=repo_root,
     )
     confirm = _confirm if sys.stdin.isatty() else None
     if isinstance(resolved, targets.FileTarget):
