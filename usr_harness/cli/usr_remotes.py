@@ -29,7 +29,13 @@ from usr_harness.sync.remote.profiles import (
     warn,
 )
 from usr_harness.sync.remote.session import fetch_host_key, known_host_keys, trust_host_key
-from usr_harness.sync.remote.wizard import choose_remotes_file, existing_settings, write_profile
+from usr_harness.sync.remote.wizard import (
+    PRESETS,
+    choose_remotes_file,
+    existing_settings,
+    preset_host,
+    write_profile,
+)
 
 remotes_app = typer.Typer(
     name="remotes",
@@ -178,7 +184,18 @@ REQUIRED_FOR_NEW = (("host", "--host"), ("user", "--user"), ("base_dir", "--base
 @remotes_app.command("wizard")
 def wizard_remote(
     ctx: typer.Context,
-    name: str = typer.Argument(None, help="Remote profile name (prompted for on a terminal)."),
+    name: str = typer.Argument(None, help="Remote profile name (or --name; prompted for on a terminal)."),
+    name_option: str = typer.Option(
+        None, "--name", help="Remote profile name, as the upstream runbooks spell it."
+    ),
+    preset: str = typer.Option(
+        None, "--preset", help=f"Defaults for a known cluster: {', '.join(sorted(PRESETS))}."
+    ),
+    transfer_node: bool = typer.Option(
+        False,
+        "--transfer-node",
+        help="With --preset: the cluster's data-transfer host instead of its login host.",
+    ),
     host: str = typer.Option(None, "--host", help="SSH host name or address."),
     user: str = typer.Option(None, "--user", help="Remote user name."),
     base_dir: str = typer.Option(None, "--base-dir", help="Remote datasets root (absolute or ~/...)."),
@@ -187,13 +204,29 @@ def wizard_remote(
     known_hosts: str = typer.Option(None, "--known-hosts", help="known_hosts file to check the host key in."),
     python: str = typer.Option(None, "--python", help="Remote python (default python3)."),
     client: str = typer.Option(None, "--client", help=f"SSH client: {' | '.join(SUPPORTED_CLIENTS)}."),
+    batch_mode: bool = typer.Option(
+        None,
+        "--batch-mode/--no-batch-mode",
+        help="Logins that never prompt (default); --no-batch-mode for servers that need a second factor.",
+        show_default=False,
+    ),
+    ssh_key_env: str = typer.Option(
+        None, "--ssh-key-env", help="Environment variable holding the key's path."
+    ),
+    repo_root: str = typer.Option(None, "--repo-root", help="File mode: the remote repo root (absolute)."),
+    local_repo_root: str = typer.Option(
+        None, "--local-repo-root", help="File mode: the local repo root remote paths are mapped from."
+    ),
     file: Path = typer.Option(
         None, "--file", help="Remotes file (else --remotes-config, $USR_REMOTES_PATH)."
     ),
 ) -> None:
     """Write or update one profile; every other profile and comment in the file stays as it was."""
     path = choose_remotes_file(file, _remotes_config(ctx))
-    name = name or _ask("Remote name")
+    if name and name_option and name != name_option:
+        raise UsageError(f"remote named twice: {name!r} and --name {name_option!r}; give one")
+    name = name or name_option or _ask("Remote name")
+    host = host or preset_host(preset, transfer_node=transfer_node)
     settings: dict[str, Any] = {
         "host": host,
         "user": user,
@@ -203,6 +236,10 @@ def wizard_remote(
         "known_hosts": _local_path(known_hosts),
         "python": python,
         "client": client,
+        "batch_mode": batch_mode,
+        "ssh_key_env": ssh_key_env,
+        "repo_root": repo_root,
+        "local_repo_root": _local_path(local_repo_root),
     }
     if client is not None and client not in SUPPORTED_CLIENTS:
         raise UsageError(f"--client must be one of {', '.join(SUPPORTED_CLIENTS)}, got {client!r}")
