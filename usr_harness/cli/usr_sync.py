@@ -107,7 +107,33 @@ def _run(
         confirm=confirm,
         echo=echo,
     )
-    return engine.run(action, request)
+    result = engine.run(action, request)
+    if action == "pull" and result["data"]["transfer_state"] in ("TRANSFERRED", "NO-OP"):
+        _adopt_namespaces(resolved, echo)
+    return result
+
+
+def _adopt_namespaces(resolved: targets.DatasetTarget, echo) -> None:
+    """After a pull the laptop can write: the root registers the namespaces the dataset was written under.
+
+    The pull itself has succeeded by now, so a conflict is a warning naming the command
+    that reports it, and registry.yaml stays exactly as it was.
+    """
+    from usr_harness.cli.usr_namespace import adoption_line
+    from usr_harness.dataset.registry import adopt_namespaces
+    from usr_harness.errors import UsrError
+
+    try:
+        adoption = adopt_namespaces(resolved.root, resolved.root / resolved.dataset, resolved.dataset)
+    except UsrError as error:
+        typer.echo(
+            f"WARNING: namespaces not registered ({error.family}): {error.message}; "
+            f"see `usr namespace adopt {resolved.dataset}`",
+            err=True,
+        )
+        return
+    if adoption.added:
+        echo(adoption_line(adoption.added, resolved.root, resolved.dataset))
 
 
 def diff(
