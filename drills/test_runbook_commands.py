@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from usr_harness.engines import EngineResult, RemoteWiring, wire_remote
+from usr_harness.engines import RemoteWiring, wire_remote
 from usr_harness.mock.overlays import overlay_batch
 
 from .conftest import DATASET, REMOTE, Sync
@@ -233,6 +233,13 @@ RUNBOOKS: dict[str, tuple[Step, ...]] = {
         InferWriteBack("fidelity-drills.md / Drill 2 (local write-back)"),
         Line("fidelity-drills.md / Drill 2", PARQUET_DIFF, says=("CHANGED",)),
         Line("fidelity-drills.md / Drill 2", STRICT_PUSH, says=("TRANSFERRED",)),
+        Line(
+            "fidelity-drills.md / Drill 3: Overlay schema attack surface",
+            'uv run usr --root "$LOCAL_USR_ROOT" attach "$DATASET_ID" --path /tmp/bad_overlay.csv '
+            "--namespace infer --key sequence --key-col sequence --columns bad_field",
+            code=13,
+            says=("error[schema]", "bad_field"),
+        ),
         Line("fidelity-drills.md / Chained command loop 1.", DOCTOR),
         Line("fidelity-drills.md / Chained command loop 2.", PARQUET_DIFF),
         Line("fidelity-drills.md / Chained command loop 3.", STRICT_PULL, says=("NO-OP",)),
@@ -328,6 +335,11 @@ class Walk:
         return self.sync.remote_root / "repo"
 
     @property
+    def bad_overlay(self) -> Path:
+        """fidelity-drills.md Drill 3's input: a sequence key and a column no namespace owns."""
+        return self.folder / "bad_overlay.csv"
+
+    @property
     def remotes_copy(self) -> Path:
         return self.folder / "home" / ".config" / "dnadesign" / "usr-remotes.yaml"
 
@@ -345,6 +357,7 @@ class Walk:
             "/path/to/dnadesign/src/dnadesign/usr/datasets/densegen_demo_hpc": str(self.sync.local),
             "/path/to/local/dnadesign": str(self.local_repo),
             "/path/to/remote/dnadesign": str(self.remote_repo),
+            "/tmp/bad_overlay.csv": str(self.bad_overlay),
         }
 
     def shell(self) -> dict[str, str]:
@@ -367,21 +380,20 @@ class Walk:
             out.append(words[prefix] + token[len(prefix) :] if prefix else words.get(token, token))
         return out
 
-    def run(self, step: Line) -> EngineResult:
+    def run(self, step: Line) -> None:
+        """Run the line, check its exit code and words; a refusal must leave both roots byte-identical."""
         argv = self.argv(step.text)
         assert argv[:3] == ["uv", "run", "usr"], step.text
         engine = self.sync.engine
-        return self.sync.call(
-            f"{len(self.sync.record.evidence)}: {step.source}",
-            lambda: engine.run(*argv[3:], env=self.wiring.env or None),
-        )
-
-    def judge(self, step: Line, result: EngineResult) -> None:
+        label = f"{len(self.sync.record.evidence)}: {step.source}"
+        result = self.sync.call(label, lambda: engine.run(*argv[3:], env=self.wiring.env or None))
         where = f"{step.source}: {step.text}\n{result.stdout}{result.stderr}"
         if step.code == 0 or self.sync.has("family-exit-codes"):
             assert result.exit_code == step.code, where
         for token in step.says:
             assert self.sync.says(result, token), where
+        if step.code:
+            assert not self.sync.record.evidence[label]["effect"], f"a refused line changed a side: {where}"
 
     def jq(self, step: Jq) -> None:
         argv = self.argv(step.text)
@@ -435,6 +447,7 @@ def walk(sync: Sync, tmp_path: Path) -> Walk:
     walk.remotes_copy.parent.mkdir(parents=True)
     shutil.copyfile(wiring.remotes_config, walk.remotes_copy)
     walk.remotes_copy.chmod(0o600)
+    walk.bad_overlay.write_text("sequence,bad_field\nACGTACGTACGT,1\n")
     return walk
 
 
@@ -454,7 +467,7 @@ def test_every_runbook_command_runs_as_written(walk: Walk, runbook: str, monkeyp
         elif isinstance(step, Jq):
             walk.jq(step)
         else:
-            walk.judge(step, walk.run(step))
+            walk.run(step)
     walk.sync.record.add_evidence("steps", [json.dumps(vars(step)) for step in RUNBOOKS[runbook]])
     if runbook not in ("setup", "troubleshooting", "modes"):
         walk.sync.assert_same_trees()

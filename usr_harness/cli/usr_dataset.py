@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from usr_harness.errors import SchemaError
+from usr_harness.errors import SchemaError, UsageError
 
 events_app = typer.Typer(
     name="events", help="The dataset event log (.events.log).", no_args_is_help=True, rich_markup_mode=None
@@ -85,24 +85,39 @@ def import_(
 def attach(
     ctx: typer.Context,
     dataset: str = DATASET_ARG,
-    file: Path = typer.Argument(..., help="Overlay part: a key column plus <namespace>__<field> columns."),
+    file: Path = typer.Argument(
+        None, help="Overlay part: a key column plus <namespace>__<field> columns (or --path FILE)."
+    ),
+    path: Path = typer.Option(None, "--path", help="The overlay file, as the upstream runbooks spell it."),
     namespace: str = typer.Option(..., "--namespace", help="Registered namespace the columns belong to."),
     key: JoinKey = typer.Option(JoinKey.id, "--key", help="Join key: id or sequence."),
+    key_col: str = typer.Option(
+        None, "--key-col", help="The file's column holding the key (default: --key)."
+    ),
+    columns: str = typer.Option(
+        None, "--columns", help="Comma-separated file columns to attach, names as written (default: all)."
+    ),
     allow_missing: bool = typer.Option(
         False, "--allow-missing", help="Keep keys that are not (yet) in the records."
     ),
     fmt: InputFormat = typer.Option(None, "--format", help="Input format (default: from the file suffix)."),
 ) -> None:
     """Write one overlay part under _derived/<namespace>/ after checking it against the registry."""
+    if file and path and file != path:
+        raise UsageError(f"overlay file named twice: {file} and --path {path}; give one")
+    if not (file or path):
+        raise UsageError("which overlay file? pass it as FILE or --path FILE")
     part = (
         _layer()
         .Dataset.open(_root(ctx), dataset)
         .attach(
-            file,
+            file or path,
             namespace=namespace,
             key=key.value,
             allow_missing=allow_missing,
             fmt=fmt.value if fmt else None,
+            key_col=key_col,
+            columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
         )
     )
     typer.echo(f"attached {part.relative_to(part.parents[2]).as_posix()} to {dataset}")
