@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from usr_harness.cli.usr_sync import brought_frozen_registries
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.registry import load_registry, register_namespace
 from usr_harness.errors import NamespaceError
@@ -47,3 +48,16 @@ def test_a_conflicting_root_registry_is_left_alone_and_named(sides: Sides) -> No
     assert adopted.err.startswith("usr: error[namespace]: ") and len(adopted.err.splitlines()) == 1
     assert "namespace infer is registered as infer__llr:string" in adopted.err
     assert (fingerprint_tree(sides.local_root), fingerprint_tree(sides.remote_root)) == before
+
+
+def test_only_a_pull_that_brought_frozen_registries_adopts() -> None:
+    def audit(state: str, remote_only: list[str], content: list[str]) -> dict:
+        section = {"remote_only": remote_only, "content_changed": content}
+        return {"data": {"transfer_state": state, "_auxiliary": section}}
+
+    frozen = "_registry/registry." + "0" * 64 + ".yaml"
+    assert brought_frozen_registries(audit("TRANSFERRED", [frozen], []))
+    assert brought_frozen_registries(audit("TRANSFERRED", [], [frozen]))
+    assert not brought_frozen_registries(audit("TRANSFERRED", ["_artifacts/x"], []))
+    assert not brought_frozen_registries(audit("NO-OP", [frozen], []))
+    assert not brought_frozen_registries(audit("DRY-RUN", [frozen], []))

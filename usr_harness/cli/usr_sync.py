@@ -108,9 +108,20 @@ def _run(
         echo=echo,
     )
     result = engine.run(action, request)
-    if action == "pull" and result["data"]["transfer_state"] in ("TRANSFERRED", "NO-OP"):
+    if action == "pull" and brought_frozen_registries(result):
         _adopt_namespaces(resolved, echo)
     return result
+
+
+def brought_frozen_registries(audit: dict) -> bool:
+    """A transferred pull that brought `_registry/` copies; any other pull leaves the root as it was.
+
+    Read from the audit, so a no-op pull stays as light as it is (no registry, no pyarrow).
+    """
+    data = audit["data"]
+    section = data.get("_auxiliary", {})
+    arrived = [*section.get("remote_only", []), *section.get("content_changed", [])]
+    return data["transfer_state"] == "TRANSFERRED" and any(path.startswith("_registry/") for path in arrived)
 
 
 def _adopt_namespaces(resolved: targets.DatasetTarget, echo) -> None:
