@@ -54,11 +54,16 @@ NAME_ARGUMENT = typer.Argument(None, help="Remote profile name (or --remote NAME
 REMOTE_OPTION = typer.Option(None, "--remote", help="Remote profile name, as the upstream runbooks spell it.")
 
 
-def chosen_name(positional: str | None, option: str | None) -> str:
-    """`doctor NAME` and `doctor --remote NAME` mean the same; both given must agree, one is required."""
+def chosen_name(positional: str | None, option: str | None, flag: str = "--remote") -> str | None:
+    """`doctor NAME` and `doctor --remote NAME` mean the same; both given must agree."""
     if positional and option and positional != option:
-        raise UsageError(f"remote named twice: {positional!r} and --remote {option!r}; give one")
-    name = positional or option
+        raise UsageError(f"remote named twice: {positional!r} and {flag} {option!r}; give one")
+    return positional or option
+
+
+def required_name(positional: str | None, option: str | None) -> str:
+    """The remote a command acts on, however it was spelled; naming none is a usage error."""
+    name = chosen_name(positional, option)
     if not name:
         raise UsageError("which remote? pass its name: NAME or --remote NAME")
     return name
@@ -132,7 +137,7 @@ def doctor_remote(
     """Prove a sync can run: SSH auth, remote python, base_dir writable, locking, sha256, pyarrow, clock."""
     from usr_harness.sync.doctor import run_doctor
 
-    profile = get_profile(chosen_name(name, remote), _remotes_config(ctx))
+    profile = get_profile(required_name(name, remote), _remotes_config(ctx))
     report = run_doctor(profile)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
@@ -223,9 +228,7 @@ def wizard_remote(
 ) -> None:
     """Write or update one profile; every other profile and comment in the file stays as it was."""
     path = choose_remotes_file(file, _remotes_config(ctx))
-    if name and name_option and name != name_option:
-        raise UsageError(f"remote named twice: {name!r} and --name {name_option!r}; give one")
-    name = name or name_option or _ask("Remote name")
+    name = chosen_name(name, name_option, "--name") or _ask("Remote name")
     host = host or preset_host(preset, transfer_node=transfer_node)
     settings: dict[str, Any] = {
         "host": host,
@@ -277,7 +280,7 @@ def status_remote(
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """Is a ControlMaster configured for the remote's host, and is a master live? Exit 1 when not live."""
-    status = master_status(get_profile(chosen_name(name, remote), _remotes_config(ctx)))
+    status = master_status(get_profile(required_name(name, remote), _remotes_config(ctx)))
     if as_json:
         typer.echo(json.dumps(status.as_dict(), indent=2))
     else:
@@ -306,7 +309,7 @@ def warm_auth_remote(
     ),
 ) -> None:
     """Log in once on this terminal and leave a ControlMaster running for later batch commands."""
-    name = chosen_name(name, remote)
+    name = required_name(name, remote)
     if not sys.stdin.isatty():
         raise UsageError(f"warm-auth {name} needs a terminal to log in on; run it interactively")
     profile = get_profile(name, _remotes_config(ctx))
