@@ -309,7 +309,7 @@ def drill_remote(request: pytest.FixtureRequest, tmp_path: Path) -> DrillRemote:
 
         name = request.config.getoption("--remote-profile")
         if not name:
-            pytest.fail("--remote-provider profile needs --remote-profile NAME")
+            pytest.fail("--drill-remote-provider profile needs --drill-remote-profile NAME")
         profile = get_profile(name, None)
         if not (profile.identity_file and profile.known_hosts):
             pytest.fail(f"profile {name} needs identity_file and known_hosts to be drilled")

@@ -182,8 +182,10 @@ def test_head_of_an_unknown_column_is_a_schema_error(
 ) -> None:
     root = tmp_path / "root"
     run(capsys, root, "init", "demo")
+    before = tree_digest(root)
     code, _, err = run(capsys, root, "head", "demo", "--columns", "nope")
     assert code == 13 and err.startswith("usr: error[schema]: demo has no column(s) nope")
+    assert tree_digest(root) == before
 
 
 def _scored_root(tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]) -> Path:
@@ -250,7 +252,9 @@ def test_attach_needs_one_overlay_file(
     tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = _scored_root(tmp_path, inputs, capsys)
+    before = tree_digest(root)
     code, _, err = run(capsys, root, "attach", "demo", "--namespace", "infer")
     assert code == 2 and "which overlay file?" in err
     code, _, err = run(capsys, root, "attach", "demo", "a.csv", "--path", "b.csv", "--namespace", "infer")
     assert code == 2 and "overlay file named twice" in err
+    assert tree_digest(root) == before
