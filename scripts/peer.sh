@@ -24,7 +24,7 @@ run=${USR_PEER_RUN:-reports/peer-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$run"
 # pytest's own exit is not the verdict here: upstream fails drills for real defects. The golden decides.
 .venv/bin/python -m pytest -n 2 -q -p no:cacheprovider "${selection[@]}" \
-  --engine-profile upstream --engine-cmd "$engine" --drill-report-dir "$run" --junitxml "$run/junit.xml" "$@" \
+  --drill-engine-profile upstream --drill-engine-cmd "$engine" --drill-report-dir "$run" --junitxml "$run/junit.xml" "$@" \
   || true
 .venv/bin/usr-harness report show "$run" --all
 exec .venv/bin/usr-harness report check "$run" --golden "$golden"

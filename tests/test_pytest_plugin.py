@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -40,16 +42,51 @@ def test_options_and_markers_are_registered(pytester: pytest.Pytester) -> None:
     for option in (
         "--drill-seed",
         "--drill-report-dir",
-        "--engine-cmd",
-        "--remote-provider",
-        "--remote-profile",
-        "--sshd-binary",
+        "--drill-engine-cmd=CMD, --engine-cmd=CMD",
+        "--drill-engine-profile=PROFILE, --engine-profile=PROFILE",
+        "--drill-remote-provider=*, --remote-provider=*",
+        "--drill-remote-profile=PROFILE, --remote-profile=PROFILE",
+        "--drill-sshd-binary=BINARY, --sshd-binary=BINARY",
         "--drill-scale",
     ):
         result.stdout.fnmatch_lines([f"*{option}*"])
+    for ini in ("drill_seed", "drill_engine_cmd", "drill_remote_provider", "drill_scale"):
+        result.stdout.fnmatch_lines([f"*{ini} (*"])
     markers = pytester.runpytest("--markers").stdout.str()
     for marker in ("drill", "ssh", "fault", "slow", "adversarial", "corruption"):
-        assert f"@pytest.mark.{marker}:" in markers
+        assert markers.count(f"@pytest.mark.{marker}:") == 1
+
+
+def test_each_marker_is_registered_by_the_plugin_alone() -> None:
+    project = tomllib.loads(Path(__file__).parents[1].joinpath("pyproject.toml").read_text())
+    assert "markers" not in project["tool"]["pytest"]["ini_options"]
+
+
+SHOW_OPTIONS = """
+def test_show(request):
+    print("seen:", request.config.getoption("--drill-seed"), request.config.getoption("--engine-cmd"),
+          request.config.getoption("--drill-scale"), request.config.getoption("--remote-provider"))
+"""
+
+
+def test_the_ini_file_sets_an_option_and_the_command_line_wins(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_show=SHOW_OPTIONS)
+    pytester.makeini("[pytest]\ndrill_seed = 11\ndrill_engine_cmd = my-usr\ndrill_scale = medium\n")
+    pytester.runpytest("-s").stdout.fnmatch_lines(["*seen: 11 my-usr medium loopback*"])
+    again = pytester.runpytest(
+        "-s", "--drill-seed", "12", "--engine-cmd", "old-usr", "--drill-scale", "small"
+    )
+    again.stdout.fnmatch_lines(["*seen: 12 old-usr small loopback*"])
+
+
+def test_an_ini_value_outside_the_choices_is_refused(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_show=SHOW_OPTIONS)
+    pytester.makeini("[pytest]\ndrill_remote_provider = cloud\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*drill_remote_provider = 'cloud': choose from loopback, container, profile*"]
+    )
 
 
 def test_header_names_seed_engine_and_versions(pytester: pytest.Pytester) -> None:

@@ -40,39 +40,105 @@ DRILL_PROPERTY = "usr_drill"
 DEFAULT_SEED = 1729
 
 
+@dataclass(frozen=True)
+class DrillOption:
+    """One plugin option: `--drill-<name>` on the command line, `drill_<name>` in the ini file.
+
+    `legacy` is the spelling used before every option shared the `--drill-` prefix; it
+    still works so existing scripts keep running.
+    """
+
+    name: str
+    help: str
+    default: str | None = None
+    choices: tuple[str, ...] | None = None
+    legacy: str | None = None
+    integer: bool = False
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return f"--drill-{self.name}"
+
+    @property
+    def dest(self) -> str:
+        """The attribute pytest stores it under: the legacy one, so `getoption` callers stay valid."""
+        return (self.legacy or self.flag).lstrip("-").replace("-", "_")
+
+    @property
+    def ini(self) -> str:
+        return f"drill_{self.name.replace('-', '_')}"
+
+
+OPTIONS = (
+    DrillOption("seed", f"seed of every generator (default {DEFAULT_SEED})", integer=True),
+    DrillOption("report-dir", "write drills.jsonl (and evidence) here"),
+    DrillOption(
+        "engine-cmd", "a usr-compatible command line (default: bundled engine)", legacy="--engine-cmd"
+    ),
+    DrillOption(
+        "engine-profile",
+        "how to drive and read the engine: bundled, usr-cli, upstream, or a .toml/.yaml file "
+        "(default: bundled, or usr-cli with --drill-engine-cmd)",
+        legacy="--engine-profile",
+    ),
+    DrillOption(
+        "remote-provider",
+        "where the remote comes from (default loopback)",
+        default="loopback",
+        choices=("loopback", "container", "profile"),
+        legacy="--remote-provider",
+    ),
+    DrillOption(
+        "remote-profile", "profile name for --drill-remote-provider profile", legacy="--remote-profile"
+    ),
+    DrillOption(
+        "sshd-binary",
+        "sshd for the loopback provider (default /usr/sbin/sshd)",
+        default="/usr/sbin/sshd",
+        legacy="--sshd-binary",
+    ),
+    DrillOption("scale", "size of generated data (default small)", default="small", choices=tuple(SCALES)),
+    DrillOption(
+        "kills",
+        "seeded kill -9 runs in the crash drill (default 6, as CI runs it; 100 or more for a full run)",
+        default="6",
+        integer=True,
+    ),
+)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("usr-harness", "usr-harness drills")
-    group.addoption(
-        "--drill-seed", type=int, default=None, help=f"seed of every generator (default {DEFAULT_SEED})"
-    )
-    group.addoption("--drill-report-dir", default=None, help="write drills.jsonl (and evidence) here")
-    group.addoption(
-        "--engine-cmd", default=None, help="a usr-compatible command line (default: bundled engine)"
-    )
-    group.addoption(
-        "--engine-profile",
-        default=None,
-        help="how to drive and read the engine: bundled, usr-cli, upstream, or a .toml/.yaml file "
-        "(default: bundled, or usr-cli with --engine-cmd)",
-    )
-    group.addoption(
-        "--remote-provider",
-        choices=("loopback", "container", "profile"),
-        default="loopback",
-        help="where the remote comes from",
-    )
-    group.addoption("--remote-profile", default=None, help="profile name for --remote-provider profile")
-    group.addoption("--sshd-binary", default="/usr/sbin/sshd", help="sshd for the loopback provider")
-    group.addoption("--drill-scale", choices=tuple(SCALES), default="small", help="size of generated data")
-    group.addoption(
-        "--drill-kills",
-        type=int,
-        default=6,
-        help="seeded kill -9 runs in the crash drill (CI runs the default; 100 or more for a full run)",
-    )
+    for option in OPTIONS:
+        names = [option.flag] + ([option.legacy] if option.legacy else [])
+        kind: dict[str, Any] = {"type": int} if option.integer else {}
+        if not option.choices:
+            kind["metavar"] = option.metavar or option.name.split("-")[-1].upper()
+        group.addoption(
+            *names, dest=option.dest, default=None, choices=option.choices, help=option.help, **kind
+        )
+        parser.addini(option.ini, f"{option.flag} in the ini file", default=None)
+
+
+def resolve_options(config: pytest.Config) -> None:
+    """The command line wins, then the ini file, then the default; every caller reads `getoption`."""
+    for option in OPTIONS:
+        value = config.getoption(option.dest)
+        if value is None:
+            value = config.getini(option.ini) or option.default
+        if value is not None and option.integer:
+            try:
+                value = int(value)
+            except ValueError:
+                raise pytest.UsageError(f"{option.ini} = {value!r}: not an integer") from None
+        if value is not None and option.choices and value not in option.choices:
+            raise pytest.UsageError(f"{option.ini} = {value!r}: choose from {', '.join(option.choices)}")
+        setattr(config.option, option.dest, value)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    resolve_options(config)
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     report_dir = config.getoption("--drill-report-dir", None)
@@ -249,7 +315,7 @@ def drill_remote(request: pytest.FixtureRequest, tmp_path: Path) -> DrillRemote:
 
         name = request.config.getoption("--remote-profile")
         if not name:
-            pytest.fail("--remote-provider profile needs --remote-profile NAME")
+            pytest.fail("--drill-remote-provider profile needs --drill-remote-profile NAME")
         profile = get_profile(name, None)
         if not (profile.identity_file and profile.known_hosts):
             pytest.fail(f"profile {name} needs identity_file and known_hosts to be drilled")

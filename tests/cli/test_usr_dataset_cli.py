@@ -162,3 +162,99 @@ def test_every_command_has_help(
 ) -> None:
     code, out, _ = run(capsys, tmp_path, *command, "--help")
     assert code == 0 and "Usage:" in out
+
+
+def test_head_shows_the_first_rows_with_overlays_as_a_table_or_json(
+    tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "root"
+    run(capsys, root, "init", "demo")
+    run(capsys, root, "import", "demo", str(inputs / "rows.csv"))
+    code, out, _ = run(capsys, root, "head", "demo", "-n", "2")
+    assert code == 0 and "ACGTACGT" in out and "MKWVTF" not in out and out.endswith("2 of 3 row(s)\n")
+    code, out, _ = run(capsys, root, "head", "demo", "-n", "5", "--columns", "sequence,length", "--json")
+    assert code == 0
+    assert [json.loads(line) for line in out.splitlines()][2] == {"sequence": "MKWVTF", "length": 6}
+
+
+def test_head_of_an_unknown_column_is_a_schema_error(
+    tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "root"
+    run(capsys, root, "init", "demo")
+    before = tree_digest(root)
+    code, _, err = run(capsys, root, "head", "demo", "--columns", "nope")
+    assert code == 13 and err.startswith("usr: error[schema]: demo has no column(s) nope")
+    assert tree_digest(root) == before
+
+
+def _scored_root(tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    root = tmp_path / "root"
+    run(capsys, root, "init", "demo")
+    run(capsys, root, "import", "demo", str(inputs / "rows.csv"))
+    run(capsys, root, "namespace", "register", "infer", "--columns", "infer__llr:float64")
+    (inputs / "overlay.csv").write_text("seq,infer__llr,bad_field\nACGTACGT,0.5,x\nGGCCAATT,1.5,y\n")
+    return root
+
+
+def test_attach_takes_the_upstream_path_key_col_and_columns(
+    tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _scored_root(tmp_path, inputs, capsys)
+    argv = [
+        "attach",
+        "demo",
+        "--path",
+        str(inputs / "overlay.csv"),
+        "--namespace",
+        "infer",
+        "--key",
+        "sequence",
+    ]
+    code, out, err = run(
+        capsys, root, *argv, "--key-col", "seq", "--columns", "infer__llr", "--allow-missing"
+    )
+    assert code == 0, err
+    part = root / "demo" / out.split()[1]
+    assert pq.read_table(part).column_names == ["sequence", "infer__llr"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--key-col", "seq", "--columns", "bad_field"], "column bad_field must be named infer__<field>"),
+        (["--key-col", "nope"], "input has no key column 'nope'"),
+        (["--key-col", "seq", "--columns", "ghost"], "input has no column(s) ghost"),
+    ],
+    ids=["bare-field", "key-col", "column"],
+)
+def test_attach_of_the_runbook_attack_fails_fast_and_writes_nothing(
+    tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str], extra: list[str], says: str
+) -> None:
+    root = _scored_root(tmp_path, inputs, capsys)
+    before = tree_digest(root)
+    argv = [
+        "attach",
+        "demo",
+        "--path",
+        str(inputs / "overlay.csv"),
+        "--namespace",
+        "infer",
+        "--key",
+        "sequence",
+    ]
+    code, _, err = run(capsys, root, *argv, *extra)
+    assert code == 13 and err.startswith("usr: error[schema]: ") and says in err
+    assert tree_digest(root) == before
+
+
+def test_attach_needs_one_overlay_file(
+    tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _scored_root(tmp_path, inputs, capsys)
+    before = tree_digest(root)
+    code, _, err = run(capsys, root, "attach", "demo", "--namespace", "infer")
+    assert code == 2 and "which overlay file?" in err
+    code, _, err = run(capsys, root, "attach", "demo", "a.csv", "--path", "b.csv", "--namespace", "infer")
+    assert code == 2 and "overlay file named twice" in err
+    assert tree_digest(root) == before

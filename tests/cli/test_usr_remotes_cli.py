@@ -12,6 +12,7 @@ import yaml
 from tests.cli_runs import Terminal as _Terminal
 from tests.cli_runs import run_usr as run
 from usr_harness.hosts.loopback import LoopbackSshd
+from usr_harness.report.fingerprint import fingerprint_tree
 from usr_harness.sync.remote.profiles import RemoteProfile
 from usr_harness.sync.remote.session import open_session
 
@@ -77,3 +78,44 @@ def test_trust_asks_at_a_terminal(untrusted, monkeypatch, capsys, answer: str, c
     monkeypatch.setattr("sys.stdin", _Terminal(answer))
     assert run(capsys, "--remotes-config", str(config), "remotes", "trust", "loopback")[0] == code
     assert profile.known_hosts_path().exists() == (code == 0)
+
+
+@pytest.mark.parametrize("spelling", [["loopback"], ["--remote", "loopback"]], ids=["positional", "option"])
+def test_doctor_takes_the_remote_either_way(remotes_config: Path, capsys, spelling: list[str]) -> None:
+    code, out, _ = run(capsys, "--remotes-config", str(remotes_config), "remotes", "doctor", *spelling)
+    assert code == 0 and "[  ok] fcntl locking" in out
+
+
+def test_status_takes_the_remote_as_an_option(remotes_config: Path, capsys) -> None:
+    code, out, _ = run(
+        capsys, "--remotes-config", str(remotes_config), "remotes", "status", "--remote", "loopback"
+    )
+    assert code == 1 and "master: not live" in out
+
+
+@pytest.mark.parametrize(
+    ("spelling", "says"),
+    [([], "which remote?"), (["loopback", "--remote", "other"], "remote named twice")],
+    ids=["none", "two"],
+)
+def test_a_remote_named_never_or_twice_is_a_usage_error(
+    remotes_config: Path, remote_base: Path, capsys, spelling: list[str], says: str
+) -> None:
+    before = fingerprint_tree(remotes_config.parent), fingerprint_tree(remote_base)
+    for command in ("doctor", "status", "warm-auth"):
+        code, _, err = run(capsys, "--remotes-config", str(remotes_config), "remotes", command, *spelling)
+        assert code == 2 and f"usr: error[usage]: {says}" in err
+    assert (fingerprint_tree(remotes_config.parent), fingerprint_tree(remote_base)) == before
+
+
+def test_doctor_with_a_missing_base_dir_hints_the_command_that_creates_it(
+    loopback_host: LoopbackSshd, tmp_path: Path, capsys
+) -> None:
+    missing = tmp_path / "not-yet" / "datasets"
+    config = loopback_host.write_remotes_yaml(tmp_path / "missing.yaml", "loopback", base_dir=missing)
+    before = fingerprint_tree(tmp_path), fingerprint_tree(loopback_host.base_dir)
+    code, out, err = run(capsys, "--remotes-config", str(config), "remotes", "doctor", "--remote", "loopback")
+    assert code == 3 and "[fail]" in out
+    assert f"hint: create the remote datasets root, then re-run doctor: ssh -p {loopback_host.port}" in err
+    assert f"mkdir -p {missing}" in err
+    assert (fingerprint_tree(tmp_path), fingerprint_tree(loopback_host.base_dir)) == before

@@ -130,3 +130,45 @@ def test_an_invalid_result_is_never_written(tmp_path: Path, capsys) -> None:
     assert code == 2 and "--client must be one of paramiko, openssh" in err
     assert path.read_text() == ANNOTATED
     assert sorted(item.name for item in tmp_path.iterdir()) == ["remotes.yaml"]
+
+
+def test_wizard_takes_the_upstream_spelling_preset_batch_mode_and_repo_roots(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "remotes.yaml"
+    upstream = ["remotes", "wizard", "--preset", "bu-scc", "--name", "bu-scc", "--user", "alice"]
+    upstream += ["--base-dir", "/project/alice/usr_datasets", "--file", str(path)]
+    extra = ["--no-batch-mode", "--repo-root", "/project/alice/repo", "--local-repo-root", "repo"]
+    code, _, err = run(capsys, *upstream, *extra)
+    assert code == 0, err
+    profile = load_profiles(path)["bu-scc"]
+    assert (profile.host, profile.user, profile.batch_mode) == ("scc1.bu.edu", "alice", False)
+    assert profile.repo_root == "/project/alice/repo"
+    assert profile.local_repo_root == str(Path("repo").absolute())
+    code, _, _ = run(
+        capsys,
+        "remotes",
+        "wizard",
+        "--name",
+        "bu-scc",
+        "--preset",
+        "bu-scc",
+        "--transfer-node",
+        "--batch-mode",
+        "--file",
+        str(path),
+    )
+    profile = load_profiles(path)["bu-scc"]
+    assert code == 0 and (profile.host, profile.batch_mode) == ("scc-globus.bu.edu", True)
+
+
+def test_wizard_refuses_an_unknown_preset_and_a_name_given_twice(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "remotes.yaml"
+    path.write_text(ANNOTATED)
+    code, _, err = run(capsys, "remotes", "wizard", "--name", "x", "--preset", "nowhere", "--file", str(path))
+    assert code == 2 and err.startswith(
+        "usr: error[usage]: unknown --preset 'nowhere'; known presets: bu-scc"
+    )
+    code, _, err = run(
+        capsys, "remotes", "wizard", "hpc", "--name", "lab", "--port", "1", "--file", str(path)
+    )
+    assert code == 2 and "remote named twice" in err
+    assert path.read_text() == ANNOTATED

@@ -12,6 +12,7 @@ from usr_harness.dataset.registry import (
     COLUMN_TYPES,
     STATE_NAMESPACE,
     Registry,
+    adopt_namespaces,
     canonical_yaml,
     ensure_registry,
     freeze_registry,
@@ -178,3 +179,63 @@ def test_freeze_writes_the_canonical_copy_once_and_checks_it(tmp_path: Path) -> 
     frozen.write_text(frozen.read_text().replace("float64", "int64"))
     with pytest.raises(RegistryError, match="not to the hash in its name"):
         load_frozen(frozen)
+
+
+def _written_under(tmp_path: Path, name: str, *namespaces: tuple[str, list]) -> Path:
+    """A dataset folder holding the frozen copy of a registry that had `namespaces`."""
+    source = tmp_path / f"{name}-source"
+    for namespace, columns in namespaces:
+        register_namespace(source, namespace, columns, owner="hpc")
+    dataset_dir = tmp_path / name / "demo"
+    dataset_dir.mkdir(parents=True)
+    freeze_registry(load_registry(source), dataset_dir)
+    return dataset_dir
+
+
+def test_adoption_into_a_root_without_registry_copies_the_frozen_registry(tmp_path: Path) -> None:
+    dataset_dir = _written_under(
+        tmp_path, "laptop", ("scores", SCORES), ("infer", [("infer__llr", "float64")])
+    )
+    root = dataset_dir.parent
+    adoption = adopt_namespaces(root, dataset_dir, "demo")
+    assert adoption.added == ("infer", "scores", STATE_NAMESPACE)
+    assert set(frozen_registries(dataset_dir)) == {registry_hash(root)}
+    assert load_registry(root).namespaces["scores"].owner == "hpc"
+    assert adopt_namespaces(root, dataset_dir, "demo").added == ()
+
+
+def test_adoption_adds_only_what_the_root_lacks(tmp_path: Path) -> None:
+    dataset_dir = _written_under(tmp_path, "laptop", ("scores", SCORES))
+    root = dataset_dir.parent
+    register_namespace(root, "infer", [("infer__llr", "float64")])
+    assert adopt_namespaces(root, dataset_dir, "demo").added == ("scores",)
+    assert set(load_registry(root).namespaces) == {"infer", "scores", STATE_NAMESPACE}
+
+
+def test_a_conflicting_definition_refuses_and_changes_no_registry(tmp_path: Path) -> None:
+    dataset_dir = _written_under(
+        tmp_path, "laptop", ("scores", SCORES), ("infer", [("infer__llr", "float64")])
+    )
+    root = dataset_dir.parent
+    register_namespace(root, "scores", [("scores__value", "int64")])
+    before = {
+        path: path.read_bytes() for path in [root / "registry.yaml", *frozen_registries(dataset_dir).values()]
+    }
+    with pytest.raises(
+        NamespaceError, match="namespace scores is registered as scores__value:int64 but demo's"
+    ):
+        adopt_namespaces(root, dataset_dir, "demo")
+    assert {path: path.read_bytes() for path in before} == before
+    assert "infer" not in load_registry(root).namespaces
+
+
+def test_frozen_copies_that_disagree_refuse(tmp_path: Path) -> None:
+    dataset_dir = _written_under(tmp_path, "laptop", ("scores", SCORES))
+    other = _written_under(tmp_path, "other", ("scores", [("scores__value", "int64")]))
+    for path in frozen_registries(other).values():
+        (dataset_dir / "_registry" / path.name).write_bytes(path.read_bytes())
+    with pytest.raises(
+        NamespaceError, match=r"demo: namespace scores is \S+ in \S+ but .* in \S+; nothing registered"
+    ):
+        adopt_namespaces(dataset_dir.parent, dataset_dir, "demo")
+    assert not (dataset_dir.parent / "registry.yaml").exists()

@@ -13,6 +13,7 @@ import yaml
 
 from usr_harness.dataset.parquet_io import write_parquet
 from usr_harness.errors import DivergedError, UsageError, VerifyError
+from usr_harness.report.fingerprint import fingerprint_tree
 from usr_harness.sync.file_mode import FileSide, effective_mode
 from usr_harness.sync.remote.file_agent import (
     FileRefusal,
@@ -56,6 +57,11 @@ def snapshot(*paths: Path) -> list[tuple[str, int, int] | None]:
 
 def no_temps(*folders: Path) -> bool:
     return not [p for folder in folders for p in folder.iterdir() if p.name.startswith(".usr-tmp-")]
+
+
+def data_prints(*trees: Path) -> list[list]:
+    """Every entry of each tree but file mode's runtime `.<name>.usr.lock` files (a reader takes one)."""
+    return [[e for e in fingerprint_tree(tree).entries if not e.path.endswith(".usr.lock")] for tree in trees]
 
 
 def set_profile(sides: Sides, **settings: str) -> None:
@@ -200,6 +206,54 @@ def test_file_mode_needs_a_remote_path(files: Files):
     result = files.usr("push", str(local), "loopback", "-y")
     assert result.code == UsageError.exit_code and "--remote-path" in result.err
     assert result.audit["data"]["error"]["family"] == "usage"
+    assert "Remote path    : not resolved (see the error)" in result.out and "None" not in result.out
+
+
+def test_pull_creates_missing_local_folders(files: Files):
+    remote = files.remote_repo / "outputs" / "records.parquet"
+    write_parquet(records_table(0, 12), remote)
+    local = files.local_repo / "new" / "deep" / "records.parquet"
+    pulled = files.usr("pull", str(local), "loopback", "-y", "--remote-path", str(remote))
+    assert pulled.code == 0, pulled.err + pulled.out
+    assert pulled.audit["data"]["transfer_state"] == "TRANSFERRED" and sha(local) == sha(remote)
+
+
+def test_failed_pull_into_missing_folders_leaves_both_sides_as_they_were(files: Files):
+    remote = files.remote_repo / "outputs" / "records.parquet"
+    write_parquet(records_table(0, 200), remote)
+    chunk = pq.read_metadata(remote).row_group(0).column(0)
+    data = bytearray(remote.read_bytes())
+    data[(chunk.dictionary_page_offset or chunk.data_page_offset) + chunk.total_compressed_size - 2] ^= 0xFF
+    remote.write_bytes(bytes(data))
+    before = data_prints(files.local_repo, files.remote_repo)
+    local = files.local_repo / "new" / "deep" / "records.parquet"
+    result = files.usr("pull", str(local), "loopback", "-y", "--remote-path", str(remote))
+    assert result.code == VerifyError.exit_code, result.err + result.out
+    assert result.err.startswith("usr: error[verify]: ") and len(result.err.splitlines()) <= 2
+    assert not (files.local_repo / "new").exists()
+    assert data_prints(files.local_repo, files.remote_repo) == before
+
+
+def test_dry_run_pull_creates_no_folder(files: Files):
+    remote = files.remote_repo / "outputs" / "records.parquet"
+    write_parquet(records_table(0, 5), remote)
+    local = files.local_repo / "new" / "records.parquet"
+    result = files.usr("pull", str(local), "loopback", "--dry-run", "--remote-path", str(remote))
+    assert result.code == 0 and result.audit["data"]["transfer_state"] == "DRY-RUN"
+    assert not local.parent.exists()
+
+
+def test_relative_path_is_taken_under_the_repo_root(files: Files, tmp_path: Path, monkeypatch):
+    set_profile(files.sides, repo_root=str(files.remote_repo))
+    (files.local_repo / "outputs" / "notes.csv").write_text("a\n1\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    pushed = files.usr("push", "outputs/notes.csv", "loopback", "-y", "--repo-root", str(files.local_repo))
+    assert pushed.code == 0, pushed.err + pushed.out
+    assert pushed.audit["data"]["target"] == str(files.local_repo / "outputs" / "notes.csv")
+    assert (files.remote_repo / "outputs" / "notes.csv").read_text() == "a\n1\n"
+    assert not (elsewhere / "outputs").exists()
 
 
 def test_promote_file_is_compare_and_swap(tmp_path: Path):

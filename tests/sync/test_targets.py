@@ -89,6 +89,20 @@ def test_parquet_paths_and_existing_files_are_file_mode(tmp_path: Path):
     )
 
 
+def test_relative_file_paths_are_taken_under_the_repo_root(tmp_path: Path):
+    repo, cwd = tmp_path / "repo", tmp_path / "cwd"
+    found = resolve_target("out/a.parquet", root=tmp_path, explicit_root=False, cwd=cwd, repo_root=repo)
+    assert found == FileTarget(repo / "out" / "a.parquet")
+    absolute = resolve_target(
+        str(cwd / "b.parquet"), root=tmp_path, explicit_root=False, cwd=cwd, repo_root=repo
+    )
+    assert absolute == FileTarget(cwd / "b.parquet")
+    relative_root = resolve_target(
+        "a.parquet", root=tmp_path, explicit_root=False, cwd=cwd, repo_root=Path("r")
+    )
+    assert relative_root == FileTarget(cwd / "r" / "a.parquet")
+
+
 def test_unknown_target_is_usage_error(tmp_path: Path):
     with pytest.raises(UsageError, match="not a dataset id, a dataset folder or a file"):
         resolve("../nowhere", tmp_path, tmp_path)

@@ -15,6 +15,7 @@ app = typer.Typer(
     name="usr",
     help="USR datasets: create, import, attach overlays, validate, and sync with an HPC remote over SSH.",
     no_args_is_help=True,
+    rich_markup_mode=None,
     add_completion=False,
     pretty_exceptions_enable=False,
 )

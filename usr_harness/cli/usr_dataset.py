@@ -1,4 +1,4 @@
-"""`usr init | import | attach | snapshot | validate | recover | ls | info | events tail`.
+"""`usr init | import | attach | snapshot | validate | recover | ls | info | head | events tail`.
 
 Each command is a thin shell over `usr_harness.dataset`: it resolves the datasets root
 from `usr --root`, calls the layer, and prints a short confirmation. Failures are
@@ -14,9 +14,14 @@ from types import ModuleType
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-events_app = typer.Typer(name="events", help="The dataset event log (.events.log).", no_args_is_help=True)
+from usr_harness.errors import SchemaError, UsageError
+
+events_app = typer.Typer(
+    name="events", help="The dataset event log (.events.log).", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 class InputFormat(StrEnum):
@@ -80,24 +85,39 @@ def import_(
 def attach(
     ctx: typer.Context,
     dataset: str = DATASET_ARG,
-    file: Path = typer.Argument(..., help="Overlay part: a key column plus <namespace>__<field> columns."),
+    file: Path = typer.Argument(
+        None, help="Overlay part: a key column plus <namespace>__<field> columns (or --path FILE)."
+    ),
+    path: Path = typer.Option(None, "--path", help="The overlay file, as the upstream runbooks spell it."),
     namespace: str = typer.Option(..., "--namespace", help="Registered namespace the columns belong to."),
     key: JoinKey = typer.Option(JoinKey.id, "--key", help="Join key: id or sequence."),
+    key_col: str = typer.Option(
+        None, "--key-col", help="The file's column holding the key (default: --key)."
+    ),
+    columns: str = typer.Option(
+        None, "--columns", help="Comma-separated file columns to attach, names as written (default: all)."
+    ),
     allow_missing: bool = typer.Option(
         False, "--allow-missing", help="Keep keys that are not (yet) in the records."
     ),
     fmt: InputFormat = typer.Option(None, "--format", help="Input format (default: from the file suffix)."),
 ) -> None:
     """Write one overlay part under _derived/<namespace>/ after checking it against the registry."""
+    if file and path and file != path:
+        raise UsageError(f"overlay file named twice: {file} and --path {path}; give one")
+    if not (file or path):
+        raise UsageError("which overlay file? pass it as FILE or --path FILE")
     part = (
         _layer()
         .Dataset.open(_root(ctx), dataset)
         .attach(
-            file,
+            file or path,
             namespace=namespace,
             key=key.value,
             allow_missing=allow_missing,
             fmt=fmt.value if fmt else None,
+            key_col=key_col,
+            columns=[name.strip() for name in columns.split(",") if name.strip()] if columns else None,
         )
     )
     typer.echo(f"attached {part.relative_to(part.parents[2]).as_posix()} to {dataset}")
@@ -162,6 +182,35 @@ def info(
     _console().print(table)
 
 
+def head(
+    ctx: typer.Context,
+    dataset: str = DATASET_ARG,
+    n: int = typer.Option(10, "-n", "--rows", min=0, help="How many rows, in file order."),
+    columns: str = typer.Option(None, "--columns", help="Comma-separated columns (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per row instead of a table."),
+) -> None:
+    """The first rows of the dataset with its overlay columns merged, as a table or JSON lines."""
+    opened = _layer().Dataset.open(_root(ctx), dataset)
+    whole = opened.read()
+    table = whole.slice(0, n)
+    if columns:
+        wanted = [name.strip() for name in columns.split(",") if name.strip()]
+        missing = [name for name in wanted if name not in table.column_names]
+        if missing:
+            raise SchemaError(f"{dataset} has no column(s) {', '.join(missing)}", paths=missing)
+        table = table.select(wanted)
+    rows = table.to_pylist()
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")))
+        return
+    shown = Table(*table.column_names, box=None)
+    for row in rows:
+        shown.add_row(*(escape(str(value)) for value in row.values()))
+    _console().print(shown)
+    typer.echo(f"{len(rows)} of {whole.num_rows} row(s)")
+
+
 @events_app.command("tail")
 def events_tail(
     ctx: typer.Context,
@@ -183,4 +232,5 @@ def register(app: typer.Typer) -> None:
     app.command("recover")(recover)
     app.command("ls")(ls)
     app.command("info")(info)
+    app.command("head")(head)
     app.add_typer(events_app, name="events")

@@ -1,4 +1,4 @@
-"""`usr namespace register | list | show`: the overlay namespaces of a datasets root (registry.yaml)."""
+"""`usr namespace register | adopt | list | show`: the overlay namespaces of a root's registry.yaml."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ namespace_app = typer.Typer(
     name="namespace",
     help="Overlay namespaces: register one with typed columns, list them, show one.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -57,6 +58,33 @@ def register_command(
         root, name, parse_columns(name, columns), owner=owner, description=description
     )
     typer.echo(f"namespace {name} registered in {root / 'registry.yaml'} (registry {registry.hash[:12]})")
+
+
+@namespace_app.command("adopt")
+def adopt_command(
+    ctx: typer.Context,
+    dataset: str = typer.Argument(..., help="Dataset id under the root whose _registry/ copies to read."),
+) -> None:
+    """Register the namespaces a dataset was written under (its _registry/ copies) that the root lacks.
+
+    A pull brings the dataset's frozen registries but not the root's registry.yaml; this
+    (which a pull also does by itself) lets the laptop write. A namespace the root
+    defines with other columns refuses the whole command, registry.yaml unchanged.
+    """
+    from usr_harness.dataset.dataset import Dataset
+    from usr_harness.dataset.registry import adopt_namespaces
+
+    root = _root(ctx)
+    opened = Dataset.open(root, dataset)
+    adoption = adopt_namespaces(root, opened.path, opened.id)
+    typer.echo(adoption_line(adoption.added, root, opened.id))
+
+
+def adoption_line(added: tuple[str, ...], root: Path, dataset: str) -> str:
+    """What an adoption did, in the words `usr namespace adopt` and `usr pull` both print."""
+    if not added:
+        return f"{root / 'registry.yaml'} already registers every namespace {dataset} was written under"
+    return f"registered namespace(s) {', '.join(added)} in {root / 'registry.yaml'} from {dataset}/_registry/"
 
 
 @namespace_app.command("list")

@@ -10,6 +10,7 @@ missing settings and warm-auth's login become usage errors instead.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,18 +29,44 @@ from usr_harness.sync.remote.profiles import (
     warn,
 )
 from usr_harness.sync.remote.session import fetch_host_key, known_host_keys, trust_host_key
-from usr_harness.sync.remote.wizard import choose_remotes_file, existing_settings, write_profile
+from usr_harness.sync.remote.wizard import (
+    PRESETS,
+    choose_remotes_file,
+    existing_settings,
+    preset_host,
+    write_profile,
+)
 
 remotes_app = typer.Typer(
     name="remotes",
     help="Remote profiles: list, show, wizard, trust, doctor; ControlMaster status and warm-auth.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
 def register(app: typer.Typer) -> None:
     """Add `usr remotes ...` to `app`."""
     app.add_typer(remotes_app, name="remotes")
+
+
+NAME_ARGUMENT = typer.Argument(None, help="Remote profile name (or --remote NAME).", show_default=False)
+REMOTE_OPTION = typer.Option(None, "--remote", help="Remote profile name, as the upstream runbooks spell it.")
+
+
+def chosen_name(positional: str | None, option: str | None, flag: str = "--remote") -> str | None:
+    """`doctor NAME` and `doctor --remote NAME` mean the same; both given must agree."""
+    if positional and option and positional != option:
+        raise UsageError(f"remote named twice: {positional!r} and {flag} {option!r}; give one")
+    return positional or option
+
+
+def required_name(positional: str | None, option: str | None) -> str:
+    """The remote a command acts on, however it was spelled; naming none is a usage error."""
+    name = chosen_name(positional, option)
+    if not name:
+        raise UsageError("which remote? pass its name: NAME or --remote NAME")
+    return name
 
 
 def _remotes_config(ctx: typer.Context) -> Path | None:
@@ -103,20 +130,21 @@ def trust_remote(
 @remotes_app.command("doctor")
 def doctor_remote(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Remote profile name."),
+    name: str = NAME_ARGUMENT,
+    remote: str = REMOTE_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Prove a sync can run: SSH auth, remote python, base_dir writable, locking, sha256, pyarrow, clock."""
     from usr_harness.sync.doctor import run_doctor
 
-    profile = get_profile(name, _remotes_config(ctx))
+    profile = get_profile(required_name(name, remote), _remotes_config(ctx))
     report = run_doctor(profile)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
         for check in report.checks:
             typer.echo(f"[{check.status:>4}] {check.name}: {check.detail}")
-    hint = keyboard_interactive_hint(report.error, profile)
+    hint = keyboard_interactive_hint(report.error, profile) or missing_base_dir_hint(report.error, profile)
     if hint:
         typer.echo(f"hint: {hint}", err=True)
     if report.error is not None:
@@ -141,13 +169,38 @@ def keyboard_interactive_hint(error: UsrError | None, profile: RemoteProfile) ->
     )
 
 
+def missing_base_dir_hint(error: UsrError | None, profile: RemoteProfile) -> str | None:
+    """The one command that creates a missing remote datasets root, so doctor says how to fix it."""
+    if error is None or error.family != "config" or "base_dir" not in error.message:
+        return None
+    login = ["ssh", "-p", str(profile.port)]
+    if profile.identity_file:
+        login += ["-i", profile.identity_file]
+    base = profile.base_dir
+    quoted = "~/" + shlex.quote(base[2:]) if base.startswith("~/") else shlex.quote(base)
+    remote_command = f"mkdir -p {quoted}"
+    command = shlex.join([*login, f"{profile.user}@{profile.host}", remote_command])
+    return f"create the remote datasets root, then re-run doctor: {command}"
+
+
 REQUIRED_FOR_NEW = (("host", "--host"), ("user", "--user"), ("base_dir", "--base-dir"))
 
 
 @remotes_app.command("wizard")
 def wizard_remote(
     ctx: typer.Context,
-    name: str = typer.Argument(None, help="Remote profile name (prompted for on a terminal)."),
+    name: str = typer.Argument(None, help="Remote profile name (or --name; prompted for on a terminal)."),
+    name_option: str = typer.Option(
+        None, "--name", help="Remote profile name, as the upstream runbooks spell it."
+    ),
+    preset: str = typer.Option(
+        None, "--preset", help=f"Defaults for a known cluster: {', '.join(sorted(PRESETS))}."
+    ),
+    transfer_node: bool = typer.Option(
+        False,
+        "--transfer-node",
+        help="With --preset: the cluster's data-transfer host instead of its login host.",
+    ),
     host: str = typer.Option(None, "--host", help="SSH host name or address."),
     user: str = typer.Option(None, "--user", help="Remote user name."),
     base_dir: str = typer.Option(None, "--base-dir", help="Remote datasets root (absolute or ~/...)."),
@@ -156,13 +209,27 @@ def wizard_remote(
     known_hosts: str = typer.Option(None, "--known-hosts", help="known_hosts file to check the host key in."),
     python: str = typer.Option(None, "--python", help="Remote python (default python3)."),
     client: str = typer.Option(None, "--client", help=f"SSH client: {' | '.join(SUPPORTED_CLIENTS)}."),
+    batch_mode: bool = typer.Option(
+        None,
+        "--batch-mode/--no-batch-mode",
+        help="Logins that never prompt (default); --no-batch-mode for servers that need a second factor.",
+        show_default=False,
+    ),
+    ssh_key_env: str = typer.Option(
+        None, "--ssh-key-env", help="Environment variable holding the key's path."
+    ),
+    repo_root: str = typer.Option(None, "--repo-root", help="File mode: the remote repo root (absolute)."),
+    local_repo_root: str = typer.Option(
+        None, "--local-repo-root", help="File mode: the local repo root remote paths are mapped from."
+    ),
     file: Path = typer.Option(
         None, "--file", help="Remotes file (else --remotes-config, $USR_REMOTES_PATH)."
     ),
 ) -> None:
     """Write or update one profile; every other profile and comment in the file stays as it was."""
     path = choose_remotes_file(file, _remotes_config(ctx))
-    name = name or _ask("Remote name")
+    name = chosen_name(name, name_option, "--name") or _ask("Remote name")
+    host = host or preset_host(preset, transfer_node=transfer_node)
     settings: dict[str, Any] = {
         "host": host,
         "user": user,
@@ -172,6 +239,10 @@ def wizard_remote(
         "known_hosts": _local_path(known_hosts),
         "python": python,
         "client": client,
+        "batch_mode": batch_mode,
+        "ssh_key_env": ssh_key_env,
+        "repo_root": repo_root,
+        "local_repo_root": _local_path(local_repo_root),
     }
     if client is not None and client not in SUPPORTED_CLIENTS:
         raise UsageError(f"--client must be one of {', '.join(SUPPORTED_CLIENTS)}, got {client!r}")
@@ -204,11 +275,12 @@ def _local_path(value: str | None) -> str | None:
 @remotes_app.command("status")
 def status_remote(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Remote profile name."),
+    name: str = NAME_ARGUMENT,
+    remote: str = REMOTE_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
 ) -> None:
     """Is a ControlMaster configured for the remote's host, and is a master live? Exit 1 when not live."""
-    status = master_status(get_profile(name, _remotes_config(ctx)))
+    status = master_status(get_profile(required_name(name, remote), _remotes_config(ctx)))
     if as_json:
         typer.echo(json.dumps(status.as_dict(), indent=2))
     else:
@@ -230,12 +302,14 @@ def _print_status(status: MasterStatus) -> None:
 @remotes_app.command("warm-auth")
 def warm_auth_remote(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Remote profile name."),
+    name: str = NAME_ARGUMENT,
+    remote: str = REMOTE_OPTION,
     persist: str = typer.Option(
         None, "--persist", help="ControlPersist for this master, e.g. 8h (default: the ssh config's)."
     ),
 ) -> None:
     """Log in once on this terminal and leave a ControlMaster running for later batch commands."""
+    name = required_name(name, remote)
     if not sys.stdin.isatty():
         raise UsageError(f"warm-auth {name} needs a terminal to log in on; run it interactively")
     profile = get_profile(name, _remotes_config(ctx))

@@ -20,7 +20,8 @@ VERIFY_HELP = "Primary verification: hash (default), auto (hash, else size, else
 TARGET_HELP = "Dataset id (flat or ns/name), a dataset folder, or one file (*.parquet or any existing file)."
 REMOTE_PATH_HELP = "File mode: the remote file's absolute path (else the profile's repo_root mapping)."
 REPO_ROOT_HELP = (
-    "File mode: local repo root TARGET is mapped from (else local_repo_root, $DNADESIGN_REPO_ROOT)."
+    "File mode: local repo root TARGET is mapped from (else local_repo_root, $DNADESIGN_REPO_ROOT); "
+    "a relative TARGET is taken under it."
 )
 # Flags that mean nothing for one file, with their on/off spellings.
 DATASET_ONLY = {
@@ -73,7 +74,11 @@ def _run(
 
     root_state = state(ctx)
     resolved = targets.resolve_target(
-        target, root=root_state.root, explicit_root=_given(ctx.find_root(), "root"), cwd=Path.cwd()
+        target,
+        root=root_state.root,
+        explicit_root=_given(ctx.find_root(), "root"),
+        cwd=Path.cwd(),
+        repo_root=repo_root,
     )
     confirm = _confirm if sys.stdin.isatty() else None
     if isinstance(resolved, targets.FileTarget):
@@ -102,7 +107,44 @@ def _run(
         confirm=confirm,
         echo=echo,
     )
-    return engine.run(action, request)
+    result = engine.run(action, request)
+    if action == "pull" and brought_frozen_registries(result):
+        _adopt_namespaces(resolved, echo)
+    return result
+
+
+def brought_frozen_registries(audit: dict) -> bool:
+    """A transferred pull that brought `_registry/` copies; any other pull leaves the root as it was.
+
+    Read from the audit, so a no-op pull stays as light as it is (no registry, no pyarrow).
+    """
+    data = audit["data"]
+    section = data.get("_auxiliary", {})
+    arrived = [*section.get("remote_only", []), *section.get("content_changed", [])]
+    return data["transfer_state"] == "TRANSFERRED" and any(path.startswith("_registry/") for path in arrived)
+
+
+def _adopt_namespaces(resolved: targets.DatasetTarget, echo) -> None:
+    """After a pull the laptop can write: the root registers the namespaces the dataset was written under.
+
+    The pull itself has succeeded by now, so a conflict is a warning naming the command
+    that reports it, and registry.yaml stays exactly as it was.
+    """
+    from usr_harness.cli.usr_namespace import adoption_line
+    from usr_harness.dataset.registry import adopt_namespaces
+    from usr_harness.errors import UsrError
+
+    try:
+        adoption = adopt_namespaces(resolved.root, resolved.root / resolved.dataset, resolved.dataset)
+    except UsrError as error:
+        typer.echo(
+            f"WARNING: namespaces not registered ({error.family}): {error.message}; "
+            f"see `usr namespace adopt {resolved.dataset}`",
+            err=True,
+        )
+        return
+    if adoption.added:
+        echo(adoption_line(adoption.added, resolved.root, resolved.dataset))
 
 
 def diff(

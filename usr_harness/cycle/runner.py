@@ -51,9 +51,9 @@ def _pytest_args(config: CycleConfig) -> list[str]:
     args += [f"--drill-report-dir={config.run_dir}", f"--junitxml={config.run_dir / 'junit.xml'}"]
     args += [f"--drill-scale={config.scale}"]
     if config.engine_cmd:
-        args += [f"--engine-cmd={config.engine_cmd}"]
+        args += [f"--drill-engine-cmd={config.engine_cmd}"]
     if config.engine_profile:
-        args += [f"--engine-profile={config.engine_profile}"]
+        args += [f"--drill-engine-profile={config.engine_profile}"]
     if config.drills_expr:
         args += ["-k", config.drills_expr]
     if config.workers:

@@ -63,7 +63,7 @@ from usr_harness.dataset.schema import (
 )
 from usr_harness.dataset.snapshots import list_snapshots, snapshot_name, surplus_snapshots
 from usr_harness.dataset.stamps import rfc3339
-from usr_harness.dataset.tabular import load_input
+from usr_harness.dataset.tabular import load_input, select_input
 from usr_harness.dataset.undo import Undo
 from usr_harness.dataset.validation import validate_dataset
 from usr_harness.errors import DatasetError, NamespaceError, ValidationError
@@ -306,8 +306,13 @@ class Dataset:
         key: str = "id",
         allow_missing: bool = False,
         fmt: str | None = None,
+        key_col: str | None = None,
+        columns: list[str] | None = None,
     ) -> Path:
-        """Write one overlay part after checking it against the registry and the records; returns its path."""
+        """Write one overlay part after checking it against the registry and the records; returns its path.
+
+        `key_col` names the input column holding the key, `columns` the input columns to keep.
+        """
         try:
             check_namespace_name(namespace)
         except NamespaceError as error:
@@ -317,6 +322,7 @@ class Dataset:
             spec = registry.require(namespace, dataset=self.id)
             types = {key: pa.string(), **spec.arrow_types()}
             table = load_input(data, fmt=fmt, types=types, dataset=self.id)
+            table = select_input(table, key=key, key_col=key_col, columns=columns, where=where)
             part = check_part(table, namespace=namespace, key=key, spec=spec, where=where)
             check_keys(part, key=key, records=self.read_records(), allow_missing=allow_missing, where=where)
             now = self.ctx.clock()

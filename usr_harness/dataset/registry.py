@@ -355,3 +355,66 @@ def load_frozen(path: Path) -> Registry:
     if match is None or registry.hash != match.group(1):
         raise RegistryError(f"{path}: content hashes to {registry.hash}, not to the hash in its name")
     return registry
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """What `adopt_namespaces` registered (sorted names; empty when the root had them all)."""
+
+    added: tuple[str, ...]
+    registry: Registry
+
+
+def frozen_namespaces(dataset_dir: Path, dataset: str) -> dict[str, tuple[NamespaceSpec, Path]]:
+    """Every namespace the dataset's frozen registries define, with the copy it was read from.
+
+    A namespace's columns never change once registered, so two copies that disagree
+    mean one was edited: a NamespaceError, never a silent pick of either.
+    """
+    found: dict[str, tuple[NamespaceSpec, Path]] = {}
+    for path in frozen_registries(dataset_dir).values():
+        for name, spec in load_frozen(path).namespaces.items():
+            seen = found.setdefault(name, (spec, path))
+            if seen[0].columns != spec.columns:
+                raise NamespaceError(
+                    f"{dataset}: namespace {name} is {_describe(seen[0].columns)} in {seen[1]} but "
+                    f"{_describe(spec.columns)} in {path}; nothing registered",
+                    dataset=dataset,
+                )
+    return found
+
+
+def plan_adoption(
+    current: Registry, frozen: dict[str, tuple[NamespaceSpec, Path]], dataset: str
+) -> dict[str, NamespaceSpec]:
+    """The namespaces the root lacks; one the root defines with other columns refuses the whole plan."""
+    for name, (spec, path) in sorted(frozen.items()):
+        mine = current.namespaces.get(name)
+        if mine is not None and mine.columns != spec.columns:
+            where = current.path or REGISTRY_FILE
+            raise NamespaceError(
+                f"{where}: namespace {name} is registered as {_describe(mine.columns)} "
+                f"but {dataset}'s frozen registry {path.name} defines {_describe(spec.columns)}; "
+                "nothing registered",
+                dataset=dataset,
+            )
+    return {name: spec for name, (spec, _path) in frozen.items() if name not in current.namespaces}
+
+
+def adopt_namespaces(root: Path, dataset_dir: Path, dataset: str) -> Adoption:
+    """Register, in the root, every namespace the dataset was written under that the root lacks.
+
+    This is what makes a laptop able to write after its first pull: the pull brings the
+    dataset's frozen registries, not the root's registry.yaml. All or nothing, under the
+    registry lock: a conflicting definition leaves registry.yaml exactly as it was.
+    """
+    root = Path(root)
+    with file_lock(root / REGISTRY_LOCK):
+        current = load_registry(root)
+        missing = plan_adoption(current, frozen_namespaces(dataset_dir, dataset), dataset)
+        if not missing:
+            return Adoption((), current)
+        mapping = yaml.safe_load(current.canonical) if current.path else _initial_mapping()
+        for name, spec in sorted(missing.items()):
+            mapping["namespaces"][name] = spec.as_mapping()
+        return Adoption(tuple(sorted(missing)), _write(root, mapping))

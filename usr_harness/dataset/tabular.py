@@ -76,3 +76,25 @@ def load_input(
             dataset=dataset,
             paths=[str(path)],
         ) from None
+
+
+def select_input(
+    table: pa.Table, *, key: str, key_col: str | None, columns: list[str] | None, where: str
+) -> pa.Table:
+    """The input's `key_col` renamed to the join key and only `columns` kept beside it (attach).
+
+    Names are taken as given: a bare `field` is not widened to `<namespace>__field`, so
+    the part checks refuse it by name instead of attaching something the operator did not write.
+    """
+    if key_col and key_col != key:
+        if key_col not in table.column_names:
+            raise SchemaError(f"{where}: input has no key column {key_col!r} (--key-col)")
+        if key in table.column_names:
+            raise SchemaError(f"{where}: input has both {key_col!r} (--key-col) and {key!r}; keep one")
+        table = table.rename_columns([key if name == key_col else name for name in table.column_names])
+    if columns is None:
+        return table
+    missing = [name for name in columns if name not in table.column_names]
+    if missing:
+        raise SchemaError(f"{where}: input has no column(s) {', '.join(missing)} (--columns)")
+    return table.select([key, *[name for name in columns if name != key]])

@@ -120,7 +120,7 @@ def render_plain(audit: dict) -> str:
     subject = d["target"] if file_mode else d["dataset"]
     lines = [f"USR sync audit: {d['action']} {subject} <-> {d['remote']}"]
     if file_mode:
-        lines.append(f"  Remote path    : {d['remote_path']}")
+        lines.append(f"  Remote path    : {d['remote_path'] or 'not resolved (see the error)'}")
     verify = f"primary={v['primary']}"
     if not file_mode:
         verify += f" sidecars={v['sidecars']} content_hashes={v['content_hashes']}"

@@ -28,6 +28,7 @@ from usr_harness.sync.remote.file_agent import (
     FileRefusal,
     drop_file_stage,
     file_entry,
+    file_lock_path,
     lock_file_target,
     open_file_stage,
     promote_file,
@@ -314,7 +315,8 @@ def _transfer(
     gated = _gate(state)
     if gated:
         return gated
-    with _locked(state, agent, write_local=write_local):
+    parents = _local_parents(state.target) if write_local else contextlib.nullcontext()
+    with parents, _locked(state, agent, write_local=write_local):
         _stat(state, agent, digest=True)
         if _plan(state):
             return _noop(state)
@@ -324,6 +326,33 @@ def _transfer(
         _save_base(state, after)
     state.extra["transfer"] = {"files": 1, "bytes": moved, "deleted": 0}
     return "TRANSFERRED"
+
+
+@contextlib.contextmanager
+def _local_parents(target: str) -> Iterator[None]:
+    """A pull may land in folders that do not exist yet, as a dataset pull does; a failed pull removes them.
+
+    Only folders this command made are removed, with the lock file it left in the
+    innermost one, and only while they are empty otherwise: nothing else is touched.
+    """
+    made = []
+    folder = os.path.dirname(target)
+    while not os.path.lexists(folder):
+        made.append(folder)
+        folder = os.path.dirname(folder)
+    with _local_side():
+        for path in reversed(made):
+            os.mkdir(path)
+    try:
+        yield
+    except BaseException:
+        if made:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(file_lock_path(target))
+        for path in made:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+        raise
 
 
 def _pull_file(state: _FileRun, agent: AgentClient) -> tuple[int, FileSide]:

@@ -43,9 +43,16 @@ def _is_dataset_id(text: str) -> bool:
     return True
 
 
-def resolve_target(target: str, *, root: Path, explicit_root: bool, cwd: Path) -> DatasetTarget | FileTarget:
-    """Dataset id first (when the root holds it, or nothing local is called that), then file, then folder."""
-    local = Path(os.path.normpath(cwd / Path(target).expanduser()))
+def resolve_target(
+    target: str, *, root: Path, explicit_root: bool, cwd: Path, repo_root: Path | None = None
+) -> DatasetTarget | FileTarget:
+    """Dataset id first (when the root holds it, or nothing local is called that), then file, then folder.
+
+    A relative path is taken under `repo_root` (`--repo-root`) when one is given, as
+    the file it names is then a repo-relative path, else under the current folder.
+    """
+    base = cwd if repo_root is None else cwd / Path(repo_root).expanduser()
+    local = Path(os.path.normpath(base / Path(target).expanduser()))
     is_parquet = target.endswith(".parquet")
     if _is_dataset_id(target) and not is_parquet and ((root / target).is_dir() or not os.path.lexists(local)):
         return DatasetTarget(root, target, "id")

@@ -15,11 +15,35 @@ from typing import Any
 
 import yaml
 
-from usr_harness.errors import ConfigError
+from usr_harness.errors import ConfigError, UsageError
 from usr_harness.sync.remote.profiles import ENV_VAR, load_profiles
 
 FILE_MODE = 0o600
 _DEFAULT_STEP = 2
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A cluster the wizard knows: its login host and its data-transfer host."""
+
+    login_host: str
+    transfer_host: str
+
+
+#: `--preset NAME`, as the upstream runbooks name them.
+PRESETS = {"bu-scc": Preset(login_host="scc1.bu.edu", transfer_host="scc-globus.bu.edu")}
+
+
+def preset_host(preset: str | None, *, transfer_node: bool) -> str | None:
+    """The host a preset stands for (None without a preset); an unknown preset is a usage error."""
+    if preset is None:
+        if transfer_node:
+            raise UsageError("--transfer-node needs --preset (which cluster's transfer host?)")
+        return None
+    chosen = PRESETS.get(preset.strip().lower())
+    if chosen is None:
+        raise UsageError(f"unknown --preset {preset!r}; known presets: {', '.join(sorted(PRESETS))}")
+    return chosen.transfer_host if transfer_node else chosen.login_host
 
 
 @dataclass(frozen=True)
