@@ -18,6 +18,7 @@ from pathlib import Path
 
 from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
 from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
+from usr_harness.dataset.quoting import quote
 from usr_harness.errors import (
     FAMILY_BY_NAME,
     ConfigError,
@@ -29,7 +30,7 @@ from usr_harness.errors import (
 )
 from usr_harness.faults.points import ENV_VAR as FAULT_ENV
 from usr_harness.faults.points import FaultInjected, fault_point, parse_spec
-from usr_harness.sync import base_store, promotion
+from usr_harness.sync import base_store, promotion, space
 from usr_harness.sync.audit import build_audit, post_report, render_plain, write_audit
 from usr_harness.sync.diff import DiffResult, diff_manifests
 from usr_harness.sync.hash_cache import HashCache
@@ -111,6 +112,19 @@ def run(action: str, request: SyncRequest) -> dict:
                 raise
     except FaultInjected as fault:
         error = StagingError(f"{request.dataset}: {fault}")
+        state.extra["error"] = error.as_dict()
+        _finish(state, "FAILED")
+        raise error from None
+    except OSError as failure:
+        if not space.is_disk_full(failure):
+            raise
+        error = StagingError(
+            f"local {request.dataset}: disk full writing {quote(failure.filename or request.root)} "
+            f"({failure.strerror})",
+            paths=[str(failure.filename or request.root)],
+            dataset=request.dataset,
+            side="local",
+        )
         state.extra["error"] = error.as_dict()
         _finish(state, "FAILED")
         raise error from None
@@ -384,8 +398,11 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
     source = state.remote
     folder = str(state.local_dir)
     fault_point("before-staging")
+    needed = _preflight_local(state, plan)
     stage = promotion.new_stage(folder)
+    receiving = None
     try:
+        fault_point("after-preflight", stage)
         checks = _StagedChecks(state, stage, source)
         receiving = ReceivingStage(stage, checks.check, on_file=_mid_transfer_fault(), hashes=state.hashes)
         with receiving:
@@ -398,8 +415,16 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
             )
             failures = receiving.failures()
         source = _settle_remote_hashes(state, agent)
-        _verify_staged(state, stage, plan.copy, source, receiving.received, failures)
+        _verify_staged(state, stage, plan.copy, source, receiving.received, failures, needed)
         fault_point("after-staging")
+    except OSError as error:
+        if not space.is_disk_full(error):
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        current = receiving.current if receiving is not None else None
+        full = _disk_full(state, current or stage, stage, needed, error)
+        shutil.rmtree(stage, ignore_errors=True)
+        raise full from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -414,6 +439,34 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
         hashes=state.hashes,
     )
     return source
+
+
+def _preflight_local(state: _Run, plan: Plan) -> int:
+    """Before any byte moves: the local filesystem must hold every file the pull stages; returns
+    the bytes the stage needs."""
+    sizes = [state.remote.files[path].size for path in plan.copy]
+    parent = space.existing_ancestor(os.path.dirname(os.path.normpath(state.local_dir)))
+    short = space.shortfall(parent, sizes)
+    if short:
+        where = f"local {state.request.dataset}"
+        raise StagingError(
+            space.preflight_message(where, parent, len(sizes), *short),
+            paths=[parent],
+            dataset=state.request.dataset,
+            side="local",
+        )
+    return space.bytes_needed(parent, sizes)
+
+
+def _disk_full(state: _Run, path: str, stage: str, needed: int | None, error: OSError) -> StagingError:
+    """A local write found no room after the preflight (a file grew, another writer filled the disk)."""
+    where = f"local {state.request.dataset}"
+    return StagingError(
+        space.full_message(where, path, stage, needed, error),
+        paths=[path],
+        dataset=state.request.dataset,
+        side="local",
+    )
 
 
 def _settle_remote_hashes(state: _Run, agent: AgentClient) -> Manifest:
@@ -480,7 +533,13 @@ class _StagedChecks:
 
 
 def _verify_staged(
-    state: _Run, stage: str, paths: list[str], source: Manifest, received: dict, failures: dict
+    state: _Run,
+    stage: str,
+    paths: list[str],
+    source: Manifest,
+    received: dict,
+    failures: dict,
+    needed: int | None = None,
 ) -> None:
     """Every staged file against the remote manifest, parquet decoded with page checksums, log rules."""
     from usr_harness.dataset.events import validate_event_log
@@ -507,7 +566,9 @@ def _verify_staged(
             ) from None
         if isinstance(error, UsrError):
             raise error
-        raise StagingError(f"{dataset}: cannot stage {path}: {error}", paths=[path]) from None
+        if space.is_disk_full(error):
+            raise _disk_full(state, path, stage, needed, error) from None
+        raise StagingError(f"{dataset}: cannot stage {quote(path)}: {error}", paths=[path]) from None
     if EVENTS_FILE in paths:
         staged_log = Path(stage, EVENTS_FILE).read_bytes()
         validate_event_log(staged_log, source=f"remote {dataset}/{EVENTS_FILE}")
@@ -592,7 +653,9 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
             for path in plan.copy
             if path.endswith(".parquet")
         ]
-        agent.request({"op": "stage", "dataset": dataset})
+        opening = {"op": "stage", "dataset": dataset, "sizes": [source.files[p].size for p in plan.copy]}
+        opening.update(_remote_fault("after-preflight"))
+        agent.request(opening)
         files = [(path, state.local_dir / path) for path in plan.copy]
         agent.put_files(dataset, files, _mid_transfer_fault())
         for check in checks:
@@ -612,11 +675,17 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
             expect[path] = None if entry is None else entry.sha256
     request = {"op": "promote", "dataset": dataset, "install": install, "delete": plan.delete}
     request.update({"expect": expect, "events": {"check": True}})
-    armed = os.environ.get(FAULT_ENV)
-    if armed and parse_spec(armed)[0] == "mid-promotion":
-        request["fault"] = parse_spec(armed)[1]
+    request.update(_remote_fault("mid-promotion"))
     state.extra["transfer"] = _transfer_stats(plan, agent.stats.bytes_sent)
     agent.request(request)
+
+
+def _remote_fault(point: str) -> dict[str, str]:
+    """A fault point that fires inside the remote agent during a push: `{"fault": action}` when armed."""
+    armed = os.environ.get(FAULT_ENV)
+    if armed and parse_spec(armed)[0] == point:
+        return {"fault": parse_spec(armed)[1]}
+    return {}
 
 
 _ACTIONS = {"diff": do_diff, "pull": do_pull, "push": do_push}

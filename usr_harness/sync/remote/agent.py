@@ -20,6 +20,8 @@ import time
 
 from usr_harness.dataset.flock import LockTimeout, acquire, acquire_dataset, release_all
 from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relpath, entry_kind, is_runtime
+from usr_harness.dataset.quoting import quote
+from usr_harness.faults.points import fill_space
 from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.promotion import (
     StagedFile,
@@ -33,6 +35,7 @@ from usr_harness.sync.promotion import (
 from usr_harness.sync.remote.file_agent import FileOps
 from usr_harness.sync.remote.pipes import widen_standard_streams
 from usr_harness.sync.scan import CHUNK, scan_dataset, sha256_file
+from usr_harness.sync.space import bytes_needed, full_message, is_disk_full, preflight_message, shortfall
 
 PROTOCOL_VERSION = 1
 
@@ -52,6 +55,7 @@ class Agent(FileOps):
         self.base_dir = None
         self.locks: dict[str, list] = {}
         self.stages: dict[str, str] = {}
+        self.needed: dict[str, int] = {}
         self.created: set[str] = set()
         self.hashes = HashCache()
 
@@ -93,7 +97,8 @@ class Agent(FileOps):
                 reply = {"ok": False, "family": failure.family, "message": failure.message}
                 reply["paths"] = failure.paths
             except OSError as error:
-                reply = {"ok": False, "family": "staging", "message": f"remote: {error}"}
+                what = "disk full" if is_disk_full(error) else "cannot write"
+                reply = {"ok": False, "family": "staging", "message": f"remote: {what}: {error}"}
             if reply is not None:
                 self.send(reply)
             if op == "bye":
@@ -220,30 +225,65 @@ class Agent(FileOps):
         return None
 
     def op_stage(self, request: dict) -> dict:
+        """Open the push's stage once the files it announces (`sizes`) fit beside the dataset."""
         folder = self.dataset_dir(request["dataset"])
         if folder not in self.locks:
             raise AgentFailure("lock", "stage requested without holding the remote dataset lock")
+        parent = os.path.dirname(folder)
+        sizes = request.get("sizes") or []
+        short = shortfall(parent, sizes)
+        if short:
+            where = "remote " + request["dataset"]
+            raise AgentFailure("staging", preflight_message(where, parent, len(sizes), *short), [parent])
         stage = new_stage(folder)
         self.stages[folder] = stage
+        self.needed[folder] = bytes_needed(parent, sizes)
+        if request.get("fault") == "fill":
+            fill_space(stage)
+        else:
+            _fire(_fault_step(request.get("fault"), "after-preflight"))
         return {"ok": True, "stage": os.path.basename(stage)}
 
     def op_put(self, request: dict) -> dict:
+        """Stage one file; a failed write still reads the file's bytes, so the next request is intact."""
         folder = self.dataset_dir(request["dataset"])
         stage = self.stages.get(folder)
         rel = request["path"]
         check_relpath(rel)
+        blocks = self.read_exact(int(request["size"]))
         if stage is None:
-            for _ in self.read_exact(int(request["size"])):
+            for _ in blocks:
                 pass
             raise AgentFailure("staging", "no stage open for {}".format(request["dataset"]))
-        staged = StagedFile(stage, rel, self.hashes)
         try:
-            for block in self.read_exact(int(request["size"])):
+            staged = StagedFile(stage, rel, self.hashes)
+        except OSError as error:
+            for _ in blocks:
+                pass
+            raise self._write_failure(request["dataset"], folder, stage, rel, error) from None
+        try:
+            for block in blocks:
                 staged.write(block)
+        except OSError as error:
+            staged.discard()
+            for _ in blocks:
+                pass
+            raise self._write_failure(request["dataset"], folder, stage, rel, error) from None
         except BaseException:
             staged.discard()
             raise
-        return {"ok": True, "path": rel, "size": staged.size, "sha256": staged.close()}
+        try:
+            digest = staged.close()
+        except OSError as error:
+            raise self._write_failure(request["dataset"], folder, stage, rel, error) from None
+        return {"ok": True, "path": rel, "size": staged.size, "sha256": digest}
+
+    def _write_failure(self, dataset: str, folder: str, stage: str, rel: str, error: OSError) -> AgentFailure:
+        where = "remote " + dataset
+        if is_disk_full(error):
+            message = full_message(where, rel, stage, self.needed.get(folder), error)
+            return AgentFailure("staging", message, [rel])
+        return AgentFailure("staging", f"{where}: cannot stage {quote(rel)}: {error.strerror}", [rel])
 
     def op_promote(self, request: dict) -> dict:
         folder = self.dataset_dir(request["dataset"])
@@ -412,17 +452,22 @@ def _installed_version(name: str) -> str | None:
         return None
 
 
-def _fault_step(action: str | None):
-    """A drill can make the agent die (or fail) halfway through a promotion, as a crash would."""
+def _fault_step(action: str | None, point: str = "mid-promotion"):
+    """A drill can make the agent die (or fail) at a fault point, as a crash would."""
     if action == "kill":
         return lambda: os.kill(os.getpid(), 9)
     if action == "raise":
 
         def fail() -> None:
-            raise AgentFailure("staging", "fault point mid-promotion fired on the remote")
+            raise AgentFailure("staging", f"fault point {point} fired on the remote")
 
         return fail
     return None
+
+
+def _fire(step) -> None:
+    if step is not None:
+        step()
 
 
 def main() -> None:
