@@ -557,12 +557,13 @@ def _verify_staged(
     if bad:
         family = VerifyError if "records.parquet" in bad else FAMILY_BY_NAME["sidecars"]
         raise family(
-            f"{dataset}: staged files do not match the remote manifest: {', '.join(bad[:5])}", paths=bad
+            f"{dataset}: staged files do not match the remote manifest: {', '.join(map(quote, bad[:5]))}",
+            paths=bad,
         )
     for path, error in failures.items():
         if isinstance(error, VerifyError):
             raise VerifyError(
-                f"{dataset}: {path} fails parquet checksum decoding: {error}", paths=[path]
+                f"{dataset}: {quote(path)} fails parquet checksum decoding: {error}", paths=[path]
             ) from None
         if isinstance(error, UsrError):
             raise error
@@ -585,7 +586,8 @@ def _verify_parquet(path: Path, dataset: str, rel: str) -> None:
     try:
         verify_parquet(path)
     except UsrError as error:
-        raise VerifyError(f"{dataset}: {rel} fails parquet checksum decoding: {error}", paths=[rel]) from None
+        message = f"{dataset}: {quote(rel)} fails parquet checksum decoding: {error}"
+        raise VerifyError(message, paths=[rel]) from None
 
 
 def _post_verify(state: _Run, target: Manifest, source: Manifest, action: str) -> None:

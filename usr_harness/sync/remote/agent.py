@@ -107,7 +107,7 @@ class Agent(FileOps):
     def op_hello(self, request: dict) -> dict:
         base = os.path.expanduser(request["base_dir"])
         if not os.path.isdir(base):
-            raise AgentFailure("config", f"remote base_dir {base} does not exist", [base])
+            raise AgentFailure("config", f"remote base_dir {quote(base)} does not exist", [base])
         self.base_dir = os.path.realpath(base)
         return {
             "ok": True,
@@ -146,7 +146,7 @@ class Agent(FileOps):
             check_relpath(rel)
             path = os.path.join(folder, rel)
             if os.path.islink(path) or not os.path.isfile(path):
-                raise AgentFailure("verify", f"remote {rel} is no longer a regular file", [rel])
+                raise AgentFailure("verify", f"remote {quote(rel)} is no longer a regular file", [rel])
             found[rel] = self.hashes.sha256(path)
         return {"ok": True, "sha256": found}
 
@@ -203,7 +203,8 @@ class Agent(FileOps):
             check_relpath(rel)
             path = os.path.join(folder, rel)
             if os.path.islink(path) or not os.path.isfile(path):
-                self.send({"ok": False, "family": "verify", "message": f"remote {rel} is not a regular file"})
+                message = f"remote {quote(rel)} is not a regular file"
+                self.send({"ok": False, "family": "verify", "message": message})
                 continue
             with open(path, "rb", buffering=0) as handle:
                 size = os.fstat(handle.fileno()).st_size
