@@ -2,9 +2,10 @@
 
 The receiving root (the laptop's datasets root for a pull, the remote base_dir for a push)
 is a small tmpfs. Either it is too small from the start, so the free-space preflight must
-refuse before any byte moves, or it has room for the preflight and the `after-preflight:fill`
-fault point then takes every free byte, as another writer filling the disk would, so a
-write fails midway. Both trees must be byte-identical afterwards, with no stage left; once
+refuse before any byte moves, or it has room for the preflight and a `fill` fault point then
+takes every free byte, as another writer filling the disk would: right after the preflight
+(a staged file's write fails midway), or once every file is staged (on a pull, the
+promotion journal cannot be written). Both trees must be byte-identical afterwards, with no stage left; once
 there is room again, the same command goes through.
 """
 
@@ -24,7 +25,11 @@ pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.fault, pytest.mark
 ROOMY = 64 << 20
 HEADROOM = 1 << 20
 """Room left above what is used for the mid-write case: far more than the transfer needs."""
-WORDS = {"preflight": "not enough free space", "mid-write": "disk full while staging"}
+WORDS = {
+    "preflight": "not enough free space",
+    "mid-write": "disk full while staging",
+    "journal": "disk full while staging",
+}
 
 
 def _stages(root: Path) -> list[str]:
@@ -37,15 +42,24 @@ def _receiving_root(sync: Sync, request: pytest.FixtureRequest, action: str) -> 
     return sync.local_root if action == "pull" else sync.remote_root
 
 
-@pytest.mark.parametrize("when", ["preflight", "mid-write"])
-@pytest.mark.parametrize("action", ["pull", "push"])
+CASES = [
+    ("pull", "preflight"),
+    ("pull", "mid-write"),
+    ("pull", "journal"),
+    ("push", "preflight"),
+    ("push", "mid-write"),
+]
+FILL = {"mid-write": "after-preflight:fill", "journal": "after-staging:fill"}
+
+
+@pytest.mark.parametrize(("action", "when"), CASES)
 def test_full_disk_fails_staging_and_changes_nothing(
     sync: Sync, small_disk, request: pytest.FixtureRequest, action: str, when: str
 ):
     env = None
-    if when == "mid-write":
+    if when in FILL:
         sync.require("fault-points")
-        env = {"USR_HARNESS_FAULT_POINT": "after-preflight:fill"}
+        env = {"USR_HARNESS_FAULT_POINT": FILL[when]}
     receiving = small_disk(_receiving_root(sync, request, action), ROOMY)
     sync.hpc_rounds(0, 1)
     assert sync.pull().ok

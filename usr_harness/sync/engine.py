@@ -416,28 +416,34 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
             failures = receiving.failures()
         source = _settle_remote_hashes(state, agent)
         _verify_staged(state, stage, plan.copy, source, receiving.received, failures, needed)
-        fault_point("after-staging")
+        fault_point("after-staging", stage)
     except OSError as error:
-        if not space.is_disk_full(error):
-            shutil.rmtree(stage, ignore_errors=True)
-            raise
         current = receiving.current if receiving is not None else None
-        full = _disk_full(state, current or stage, stage, needed, error)
-        shutil.rmtree(stage, ignore_errors=True)
+        full = _drop_stage(state, stage, current or stage, needed, error)
+        if full is None:
+            raise
         raise full from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     moved = sum(size for size, _ in receiving.received.values())
     state.extra["transfer"] = _transfer_stats(plan, moved)
-    promotion.promote(
-        folder,
-        stage,
-        plan.copy,
-        plan.delete,
-        on_step=lambda: fault_point("mid-promotion"),
-        hashes=state.hashes,
-    )
+    try:
+        promotion.promote(
+            folder,
+            stage,
+            plan.copy,
+            plan.delete,
+            on_step=lambda: fault_point("mid-promotion"),
+            hashes=state.hashes,
+        )
+    except OSError as error:
+        if os.path.exists(promotion.journal_path(folder)):
+            raise  # committed: the next command rolls it forward
+        full = _drop_stage(state, stage, promotion.journal_path(folder), needed, error)
+        if full is None:
+            raise
+        raise full from None
     return source
 
 
@@ -467,6 +473,14 @@ def _disk_full(state: _Run, path: str, stage: str, needed: int | None, error: OS
         dataset=state.request.dataset,
         side="local",
     )
+
+
+def _drop_stage(state: _Run, stage: str, path: str, needed: int, error: OSError) -> StagingError | None:
+    """Remove the stage after a failed write; a full disk comes back as its named error (the free
+    space is measured before the stage goes)."""
+    full = _disk_full(state, path, stage, needed, error) if space.is_disk_full(error) else None
+    shutil.rmtree(stage, ignore_errors=True)
+    return full
 
 
 def _settle_remote_hashes(state: _Run, agent: AgentClient) -> Manifest:

@@ -130,11 +130,16 @@ def write_journal(dataset_dir: str, stage: str, install: list[str], delete: list
     temp = os.path.join(os.path.dirname(path), TEMP_PREFIX + uuid.uuid4().hex[:12])
     body = {"version": 1, "dataset": os.path.basename(os.path.normpath(dataset_dir)), "stage": stage}
     body.update({"install": install, "delete": delete})
-    with open(temp, "w", encoding="utf-8") as handle:
-        json.dump(body, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    try:
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(body, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.lexists(temp):
+            os.unlink(temp)  # a journal that could not be written (a full disk) leaves no trace
+        raise
     fsync_dir(os.path.dirname(path))
     return path
 
