@@ -419,10 +419,7 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
         fault_point("after-staging", stage)
     except OSError as error:
         current = receiving.current if receiving is not None else None
-        full = _drop_stage(state, stage, current or stage, needed, error)
-        if full is None:
-            raise
-        raise full from None
+        raise _drop_stage(state, stage, current or stage, needed, error) from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -440,10 +437,7 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
     except OSError as error:
         if os.path.exists(promotion.journal_path(folder)):
             raise  # committed: the next command rolls it forward
-        full = _drop_stage(state, stage, promotion.journal_path(folder), needed, error)
-        if full is None:
-            raise
-        raise full from None
+        raise _drop_stage(state, stage, promotion.journal_path(folder), needed, error) from None
     return source
 
 
@@ -464,23 +458,24 @@ def _preflight_local(state: _Run, plan: Plan) -> int:
     return space.bytes_needed(parent, sizes)
 
 
-def _disk_full(state: _Run, path: str, stage: str, needed: int | None, error: OSError) -> StagingError:
-    """A local write found no room after the preflight (a file grew, another writer filled the disk)."""
+def _staging_failure(state: _Run, path: str, stage: str, needed: int | None, error: OSError) -> StagingError:
+    """A local staged write failed: no room after the preflight (a file grew, another writer filled
+    the disk), a name the filesystem already holds, or another refusal of the system."""
     where = f"local {state.request.dataset}"
     return StagingError(
-        space.full_message(where, path, stage, needed, error),
+        space.staging_message(where, path, stage, needed, error),
         paths=[path],
         dataset=state.request.dataset,
         side="local",
     )
 
 
-def _drop_stage(state: _Run, stage: str, path: str, needed: int, error: OSError) -> StagingError | None:
-    """Remove the stage after a failed write; a full disk comes back as its named error (the free
-    space is measured before the stage goes)."""
-    full = _disk_full(state, path, stage, needed, error) if space.is_disk_full(error) else None
+def _drop_stage(state: _Run, stage: str, path: str, needed: int, error: OSError) -> StagingError:
+    """Remove the stage after a failed write and name the failure (the free space of a full disk is
+    measured before the stage goes)."""
+    failure = _staging_failure(state, path, stage, needed, error)
     shutil.rmtree(stage, ignore_errors=True)
-    return full
+    return failure
 
 
 def _settle_remote_hashes(state: _Run, agent: AgentClient) -> Manifest:
@@ -581,8 +576,8 @@ def _verify_staged(
             ) from None
         if isinstance(error, UsrError):
             raise error
-        if space.is_disk_full(error):
-            raise _disk_full(state, path, stage, needed, error) from None
+        if isinstance(error, OSError):
+            raise _staging_failure(state, path, stage, needed, error) from None
         raise StagingError(f"{dataset}: cannot stage {quote(path)}: {error}", paths=[path]) from None
     if EVENTS_FILE in paths:
         staged_log = Path(stage, EVENTS_FILE).read_bytes()

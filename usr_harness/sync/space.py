@@ -1,4 +1,5 @@
-"""Room on the receiving side: a free-space preflight before any byte moves, and the words for a full disk.
+"""Room on the receiving side: a free-space preflight before any byte moves, and the words for a
+full disk or a name the filesystem already holds.
 
 A full disk must fail as `staging` with the side, the path and the bytes needed vs free,
 never as a traceback or a lost connection. The preflight only sees sizes the manifest
@@ -60,6 +61,19 @@ def preflight_message(where: str, folder: str, files: int, needed: int, free: in
         f"{_amount(needed)}, {_amount(free)} free; free some space and run the command again "
         "(nothing was changed)"
     )
+
+
+def staging_message(where: str, path: str, folder: str, needed: int | None, error: OSError) -> str:
+    """Why a staged write failed: a full disk, a name already taken, or the system's own words."""
+    if is_disk_full(error):
+        return full_message(where, path, folder, needed, error)
+    if error.errno == errno.EEXIST:
+        return (
+            f"{where}: cannot stage {quote(path)}: another staged file already has this name here "
+            "(a filesystem that folds case or Unicode normalization makes twins one name); "
+            "rename one of them on the sending side (nothing was changed)"
+        )
+    return f"{where}: cannot stage {quote(path)}: {error.strerror or error}"
 
 
 def full_message(where: str, path: str, folder: str, needed: int | None, error: OSError) -> str:

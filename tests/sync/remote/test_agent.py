@@ -249,3 +249,21 @@ def test_a_write_that_finds_the_disk_full_is_staging_and_the_channel_survives(sm
     finally:
         agent.close()
     assert tree(base) == before
+
+
+def test_a_name_the_stage_already_holds_is_refused_by_name(base: Path, tmp_path: Path):
+    """What a case- or normalization-folding filesystem does to two twins: the second name is taken."""
+    before = tree(base)
+    twin = tmp_path / "twin"
+    twin.write_bytes(b"T")
+    agent = start(base)
+    try:
+        agent.request({"op": "lock", "dataset": "demo", "exclusive": True, "timeout": 1})
+        agent.request({"op": "stage", "dataset": "demo", "sizes": [1, 1]})
+        with pytest.raises(StagingError, match="cannot stage 'caf\u0301e': another staged file already"):
+            agent.put_files("demo", [("caf\u0301e", twin), ("caf\u0301e", twin)], lambda: None)
+        agent.request({"op": "abort", "dataset": "demo"})
+        assert agent.request({"op": "manifest", "dataset": "demo"})["exists"]
+    finally:
+        agent.close()
+    assert tree(base) == before

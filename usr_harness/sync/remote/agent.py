@@ -35,7 +35,7 @@ from usr_harness.sync.promotion import (
 from usr_harness.sync.remote.file_agent import FileOps
 from usr_harness.sync.remote.pipes import widen_standard_streams
 from usr_harness.sync.scan import CHUNK, scan_dataset, sha256_file
-from usr_harness.sync.space import bytes_needed, full_message, is_disk_full, preflight_message, shortfall
+from usr_harness.sync.space import bytes_needed, is_disk_full, preflight_message, shortfall, staging_message
 
 PROTOCOL_VERSION = 1
 
@@ -280,11 +280,8 @@ class Agent(FileOps):
         return {"ok": True, "path": rel, "size": staged.size, "sha256": digest}
 
     def _write_failure(self, dataset: str, folder: str, stage: str, rel: str, error: OSError) -> AgentFailure:
-        where = "remote " + dataset
-        if is_disk_full(error):
-            message = full_message(where, rel, stage, self.needed.get(folder), error)
-            return AgentFailure("staging", message, [rel])
-        return AgentFailure("staging", f"{where}: cannot stage {quote(rel)}: {error.strerror}", [rel])
+        message = staging_message("remote " + dataset, rel, stage, self.needed.get(folder), error)
+        return AgentFailure("staging", message, [rel])
 
     def op_promote(self, request: dict) -> dict:
         folder = self.dataset_dir(request["dataset"])
