@@ -112,8 +112,7 @@ def run(action: str, request: SyncRequest) -> dict:
                 raise
     except FaultInjected as fault:
         error = StagingError(f"{request.dataset}: {fault}")
-        state.extra["error"] = error.as_dict()
-        _finish(state, "FAILED")
+        _finish_failed(state, error)
         raise error from None
     except OSError as failure:
         if not space.is_disk_full(failure):
@@ -125,13 +124,11 @@ def run(action: str, request: SyncRequest) -> dict:
             dataset=request.dataset,
             side="local",
         )
-        state.extra["error"] = error.as_dict()
-        _finish(state, "FAILED")
+        _finish_failed(state, error)
         raise error from None
     except UsrError as error:
         if not state.finished:
-            state.extra["error"] = error.as_dict()
-            _finish(state, "FAILED")
+            _finish_failed(state, error)
         raise
     return _finish(state, transfer_state)
 
@@ -160,12 +157,33 @@ def _load_parquet_checks_in_background() -> None:
 
 
 def _finish(state: _Run, transfer_state: str) -> dict:
+    """Print the audit block and write the audit JSON; a JSON that cannot be written is `staging`."""
     state.finished = True
     audit = state.audit(transfer_state)
-    if state.request.audit_json_out:
-        write_audit(state.request.audit_json_out, audit)
     state.request.echo(render_plain(audit))
+    path = state.request.audit_json_out
+    if path:
+        try:
+            write_audit(path, audit)
+        except OSError as error:
+            raise StagingError(
+                f"local {state.request.dataset}: cannot write the audit JSON {quote(path)} "
+                f"({error.strerror}); the {state.action} itself ended {transfer_state}",
+                paths=[str(path)],
+                dataset=state.request.dataset,
+                side="local",
+            ) from None
     return audit
+
+
+def _finish_failed(state: _Run, error: UsrError, transfer_state: str = "FAILED") -> None:
+    """Record `error` in the audit; an audit that cannot be written is a warning beside it, never
+    in its place."""
+    state.extra["error"] = error.as_dict()
+    try:
+        _finish(state, transfer_state)
+    except StagingError as unwritten:
+        state.request.echo(f"WARNING: {unwritten.message}")
 
 
 def _abort_remote(agent: AgentClient, dataset: str) -> None:
@@ -287,8 +305,7 @@ def do_diff(state: _Run, agent: AgentClient) -> str:
     if failure:
         family, message, paths = failure
         error = FAMILY_BY_NAME[family](f"{state.request.dataset}: {message}", paths=paths)
-        state.extra["error"] = error.as_dict()
-        _finish(state, "DIFF-ONLY")
+        _finish_failed(state, error, "DIFF-ONLY")
         raise error
     return "DIFF-ONLY"
 
