@@ -16,6 +16,7 @@ import pytest
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.context import seeded_context
 from usr_harness.engines import Engine, EngineResult
+from usr_harness.errors import FAMILY_BY_NAME
 from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
@@ -91,6 +92,22 @@ class Sync:
         if not present:
             self.record.add_evidence(self._label("missing_token"), token)
         return present or not self.has("family-exit-codes")
+
+    def one_line_error(self, result: EngineResult, family: str) -> bool:
+        """The refusal is one `usr: error[<family>]: ...` line (paths listed under it) with the
+        family's exit code; only an engine speaking this contract's words is held to it."""
+        if not self.has("family-exit-codes"):
+            return True
+        lines = [line for line in result.stderr.splitlines() if not line.startswith("WARNING")]
+        headers = [line for line in lines if line.startswith("usr: error[")]
+        listed = [line for line in lines if line.startswith(("  - ", "  ... and "))]
+        self.record.add_evidence(self._label("error_lines"), lines)
+        return (
+            len(headers) == 1
+            and headers[0].startswith(f"usr: error[{family}]: ")
+            and len(headers) + len(listed) == len(lines)
+            and result.exit_code == FAMILY_BY_NAME[family].exit_code
+        )
 
     def retarget(self, **changes) -> None:
         """Change how the engine reaches the remote (port, known_hosts, base_dir ...), as data."""

@@ -337,6 +337,27 @@ def drill_remote(request: pytest.FixtureRequest, tmp_path: Path) -> DrillRemote:
     return DrillRemote(host.remote_spec("loopback", base_dir=base))
 
 
+@pytest.fixture
+def small_disk() -> Iterator[Any]:
+    """`small_disk(folder, size)`: a real tmpfs of `size` bytes mounted over the empty `folder`,
+    unmounted after the test; the test is skipped, with the reason, where mounting is not permitted."""
+    from usr_harness.faults import small_disk as disk
+
+    mounted: list[Path] = []
+
+    def mount(folder: Path, size: int) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        problem = disk.mount_problem(folder, size)
+        if problem is not None:
+            pytest.skip(f"no small filesystem to fill: {problem}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in reversed(mounted):
+        disk.unmount(folder)
+
+
 def make_drill_engine(config: pytest.Config, root: Path, remote: DrillRemote | None, workdir: Path):
     """The engine the options name, rooted at `root`: drills that need a second engine call this."""
     from usr_harness.engines import make_engine

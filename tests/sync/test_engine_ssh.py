@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from usr_harness.cli.usr_app import main as usr_main
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.parquet_io import WRITE_OPTIONS, row_group_ends
 from usr_harness.dataset.registry import register_namespace
@@ -390,3 +391,39 @@ def test_a_staged_file_that_cannot_be_made_durable_fails_the_pull_and_changes_no
     assert "Input/output error" in pulled.audit["data"]["error"]["message"]
     assert sides.fingerprints() == before
     assert no_stages(sides.local_root)
+
+
+def _full_audit_path(small_disk, tmp_path: Path) -> Path:
+    """An --audit-json-out on a filesystem with no free byte."""
+    full = small_disk(tmp_path / "full", 4096)
+    (full / "filler").write_bytes(b"x" * 4096)
+    return full / "audit.json"
+
+
+def test_an_audit_that_cannot_be_written_is_staging_after_the_push_landed(
+    sides: Sides, small_disk, tmp_path: Path, capsys
+):
+    make_dataset(sides.local_root)
+    audit = _full_audit_path(small_disk, tmp_path)
+    argv = ["--root", str(sides.local_root), "--remotes-config", str(sides.remotes_config)]
+    code = usr_main([*argv, "push", DATASET, "loopback", "-y", "--audit-json-out", str(audit)])
+    err = capsys.readouterr().err
+    assert code == StagingError.exit_code
+    assert f"cannot write the audit JSON '{audit}'" in err and "the push itself ended TRANSFERRED" in err
+    assert len(err.strip().splitlines()) == 2 and not audit.exists()
+    sides.assert_equal_trees()
+
+
+def test_an_audit_that_cannot_be_written_never_hides_the_failure(
+    sides: Sides, small_disk, tmp_path: Path, capsys
+):
+    make_dataset(sides.local_root)
+    audit = _full_audit_path(small_disk, tmp_path)
+    before = fingerprint_tree(sides.local_root)
+    argv = ["--root", str(sides.local_root), "--remotes-config", str(sides.remotes_config)]
+    code = usr_main([*argv, "push", DATASET, "nowhere", "-y", "--audit-json-out", str(audit)])
+    captured = capsys.readouterr()
+    assert code == ConfigError.exit_code and "usr: error[config]: " in captured.err
+    assert "WARNING: local demo: cannot write the audit JSON" in captured.out
+    assert fingerprint_tree(sides.local_root).digest == before.digest
+    assert not any(sides.remote_root.iterdir())

@@ -120,7 +120,7 @@ def test_same_size_flip_in_a_part_is_corruption_even_with_force():
         result = plan("pull", local, remote, base, force=force)
         family, message, paths = result.first_failure()
         assert family == "sidecars" and paths == ["_derived/ns/part-1.parquet"]
-        assert message.startswith("remote _derived/ns/part-1.parquet changed")
+        assert message.startswith("remote '_derived/ns/part-1.parquet' changed")
         assert "_derived/ns/part-1.parquet" not in result.copy
 
 

@@ -1,28 +1,59 @@
-"""Run a Typer app so user errors print one clear line and exit with their family's code."""
+"""Run a Typer app so every user error prints one clear line and exits with its family's code.
+
+The command-line framework's own usage errors (an unknown option, a missing argument, an
+argument beginning with `-`) come out in the same `prog: error[usage]: ...` form as the
+engine's, never as a framed box: operators grep one format.
+"""
 
 from __future__ import annotations
 
 import typer
+from typer.main import get_command
 
-from usr_harness.errors import UsrError
+from usr_harness.dataset.quoting import one_line, quote
+from usr_harness.errors import UsageError, UsrError
+
+PATHS_SHOWN = 20
 
 
 def report_error(prog: str, error: UsrError) -> None:
-    typer.echo(f"{prog}: error[{error.family}]: {error.message}", err=True)
-    for path in error.paths[:20]:
-        typer.echo(f"  - {path}", err=True)
-    if len(error.paths) > 20:
-        typer.echo(f"  ... and {len(error.paths) - 20} more", err=True)
+    typer.echo(one_line(f"{prog}: error[{error.family}]: {error.message}"), err=True)
+    for path in error.paths[:PATHS_SHOWN]:
+        typer.echo(f"  - {path if path.isprintable() else quote(path)}", err=True)
+    if len(error.paths) > PATHS_SHOWN:
+        typer.echo(f"  ... and {len(error.paths) - PATHS_SHOWN} more", err=True)
+
+
+def _usage_error(prog: str, error: typer.TyperException) -> UsageError:
+    """The framework's complaint in one line, with where to read the command's help."""
+    context = getattr(error, "ctx", None)
+    command = context.command_path if context is not None else prog
+    hint = f"see `{command} --help`"
+    if getattr(error, "option_name", "").startswith("-") and not error.option_name.startswith("--"):
+        hint = (
+            f"an argument beginning with '-' is read as an option (dataset ids never begin with '-'); {hint}"
+        )
+    return UsageError(f"{error.format_message().rstrip('.')}; {hint}")
 
 
 def run_app(app: typer.Typer, prog: str, argv: list[str] | None = None) -> int:
-    """Invoke `app`; usage errors keep Typer's exit 2, a UsrError prints one line and its family's code."""
+    """Invoke `app`; a framework usage error or a UsrError prints one line and its family's code."""
+    command = get_command(app)
     try:
-        app(args=argv, prog_name=prog)
-    except SystemExit as exit_:
-        code = exit_.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        outcome = command.main(args=argv, prog_name=prog, standalone_mode=False)
+    except typer.Abort:
+        report_error(prog, UsageError("aborted at a prompt; nothing changed"))
+        return UsageError.exit_code
+    except typer.TyperException as error:
+        if type(error).__name__ == "NoArgsIsHelpError":
+            error.show()
+            return UsageError.exit_code
+        report_error(prog, _usage_error(prog, error))
+        return UsageError.exit_code
     except UsrError as error:
         report_error(prog, error)
         return error.exit_code
-    return 0
+    except SystemExit as exit_:
+        code = exit_.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return outcome if isinstance(outcome, int) and not isinstance(outcome, bool) else 0

@@ -10,6 +10,7 @@ The local filesystem is never touched, even when the remote is 127.0.0.1.
 from __future__ import annotations
 
 import errno
+import os
 import posixpath
 import shlex
 import stat
@@ -42,7 +43,8 @@ class RemoteTree:
             return handle.read()
 
     def write_bytes(self, rel: str, data: bytes) -> None:
-        with self.session.sftp().open(self._path(rel), "wb") as handle:
+        """Any name a POSIX remote can hold: bytes that are not UTF-8 travel as the surrogates naming them."""
+        with self.session.sftp().open(os.fsencode(self._path(rel)), "wb") as handle:
             handle.write(data)
 
     def write_at(self, rel: str, offset: int, data: bytes) -> None:

@@ -17,6 +17,7 @@ from usr_harness.dataset.fsio import file_kind, fsync_dir
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
 from usr_harness.dataset.locks import DEFAULT_TIMEOUT, events_lock
 from usr_harness.dataset.pending import refuse_if_mid_promotion
+from usr_harness.dataset.quoting import quote
 from usr_harness.dataset.stamps import rfc3339
 from usr_harness.errors import EventsError
 
@@ -220,7 +221,7 @@ def read_event_log(dataset_dir: Path) -> bytes:
     if kind == "missing":
         return b""
     if kind != "file":
-        raise EventsError(f"{path}: the event log is a {kind}, not a regular file", paths=[str(path)])
+        raise EventsError(f"{quote(path)}: the event log is a {kind}, not a regular file", paths=[str(path)])
     return path.read_bytes()
 
 

@@ -86,11 +86,16 @@ def write_journal(dataset_dir: str, stage: str, install: list[str], delete: list
         "staged": {rel: _identity(os.path.join(stage, rel), with_ctime=False) for rel in install},
         "replaces": {rel: _identity(os.path.join(dataset_dir, rel)) for rel in [*install, *delete]},
     }
-    with open(temp, "w", encoding="utf-8") as handle:
-        json.dump(body, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    try:
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(body, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.lexists(temp):
+            os.unlink(temp)  # a journal that could not be written (a full disk) leaves no trace
+        raise
     fsync_dir(os.path.dirname(path))
     return path
 

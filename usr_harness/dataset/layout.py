@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import stat
 
+from usr_harness.dataset.quoting import quote
+
 RECORDS_FILE = "records.parquet"
 META_FILE = "meta.md"
 EVENTS_FILE = ".events.log"
@@ -32,7 +34,9 @@ RUNTIME = "runtime"
 SNAPSHOT_NAME = re.compile(r"^records-(\d{8}T\d{12})\.parquet$")
 DERIVED_PART_NAME = re.compile(r"^part-(\d{8}T\d{12})-([0-9a-f]{8,64})\.parquet$")
 NAMESPACE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_ID_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+ID_COMPONENT_MAX = 128
+"""Characters in one id component: its stage `.<id>.usr-stage-<hex>` stays far below NAME_MAX (255 bytes)."""
+_ID_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 REGISTRY_LOCK = ".usr.registry.lock"
 
@@ -84,13 +88,13 @@ def section_of(relpath: str) -> str:
 def check_relpath(relpath: str) -> str:
     """Refuse a path that could leave the dataset folder or confuse a shell or a log."""
     if not relpath or relpath.startswith("/") or "\\" in relpath:
-        raise ValueError(f"unsafe path {relpath!r}: must be relative with '/' separators")
+        raise ValueError(f"unsafe path {quote(relpath)}: must be relative with '/' separators")
     for bad in ("\x00", "\n", "\r"):
         if bad in relpath:
-            raise ValueError(f"unsafe path {relpath!r}: control character")
+            raise ValueError(f"unsafe path {quote(relpath)}: control character")
     for part in relpath.split("/"):
         if part in ("", ".", ".."):
-            raise ValueError(f"unsafe path {relpath!r}: empty, '.' or '..' component")
+            raise ValueError(f"unsafe path {quote(relpath)}: empty, '.' or '..' component")
     return relpath
 
 
@@ -99,18 +103,24 @@ def check_dataset_id(dataset_id: str) -> str:
     if not isinstance(dataset_id, str) or not dataset_id:
         raise ValueError("dataset id is empty")
     if dataset_id.startswith("/"):
-        raise ValueError(f"dataset id {dataset_id!r} is absolute; use an id relative to the root")
+        raise ValueError(f"dataset id {quote(dataset_id)} is absolute; use an id relative to the root")
     parts = dataset_id.split("/")
     if len(parts) > 2:
-        raise ValueError(f"dataset id {dataset_id!r} is more than one namespace deep")
+        raise ValueError(f"dataset id {quote(dataset_id)} is more than one namespace deep")
     for part in parts:
         if part in ("", ".", ".."):
-            raise ValueError(f"dataset id {dataset_id!r} has an empty, '.' or '..' component")
+            raise ValueError(f"dataset id {quote(dataset_id)} has an empty, '.' or '..' component")
+        if len(part) > ID_COMPONENT_MAX:
+            raise ValueError(
+                f"dataset id component {quote(part, 40)} is {len(part)} characters long; "
+                f"at most {ID_COMPONENT_MAX} (file names stop at 255 bytes)"
+            )
         if not _ID_COMPONENT.match(part):
             raise ValueError(
-                f"dataset id {dataset_id!r} has unsafe characters in {part!r} "
-                "(letters, digits, '.', '_', '-' only; no spaces, quotes or shell metacharacters)"
+                f"dataset id {quote(dataset_id)} has unsafe characters in {quote(part)} "
+                "(letters, digits, '.', '_', '-', first a letter or digit; "
+                "no spaces, quotes or shell metacharacters)"
             )
     if parts[0].lower().startswith("archived"):
-        raise ValueError(f"dataset id {dataset_id!r} starts with 'archived', which is reserved")
+        raise ValueError(f"dataset id {quote(dataset_id)} starts with 'archived', which is reserved")
     return dataset_id

@@ -17,6 +17,7 @@ from pathlib import Path
 from usr_harness.dataset.context import WriteContext
 from usr_harness.dataset.flock import LockTimeout, acquire
 from usr_harness.dataset.layout import DATASET_LOCK, EVENTS_LOCK
+from usr_harness.dataset.quoting import quote
 from usr_harness.errors import LockError
 
 DEFAULT_TIMEOUT = 30.0
@@ -38,12 +39,12 @@ def file_lock(
         held = acquire(str(path), exclusive=exclusive, timeout=timeout, holder=_identity(ctx))
     except FileNotFoundError:
         raise LockError(
-            f"{path}: cannot lock, folder {path.parent} does not exist", paths=[str(path)]
+            f"{quote(path)}: cannot lock, folder {quote(path.parent)} does not exist", paths=[str(path)]
         ) from None
     except LockTimeout as timed_out:
         holder = timed_out.holder or "an unknown process"
         raise LockError(
-            f"{path}: lock is held by {holder}; gave up after {timeout:g} s", paths=[str(path)]
+            f"{quote(path)}: lock is held by {holder}; gave up after {timeout:g} s", paths=[str(path)]
         ) from None
     try:
         yield

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from usr_harness.dataset.fsio import publish, temp_sibling
+from usr_harness.dataset.quoting import quote
 from usr_harness.errors import VerifyError
 
 WRITE_OPTIONS: dict[str, object] = {
@@ -61,7 +62,7 @@ def write_parquet(table: pa.Table, path: Path, *, metadata: dict[str, str] | Non
 
 
 def _damaged(path: Path, error: Exception) -> VerifyError:
-    return VerifyError(f"{path}: not a readable parquet file ({error})", paths=[str(path)])
+    return VerifyError(f"{quote(path)}: not a readable parquet file ({error})", paths=[str(path)])
 
 
 def read_parquet(path: Path, *, verify_checksums: bool = True) -> pa.Table:
@@ -87,7 +88,8 @@ def decode_parquet(path: Path) -> pa.Table:
 
 def _check_rows(path: Path, declared: int, rows: int) -> None:
     if rows != declared:
-        raise VerifyError(f"{path}: footer declares {declared} rows but pages hold {rows}", paths=[str(path)])
+        message = f"{quote(path)}: footer declares {declared} rows but pages hold {rows}"
+        raise VerifyError(message, paths=[str(path)])
 
 
 def verify_parquet(path: Path) -> tuple[int, int]:
@@ -164,9 +166,8 @@ def decode_row_group(path: Path, metadata: pq.FileMetaData, index: int) -> None:
         raise _damaged(path, error) from None
     declared = metadata.row_group(index).num_rows
     if rows != declared:
-        raise VerifyError(
-            f"{path}: row group {index} declares {declared} rows but its pages hold {rows}", paths=[str(path)]
-        )
+        message = f"{quote(path)}: row group {index} declares {declared} rows but its pages hold {rows}"
+        raise VerifyError(message, paths=[str(path)])
 
 
 def table_kv_metadata(table: pa.Table) -> dict[str, str]:

@@ -21,6 +21,7 @@ import yaml
 from usr_harness.dataset.fsio import atomic_write_bytes, file_kind
 from usr_harness.dataset.layout import NAMESPACE_NAME, REGISTRY_DIR, REGISTRY_FILE, REGISTRY_LOCK
 from usr_harness.dataset.locks import file_lock
+from usr_harness.dataset.quoting import quote
 from usr_harness.dataset.schema import CORE_COLUMNS
 from usr_harness.errors import NamespaceError, RegistryError, SchemaError, UsrError
 
@@ -245,17 +246,17 @@ def load_registry(root: Path) -> Registry:
     path = registry_path(root)
     kind = file_kind(path)
     if kind not in ("file", "missing"):
-        raise RegistryError(f"{path}: registry.yaml is a {kind}, not a regular file")
+        raise RegistryError(f"{quote(path)}: registry.yaml is a {kind}, not a regular file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return Registry()
     except OSError as error:
-        raise RegistryError(f"{path}: cannot read: {error}") from None
+        raise RegistryError(f"{quote(path)}: cannot read: {error}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise RegistryError(f"{path}: not UTF-8 ({error})") from None
+        raise RegistryError(f"{quote(path)}: not UTF-8 ({error})") from None
     return parse_registry(text, str(path), path)
 
 
@@ -350,10 +351,10 @@ def load_frozen(path: Path) -> Registry:
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise RegistryError(f"{path}: cannot read: {error}") from None
+        raise RegistryError(f"{quote(path)}: cannot read: {error}") from None
     registry = parse_registry(text, str(path), path)
     if match is None or registry.hash != match.group(1):
-        raise RegistryError(f"{path}: content hashes to {registry.hash}, not to the hash in its name")
+        raise RegistryError(f"{quote(path)}: content hashes to {registry.hash}, not to the hash in its name")
     return registry
 
 

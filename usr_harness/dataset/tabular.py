@@ -14,6 +14,7 @@ import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 import pyarrow.parquet as pq
 
+from usr_harness.dataset.quoting import quote
 from usr_harness.errors import SchemaError, UsageError
 
 FORMATS = ("csv", "jsonl", "parquet")
@@ -31,7 +32,7 @@ def input_format(path: Path, fmt: str | None) -> str:
         return SUFFIXES[path.suffix.lower()]
     except KeyError:
         raise UsageError(
-            f"{path}: cannot tell the format from the suffix {path.suffix!r}; pass --format "
+            f"{quote(path)}: cannot tell the format from the suffix {path.suffix!r}; pass --format "
             f"({', '.join(FORMATS)})"
         ) from None
 
@@ -63,7 +64,8 @@ def load_input(
     path = Path(data)
     kind = input_format(path, fmt)
     if not path.is_file():
-        raise UsageError(f"{dataset}: input file {path} does not exist or is not a file", dataset=dataset)
+        message = f"{dataset}: input file {quote(path)} does not exist or is not a file"
+        raise UsageError(message, dataset=dataset)
     try:
         if kind == "parquet":
             return pq.ParquetFile(path).read()
@@ -72,7 +74,8 @@ def load_input(
         return _read_jsonl(path, types or {})
     except (OSError, pa.ArrowException, ValueError) as error:
         raise SchemaError(
-            f"{dataset}: {path} is not a readable {LABELS[kind]} file ({' '.join(str(error).split())})",
+            f"{dataset}: {quote(path)} is not a readable {LABELS[kind]} file "
+            f"({' '.join(str(error).split())})",
             dataset=dataset,
             paths=[str(path)],
         ) from None

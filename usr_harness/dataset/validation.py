@@ -46,6 +46,7 @@ from usr_harness.dataset.parquet_io import (
     verify_parquet,
 )
 from usr_harness.dataset.pending import refuse_if_mid_promotion
+from usr_harness.dataset.quoting import quote
 from usr_harness.dataset.registry import (
     NamespaceSpec,
     Registry,
@@ -125,13 +126,13 @@ def _stray_files(ds: Dataset, folder_name: str, wanted: set[Path]) -> None:
         if file_kind(path) == "dir" or path in wanted or is_runtime(relative):
             continue
         raise SchemaError(
-            f"{ds.id}: unexpected file {relative} (not a well-named part or snapshot)", dataset=ds.id
+            f"{ds.id}: unexpected file {quote(relative)} (not a well-named part or snapshot)", dataset=ds.id
         )
 
 
 def _part_header(ds: Dataset, path: Path, metadata: dict[str, str] | None = None) -> PartInfo:
     relative = path.relative_to(ds.path).as_posix()
-    where = f"{ds.id}: {relative}"
+    where = f"{ds.id}: {quote(relative)}"
     info = part_info(path, where=where, metadata=metadata)
     folder = path.parent.name
     if info.namespace != folder:
@@ -183,7 +184,7 @@ def _part_contract(
 
 
 def _check_part_strictly(ds: Dataset, info: PartInfo, known: dict[str, Registry], records: pa.Table) -> None:
-    where = f"{ds.id}: {info.path.relative_to(ds.path).as_posix()}"
+    where = f"{ds.id}: {quote(info.path.relative_to(ds.path).as_posix())}"
     spec = _part_contract(where, ds.id, info, known, read_footer(info.path).num_rows)
     decoded = decode_parquet(info.path)
     part = check_part(decoded, namespace=info.namespace, key=info.key, spec=spec, where=where)
@@ -226,7 +227,7 @@ def validate_dataset(ds: Dataset, *, strict: bool = False) -> None:
     refuse_if_mid_promotion(ds.path, ds.id)
     kind = file_kind(ds.records_path)
     if kind == "missing":
-        raise DatasetError(f"{ds.id}: no dataset at {ds.path} (no records.parquet)", dataset=ds.id)
+        raise DatasetError(f"{ds.id}: no dataset at {quote(ds.path)} (no records.parquet)", dataset=ds.id)
     if kind != "file":
         raise DatasetError(f"{ds.id}: records.parquet is a {kind}, not a regular file", dataset=ds.id)
     registry = load_registry(ds.root)

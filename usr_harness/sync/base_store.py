@@ -12,6 +12,7 @@ from pathlib import Path
 
 from usr_harness.dataset.fsio import atomic_write_bytes
 from usr_harness.dataset.layout import SYNC_STATE_DIR
+from usr_harness.dataset.quoting import quote
 from usr_harness.errors import ConfigError
 
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -30,7 +31,9 @@ def load_base(root: Path, dataset: str, remote: str) -> dict[str, dict] | None:
     except FileNotFoundError:
         return None
     except ValueError as error:
-        raise ConfigError(f"sync base {path} is unreadable ({error}); delete it to start over") from None
+        raise ConfigError(
+            f"sync base {quote(path)} is unreadable ({error}); delete it to start over"
+        ) from None
     return data["files"]
 
 

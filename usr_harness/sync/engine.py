@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
-from usr_harness.dataset.journal import JournalConflict
+from usr_harness.dataset.journal import JournalConflict, journal_path, journal_pending
 from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
+from usr_harness.dataset.quoting import quote
 from usr_harness.errors import (
     FAMILY_BY_NAME,
     ConfigError,
@@ -30,7 +31,7 @@ from usr_harness.errors import (
 )
 from usr_harness.faults.points import ENV_VAR as FAULT_ENV
 from usr_harness.faults.points import FaultInjected, fault_point, parse_spec
-from usr_harness.sync import base_store, promotion
+from usr_harness.sync import base_store, promotion, space
 from usr_harness.sync.audit import build_audit, post_report, render_plain, write_audit
 from usr_harness.sync.diff import DiffResult, diff_manifests
 from usr_harness.sync.hash_cache import HashCache
@@ -110,18 +111,34 @@ def run(action: str, request: SyncRequest) -> dict:
             except BaseException:
                 _abort_remote(agent, request.dataset)
                 raise
-    except (FaultInjected, JournalConflict) as fault:
-        if isinstance(fault, JournalConflict):
-            error = StagingError(f"local {request.dataset}: {fault}", paths=[fault.relpath])
-        else:
-            error = StagingError(f"{request.dataset}: {fault}")
-        state.extra["error"] = error.as_dict()
-        _finish(state, "FAILED")
+    except FaultInjected as fault:
+        error = StagingError(f"{request.dataset}: {fault}")
+        _finish_failed(state, error)
+        raise error from None
+    except JournalConflict as conflict:
+        error = StagingError(
+            f"local {request.dataset}: {conflict}",
+            paths=[conflict.relpath],
+            dataset=request.dataset,
+            side="local",
+        )
+        _finish_failed(state, error)
+        raise error from None
+    except OSError as failure:
+        if not space.is_disk_full(failure):
+            raise
+        error = StagingError(
+            f"local {request.dataset}: disk full writing {quote(failure.filename or request.root)} "
+            f"({failure.strerror})",
+            paths=[str(failure.filename or request.root)],
+            dataset=request.dataset,
+            side="local",
+        )
+        _finish_failed(state, error)
         raise error from None
     except UsrError as error:
         if not state.finished:
-            state.extra["error"] = error.as_dict()
-            _finish(state, "FAILED")
+            _finish_failed(state, error)
         raise
     return _finish(state, transfer_state)
 
@@ -150,12 +167,33 @@ def _load_parquet_checks_in_background() -> None:
 
 
 def _finish(state: _Run, transfer_state: str) -> dict:
+    """Print the audit block and write the audit JSON; a JSON that cannot be written is `staging`."""
     state.finished = True
     audit = state.audit(transfer_state)
-    if state.request.audit_json_out:
-        write_audit(state.request.audit_json_out, audit)
     state.request.echo(render_plain(audit))
+    path = state.request.audit_json_out
+    if path:
+        try:
+            write_audit(path, audit)
+        except OSError as error:
+            raise StagingError(
+                f"local {state.request.dataset}: cannot write the audit JSON {quote(path)} "
+                f"({error.strerror}); the {state.action} itself ended {transfer_state}",
+                paths=[str(path)],
+                dataset=state.request.dataset,
+                side="local",
+            ) from None
     return audit
+
+
+def _finish_failed(state: _Run, error: UsrError, transfer_state: str = "FAILED") -> None:
+    """Record `error` in the audit; an audit that cannot be written is a warning beside it, never
+    in its place."""
+    state.extra["error"] = error.as_dict()
+    try:
+        _finish(state, transfer_state)
+    except StagingError as unwritten:
+        state.request.echo(f"WARNING: {unwritten.message}")
 
 
 def _abort_remote(agent: AgentClient, dataset: str) -> None:
@@ -277,8 +315,7 @@ def do_diff(state: _Run, agent: AgentClient) -> str:
     if failure:
         family, message, paths = failure
         error = FAMILY_BY_NAME[family](f"{state.request.dataset}: {message}", paths=paths)
-        state.extra["error"] = error.as_dict()
-        _finish(state, "DIFF-ONLY")
+        _finish_failed(state, error, "DIFF-ONLY")
         raise error
     return "DIFF-ONLY"
 
@@ -388,8 +425,11 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
     source = state.remote
     folder = str(state.local_dir)
     fault_point("before-staging")
+    needed = _preflight_local(state, plan)
     stage = promotion.new_stage(folder)
+    receiving = None
     try:
+        fault_point("after-preflight", stage)
         checks = _StagedChecks(state, stage, source)
         receiving = ReceivingStage(stage, checks.check, on_file=_mid_transfer_fault(), hashes=state.hashes)
         with receiving:
@@ -402,22 +442,67 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
             )
             failures = receiving.failures()
         source = _settle_remote_hashes(state, agent)
-        _verify_staged(state, stage, plan.copy, source, receiving.received, failures)
-        fault_point("after-staging")
+        _verify_staged(state, stage, plan.copy, source, receiving.received, failures, needed)
+        fault_point("after-staging", stage)
+    except OSError as error:
+        current = receiving.current if receiving is not None else None
+        raise _drop_stage(state, stage, current or stage, needed, error) from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     moved = sum(size for size, _ in receiving.received.values())
     state.extra["transfer"] = _transfer_stats(plan, moved)
-    promotion.promote(
-        folder,
-        stage,
-        plan.copy,
-        plan.delete,
-        on_step=lambda: fault_point("mid-promotion"),
-        hashes=state.hashes,
-    )
+    try:
+        promotion.promote(
+            folder,
+            stage,
+            plan.copy,
+            plan.delete,
+            on_step=lambda: fault_point("mid-promotion"),
+            hashes=state.hashes,
+        )
+    except OSError as error:
+        if journal_pending(folder):
+            raise  # committed: the next command rolls it forward
+        raise _drop_stage(state, stage, journal_path(folder), needed, error) from None
     return source
+
+
+def _preflight_local(state: _Run, plan: Plan) -> int:
+    """Before any byte moves: the local filesystem must hold every file the pull stages; returns
+    the bytes the stage needs."""
+    sizes = [state.remote.files[path].size for path in plan.copy]
+    parent = space.existing_ancestor(os.path.dirname(os.path.normpath(state.local_dir)))
+    short = space.shortfall(parent, sizes)
+    if short:
+        where = f"local {state.request.dataset}"
+        raise StagingError(
+            space.preflight_message(where, parent, len(sizes), *short),
+            paths=[parent],
+            dataset=state.request.dataset,
+            side="local",
+        )
+    return space.bytes_needed(parent, sizes)
+
+
+def _staging_failure(state: _Run, path: str, stage: str, needed: int | None, error: OSError) -> StagingError:
+    """A local staged write failed: no room after the preflight (a file grew, another writer filled
+    the disk), a name the filesystem already holds, or another refusal of the system."""
+    where = f"local {state.request.dataset}"
+    return StagingError(
+        space.staging_message(where, path, stage, needed, error),
+        paths=[path],
+        dataset=state.request.dataset,
+        side="local",
+    )
+
+
+def _drop_stage(state: _Run, stage: str, path: str, needed: int, error: OSError) -> StagingError:
+    """Remove the stage after a failed write and name the failure (the free space of a full disk is
+    measured before the stage goes)."""
+    failure = _staging_failure(state, path, stage, needed, error)
+    shutil.rmtree(stage, ignore_errors=True)
+    return failure
 
 
 def _settle_remote_hashes(state: _Run, agent: AgentClient) -> Manifest:
@@ -484,7 +569,13 @@ class _StagedChecks:
 
 
 def _verify_staged(
-    state: _Run, stage: str, paths: list[str], source: Manifest, received: dict, failures: dict
+    state: _Run,
+    stage: str,
+    paths: list[str],
+    source: Manifest,
+    received: dict,
+    failures: dict,
+    needed: int | None = None,
 ) -> None:
     """Every staged file against the remote manifest, parquet decoded with page checksums, log rules."""
     from usr_harness.dataset.events import validate_event_log
@@ -502,16 +593,19 @@ def _verify_staged(
     if bad:
         family = VerifyError if "records.parquet" in bad else FAMILY_BY_NAME["sidecars"]
         raise family(
-            f"{dataset}: staged files do not match the remote manifest: {', '.join(bad[:5])}", paths=bad
+            f"{dataset}: staged files do not match the remote manifest: {', '.join(map(quote, bad[:5]))}",
+            paths=bad,
         )
     for path, error in failures.items():
         if isinstance(error, VerifyError):
             raise VerifyError(
-                f"{dataset}: {path} fails parquet checksum decoding: {error}", paths=[path]
+                f"{dataset}: {quote(path)} fails parquet checksum decoding: {error}", paths=[path]
             ) from None
         if isinstance(error, UsrError):
             raise error
-        raise StagingError(f"{dataset}: cannot stage {path}: {error}", paths=[path]) from None
+        if isinstance(error, OSError):
+            raise _staging_failure(state, path, stage, needed, error) from None
+        raise StagingError(f"{dataset}: cannot stage {quote(path)}: {error}", paths=[path]) from None
     if EVENTS_FILE in paths:
         staged_log = Path(stage, EVENTS_FILE).read_bytes()
         validate_event_log(staged_log, source=f"remote {dataset}/{EVENTS_FILE}")
@@ -528,7 +622,8 @@ def _verify_parquet(path: Path, dataset: str, rel: str) -> None:
     try:
         verify_parquet(path)
     except UsrError as error:
-        raise VerifyError(f"{dataset}: {rel} fails parquet checksum decoding: {error}", paths=[rel]) from None
+        message = f"{dataset}: {quote(rel)} fails parquet checksum decoding: {error}"
+        raise VerifyError(message, paths=[rel]) from None
 
 
 def _post_verify(state: _Run, target: Manifest, source: Manifest, action: str) -> None:
@@ -596,7 +691,9 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
             for path in plan.copy
             if path.endswith(".parquet")
         ]
-        agent.request({"op": "stage", "dataset": dataset})
+        opening = {"op": "stage", "dataset": dataset, "sizes": [source.files[p].size for p in plan.copy]}
+        opening.update(_remote_fault("after-preflight"))
+        agent.request(opening)
         files = [(path, state.local_dir / path) for path in plan.copy]
         agent.put_files(dataset, files, _mid_transfer_fault())
         for check in checks:
@@ -616,11 +713,17 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
             expect[path] = None if entry is None else entry.sha256
     request = {"op": "promote", "dataset": dataset, "install": install, "delete": plan.delete}
     request.update({"expect": expect, "events": {"check": True}})
-    armed = os.environ.get(FAULT_ENV)
-    if armed and parse_spec(armed)[0] == "mid-promotion":
-        request["fault"] = parse_spec(armed)[1]
+    request.update(_remote_fault("mid-promotion"))
     state.extra["transfer"] = _transfer_stats(plan, agent.stats.bytes_sent)
     agent.request(request)
+
+
+def _remote_fault(point: str) -> dict[str, str]:
+    """A fault point that fires inside the remote agent during a push: `{"fault": action}` when armed."""
+    armed = os.environ.get(FAULT_ENV)
+    if armed and parse_spec(armed)[0] == point:
+        return {"fault": parse_spec(armed)[1]}
+    return {}
 
 
 _ACTIONS = {"diff": do_diff, "pull": do_pull, "push": do_push}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from usr_harness.dataset.layout import EVENTS_FILE
+from usr_harness.dataset.quoting import quote
 from usr_harness.sync.diff import same_content
 from usr_harness.sync.manifest import FileEntry, Manifest
 from usr_harness.sync.options import SyncOptions
@@ -105,7 +106,7 @@ def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> N
                 plan.problems.append(
                     Problem(
                         "sidecars",
-                        f"{side.side} {path} changed after it was written (immutable {section} file; "
+                        f"{side.side} {quote(path)} changed after it was written (immutable {section} file; "
                         "its bytes differ from the last sync) - not propagated",
                         path,
                         corruption=True,
@@ -117,7 +118,7 @@ def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> N
             plan.problems.append(
                 Problem(
                     "sidecars",
-                    f"{path} differs between local and remote; {section} files are immutable, "
+                    f"{quote(path)} differs between local and remote; {section} files are immutable, "
                     "so one copy is corrupt - not propagated",
                     path,
                     corruption=True,
@@ -126,22 +127,24 @@ def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> N
         elif _unchanged_since(tgt, base):
             plan.copy.append(path)
         else:
-            _diverged(
-                plan, path, f"{target.side} {path} changed since the last sync", copy=True, force=opts.force
-            )
+            reason = f"{target.side} {quote(path)} changed since the last sync"
+            _diverged(plan, path, reason, copy=True, force=opts.force)
     elif src:
         plan.copy.append(path)
     elif _unchanged_since(tgt, base):
         plan.delete.append(path)
     else:
-        reason = f"{target.side} {path} is not on the {source.side} side and not in the last sync"
+        reason = f"{target.side} {quote(path)} is not on the {source.side} side and not in the last sync"
         _diverged(plan, path, reason, copy=False, force=opts.force)
 
 
 def _refused_entry(family: str, side: Manifest, entry: FileEntry) -> Problem:
     """A symlink, fifo, device or unsafe name is never followed, opened or copied."""
-    what = f"unsafe path ({entry.unsafe})" if entry.unsafe else f"{entry.kind} entry"
-    return Problem(family, f"{side.side} {what} {entry.path} refused", entry.path, corruption=True)
+    if entry.unsafe:
+        message = f"{side.side} {entry.unsafe}; refused"
+    else:
+        message = f"{side.side} {entry.kind} entry {quote(entry.path)} refused"
+    return Problem(family, message, entry.path, corruption=True)
 
 
 def _check_derived_present(plan: Plan, source: Manifest, target: Manifest, base: dict[str, dict]) -> None:

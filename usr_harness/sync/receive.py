@@ -47,6 +47,8 @@ class ReceivingStage:
     ) -> None:
         self.stage = stage
         self.received: dict[str, tuple[int, str]] = {}
+        self.current: str | None = None
+        """The file being written when a write fails (a full disk names it)."""
         self._check = check
         self._on_file = on_file
         self._hashes = hashes
@@ -69,6 +71,7 @@ class ReceivingStage:
         self._footers[path] = footer
 
     def sink(self, path: str, size: int, blocks: Iterator[bytes]) -> None:
+        self.current = path
         staged = StagedFile(self.stage, path, self._hashes)
         futures: list[Future] = []
         try:
@@ -80,6 +83,7 @@ class ReceivingStage:
         except BaseException:
             staged.discard()
             raise
+        self.current = None
         self.received[path] = (staged.size, staged.sha256)
         futures.append(self._pool.submit(self._settle, staged, path, arriving))
         self._pending.append((path, staged, futures))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from usr_harness.dataset.layout import RECORDS_FILE, REGISTRY_FILE, check_dataset_id
+from usr_harness.dataset.quoting import quote
 from usr_harness.errors import UsageError
 
 REPO_ROOT_ENV = "DNADESIGN_REPO_ROOT"
@@ -35,12 +36,19 @@ class FileTarget:
     path: Path
 
 
-def _is_dataset_id(text: str) -> bool:
+def _id_problem(text: str) -> str | None:
+    """Why `text` is not a dataset id, or None when it is one."""
     try:
         check_dataset_id(text)
-    except ValueError:
-        return False
-    return True
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _not_a_target(target: str, why: str) -> UsageError:
+    problem = _id_problem(target)
+    also = f"; as a dataset id: {problem}" if problem else ""
+    return UsageError(f"TARGET {quote(target, 80)} {why}{also}")
 
 
 def resolve_target(
@@ -49,31 +57,42 @@ def resolve_target(
     """Dataset id first (when the root holds it, or nothing local is called that), then file, then folder.
 
     A relative path is taken under `repo_root` (`--repo-root`) when one is given, as
-    the file it names is then a repo-relative path, else under the current folder.
+    the file it names is then a repo-relative path, else under the current folder. A
+    TARGET the filesystem cannot even look up (a name past NAME_MAX, say) is a usage error.
     """
     base = cwd if repo_root is None else cwd / Path(repo_root).expanduser()
+    try:
+        return _resolve(target, root=root, explicit_root=explicit_root, base=base)
+    except OSError as error:
+        raise _not_a_target(target, f"cannot be looked up ({error.strerror})") from None
+
+
+def _resolve(target: str, *, root: Path, explicit_root: bool, base: Path) -> DatasetTarget | FileTarget:
     local = Path(os.path.normpath(base / Path(target).expanduser()))
     is_parquet = target.endswith(".parquet")
-    if _is_dataset_id(target) and not is_parquet and ((root / target).is_dir() or not os.path.lexists(local)):
+    is_id = _id_problem(target) is None
+    if is_id and not is_parquet and ((root / target).is_dir() or not os.path.lexists(local)):
         return DatasetTarget(root, target, "id")
     if is_parquet or (os.path.lexists(local) and not local.is_dir()):
         return FileTarget(local)
     if local.is_dir():
         return _dataset_folder(local, root if explicit_root else None)
-    raise UsageError(f"TARGET {target!r} is not a dataset id, a dataset folder or a file")
+    raise _not_a_target(target, "is not a dataset id, a dataset folder or a file")
 
 
 def _dataset_folder(folder: Path, root: Path | None) -> DatasetTarget:
     """The folder's datasets root: --root when it holds the folder, else the nearest registry.yaml."""
     if not (folder / RECORDS_FILE).is_file():
-        raise UsageError(f"{folder} holds no {RECORDS_FILE}; it is not a dataset folder", paths=[str(folder)])
+        raise UsageError(
+            f"{quote(folder)} holds no {RECORDS_FILE}; it is not a dataset folder", paths=[str(folder)]
+        )
     real = Path(os.path.realpath(folder))
     found = Path(os.path.realpath(root)) if root is not None else None
     if found is None or found not in real.parents:
         found = next((p for p in real.parents if (p / REGISTRY_FILE).is_file()), None)
     if found is None:
         raise UsageError(
-            f"{folder} is not inside --root and no parent folder holds {REGISTRY_FILE}: "
+            f"{quote(folder)} is not inside --root and no parent folder holds {REGISTRY_FILE}: "
             "pass --root DIR (the datasets root) or use the dataset id",
             paths=[str(folder)],
         )
@@ -81,7 +100,7 @@ def _dataset_folder(folder: Path, root: Path | None) -> DatasetTarget:
     try:
         check_dataset_id(dataset)
     except ValueError as error:
-        raise UsageError(f"{folder} under root {found}: {error}", paths=[str(folder)]) from None
+        raise UsageError(f"{quote(folder)} under root {quote(found)}: {error}", paths=[str(folder)]) from None
     return DatasetTarget(found, dataset, "directory")
 
 
@@ -101,14 +120,16 @@ def file_remote_path(
     local_root = repo_root or profile_local_repo_root or env.get(REPO_ROOT_ENV) or None
     if not profile_repo_root or local_root is None:
         raise UsageError(
-            f"file mode needs the remote path of {local}: pass --remote-path, or set repo_root in remote "
-            f"{remote!r} and the local repo root (--repo-root, the profile's local_repo_root, "
+            f"file mode needs the remote path of {quote(local)}: pass --remote-path, or set repo_root in "
+            f"remote {remote!r} and the local repo root (--repo-root, the profile's local_repo_root, "
             f"or ${REPO_ROOT_ENV})"
         )
     base = Path(os.path.realpath(Path(local_root).expanduser()))
     here = Path(os.path.realpath(local.parent)) / local.name
     if base not in here.parents:
-        raise UsageError(f"{local} is not inside the local repo root {base}", paths=[str(local)])
+        raise UsageError(
+            f"{quote(local)} is not inside the local repo root {quote(base)}", paths=[str(local)]
+        )
     joined = posixpath.normpath(posixpath.join(profile_repo_root, here.relative_to(base).as_posix()))
     return _checked_remote(joined, f"repo_root of remote {remote!r}")
 
@@ -116,14 +137,14 @@ def file_remote_path(
 def _checked_remote(path: str, origin: str) -> str:
     absolute = path.startswith(("/", "~/")) and not path.startswith("//")
     if not absolute or posixpath.normpath(path) != path or any(c in path for c in "\x00\n\r"):
-        raise UsageError(f"remote file path {path!r} (from {origin}) must be absolute and normalised")
+        raise UsageError(f"remote file path {quote(path)} (from {origin}) must be absolute and normalised")
     return path
 
 
 def refuse_dataset_flags(given: list[str], local: Path) -> None:
     """Sidecar, content-hash, --primary-only and --skip-snapshots mean nothing for a single file."""
     if given:
-        raise UsageError(f"{', '.join(given)}: dataset-only flag(s); {local} is synced in file mode")
+        raise UsageError(f"{', '.join(given)}: dataset-only flag(s); {quote(local)} is synced in file mode")
 
 
 def refuse_file_flags(given: list[str], target: DatasetTarget) -> None:

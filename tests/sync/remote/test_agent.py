@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from usr_harness.dataset.layout import is_runtime
-from usr_harness.errors import ConfigError, DivergedError, EventsError, LockError, UsageError, VerifyError
+from usr_harness.errors import (
+    ConfigError,
+    DivergedError,
+    EventsError,
+    LockError,
+    StagingError,
+    UsageError,
+    VerifyError,
+)
 from usr_harness.sync.hash_cache import RACY_NS
 from usr_harness.sync.remote.bundle import BOOTSTRAP
 from usr_harness.sync.remote.client import AgentClient
@@ -205,3 +213,57 @@ def test_get_streams_files_and_refuses_symlinks(base: Path, tmp_path: Path):
             agent.get_files("demo", ["link"], lambda p, s, b: None)
     finally:
         agent.close()
+
+
+def test_a_push_that_cannot_fit_is_refused_before_the_stage_opens(small_disk, tmp_path: Path):
+    base = small_disk(tmp_path / "small", 64 << 10)
+    (base / "demo").mkdir()
+    agent = start(base)
+    try:
+        agent.request({"op": "lock", "dataset": "demo", "exclusive": True, "timeout": 1})
+        with pytest.raises(StagingError, match=r"remote demo: not enough free space .* needs 1048576 bytes"):
+            agent.request({"op": "stage", "dataset": "demo", "sizes": [1 << 20]})
+        assert [name for name in os.listdir(base) if ".usr-stage-" in name] == []
+    finally:
+        agent.close()
+
+
+def test_a_write_that_finds_the_disk_full_is_staging_and_the_channel_survives(small_disk, tmp_path: Path):
+    base = small_disk(tmp_path / "small", 64 << 10)
+    (base / "demo").mkdir()
+    (base / "demo" / "records.parquet").write_bytes(b"R" * 100)
+    before = tree(base)
+    big, small = tmp_path / "big", tmp_path / "small.txt"
+    big.write_bytes(b"B" * (256 << 10))
+    small.write_bytes(b"S")
+    agent = start(base)
+    try:
+        agent.request({"op": "lock", "dataset": "demo", "exclusive": True, "timeout": 1})
+        agent.request({"op": "stage", "dataset": "demo", "sizes": [1, 1]})
+        with pytest.raises(StagingError, match="remote demo: disk full while staging 'big'") as failed:
+            agent.put_files("demo", [("big", big), ("s", small)], lambda: None)
+        assert failed.value.paths == ["big"]
+        assert agent.request({"op": "manifest", "dataset": "demo"})["exists"]
+        agent.request({"op": "abort", "dataset": "demo"})
+        assert [name for name in os.listdir(base) if ".usr-stage-" in name] == []
+    finally:
+        agent.close()
+    assert tree(base) == before
+
+
+def test_a_name_the_stage_already_holds_is_refused_by_name(base: Path, tmp_path: Path):
+    """What a case- or normalization-folding filesystem does to two twins: the second name is taken."""
+    before = tree(base)
+    twin = tmp_path / "twin"
+    twin.write_bytes(b"T")
+    agent = start(base)
+    try:
+        agent.request({"op": "lock", "dataset": "demo", "exclusive": True, "timeout": 1})
+        agent.request({"op": "stage", "dataset": "demo", "sizes": [1, 1]})
+        with pytest.raises(StagingError, match="cannot stage 'caf\u0301e': another staged file already"):
+            agent.put_files("demo", [("caf\u0301e", twin), ("caf\u0301e", twin)], lambda: None)
+        agent.request({"op": "abort", "dataset": "demo"})
+        assert agent.request({"op": "manifest", "dataset": "demo"})["exists"]
+    finally:
+        agent.close()
+    assert tree(base) == before

@@ -95,7 +95,7 @@ def test_unreachable_host_is_a_transport_error(profile: RemoteProfile) -> None:
 def test_missing_base_dir_is_a_config_error(profile: RemoteProfile, remote_base: Path) -> None:
     missing = remote_base / "absent"
     with (
-        pytest.raises(ConfigError, match=f"remote base_dir {missing} does not exist"),
+        pytest.raises(ConfigError, match=f"remote base_dir '{missing}' does not exist"),
         connect_agent(dataclasses.replace(profile, base_dir=str(missing))),
     ):
         pass

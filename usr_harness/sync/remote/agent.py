@@ -22,11 +22,14 @@ import time
 from usr_harness.dataset.flock import LockTimeout, acquire, acquire_dataset, release_all
 from usr_harness.dataset.journal import JournalConflict, apply_journal, journal_pending
 from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relpath, entry_kind, is_runtime
+from usr_harness.dataset.quoting import quote
+from usr_harness.faults.points import fill_space
 from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.promotion import StagedFile, needs_recovery, new_stage, promote, recover
 from usr_harness.sync.remote.file_agent import FileOps
 from usr_harness.sync.remote.pipes import widen_standard_streams
 from usr_harness.sync.scan import CHUNK, scan_dataset, sha256_file
+from usr_harness.sync.space import bytes_needed, is_disk_full, preflight_message, shortfall, staging_message
 
 PROTOCOL_VERSION = 1
 
@@ -46,6 +49,7 @@ class Agent(FileOps):
         self.base_dir = None
         self.locks: dict[str, list] = {}
         self.stages: dict[str, str] = {}
+        self.needed: dict[str, int] = {}
         self.created: set[str] = set()
         self.hashes = HashCache()
 
@@ -90,7 +94,8 @@ class Agent(FileOps):
                 reply = {"ok": False, "family": "staging", "message": f"remote {conflict}"}
                 reply["paths"] = [conflict.relpath]
             except OSError as error:
-                reply = {"ok": False, "family": "staging", "message": f"remote: {error}"}
+                what = "disk full" if is_disk_full(error) else "cannot write"
+                reply = {"ok": False, "family": "staging", "message": f"remote: {what}: {error}"}
             if reply is not None:
                 self.send(reply)
             if op == "bye":
@@ -99,7 +104,7 @@ class Agent(FileOps):
     def op_hello(self, request: dict) -> dict:
         base = os.path.expanduser(request["base_dir"])
         if not os.path.isdir(base):
-            raise AgentFailure("config", f"remote base_dir {base} does not exist", [base])
+            raise AgentFailure("config", f"remote base_dir {quote(base)} does not exist", [base])
         self.base_dir = os.path.realpath(base)
         return {
             "ok": True,
@@ -138,7 +143,7 @@ class Agent(FileOps):
             check_relpath(rel)
             path = os.path.join(folder, rel)
             if os.path.islink(path) or not os.path.isfile(path):
-                raise AgentFailure("verify", f"remote {rel} is no longer a regular file", [rel])
+                raise AgentFailure("verify", f"remote {quote(rel)} is no longer a regular file", [rel])
             found[rel] = self.hashes.sha256(path)
         return {"ok": True, "sha256": found}
 
@@ -195,7 +200,8 @@ class Agent(FileOps):
             check_relpath(rel)
             path = os.path.join(folder, rel)
             if os.path.islink(path) or not os.path.isfile(path):
-                self.send({"ok": False, "family": "verify", "message": f"remote {rel} is not a regular file"})
+                message = f"remote {quote(rel)} is not a regular file"
+                self.send({"ok": False, "family": "verify", "message": message})
                 continue
             with open(path, "rb", buffering=0) as handle:
                 size = os.fstat(handle.fileno()).st_size
@@ -217,30 +223,62 @@ class Agent(FileOps):
         return None
 
     def op_stage(self, request: dict) -> dict:
+        """Open the push's stage once the files it announces (`sizes`) fit beside the dataset."""
         folder = self.dataset_dir(request["dataset"])
         if folder not in self.locks:
             raise AgentFailure("lock", "stage requested without holding the remote dataset lock")
+        parent = os.path.dirname(folder)
+        sizes = request.get("sizes") or []
+        short = shortfall(parent, sizes)
+        if short:
+            where = "remote " + request["dataset"]
+            raise AgentFailure("staging", preflight_message(where, parent, len(sizes), *short), [parent])
         stage = new_stage(folder)
         self.stages[folder] = stage
+        self.needed[folder] = bytes_needed(parent, sizes)
+        if request.get("fault") == "fill":
+            fill_space(stage)
+        else:
+            _fire(_fault_step(request.get("fault"), "after-preflight"))
         return {"ok": True, "stage": os.path.basename(stage)}
 
     def op_put(self, request: dict) -> dict:
+        """Stage one file; a failed write still reads the file's bytes, so the next request is intact."""
         folder = self.dataset_dir(request["dataset"])
         stage = self.stages.get(folder)
         rel = request["path"]
         check_relpath(rel)
+        blocks = self.read_exact(int(request["size"]))
         if stage is None:
-            for _ in self.read_exact(int(request["size"])):
+            for _ in blocks:
                 pass
             raise AgentFailure("staging", "no stage open for {}".format(request["dataset"]))
-        staged = StagedFile(stage, rel, self.hashes)
         try:
-            for block in self.read_exact(int(request["size"])):
+            staged = StagedFile(stage, rel, self.hashes)
+        except OSError as error:
+            for _ in blocks:
+                pass
+            raise self._write_failure(request["dataset"], folder, stage, rel, error) from None
+        try:
+            for block in blocks:
                 staged.write(block)
+        except OSError as error:
+            staged.discard()
+            for _ in blocks:
+                pass
+            raise self._write_failure(request["dataset"], folder, stage, rel, error) from None
         except BaseException:
             staged.discard()
             raise
-        return {"ok": True, "path": rel, "size": staged.size, "sha256": staged.close()}
+        try:
+            digest = staged.close()
+        except OSError as error:
+            raise self._write_failure(request["dataset"], folder, stage, rel, error) from None
+        return {"ok": True, "path": rel, "size": staged.size, "sha256": digest}
+
+    def _write_failure(self, dataset: str, folder: str, stage: str, rel: str, error: OSError) -> AgentFailure:
+        message = staging_message("remote " + dataset, rel, stage, self.needed.get(folder), error)
+        return AgentFailure("staging", message, [rel])
 
     def op_promote(self, request: dict) -> dict:
         folder = self.dataset_dir(request["dataset"])
@@ -413,8 +451,8 @@ def _installed_version(name: str) -> str | None:
         return None
 
 
-def _fault_step(action: str | None):
-    """A drill can make the agent die, fail or stop halfway through a promotion (a crash, a hang)."""
+def _fault_step(action: str | None, point: str = "mid-promotion"):
+    """A drill can make the agent die, fail or stop at a fault point (a crash, a hang)."""
     if action == "kill":
         return lambda: os.kill(os.getpid(), signal.SIGKILL)
     if action == "stop":
@@ -422,10 +460,15 @@ def _fault_step(action: str | None):
     if action == "raise":
 
         def fail() -> None:
-            raise AgentFailure("staging", "fault point mid-promotion fired on the remote")
+            raise AgentFailure("staging", f"fault point {point} fired on the remote")
 
         return fail
     return None
+
+
+def _fire(step) -> None:
+    if step is not None:
+        step()
 
 
 def main() -> None:

@@ -13,12 +13,15 @@ import shlex
 from importlib import resources
 
 AGENT_MODULES = (
+    "dataset/quoting.py",
     "dataset/layout.py",
     "dataset/flock.py",
     "dataset/journal.py",
     "sync/scan.py",
     "sync/hash_cache.py",
     "sync/promotion.py",
+    "sync/space.py",
+    "faults/points.py",
     "sync/remote/pipes.py",
     "sync/remote/file_agent.py",
     "sync/remote/agent.py",

@@ -17,6 +17,7 @@ import uuid
 from usr_harness.dataset.flock import HeldLock, LockTimeout, acquire
 from usr_harness.dataset.journal import fsync_dir
 from usr_harness.dataset.layout import TEMP_PREFIX, entry_kind
+from usr_harness.dataset.quoting import quote
 from usr_harness.sync.promotion import StagedFile
 from usr_harness.sync.scan import CHUNK, parquet_stats
 
@@ -36,10 +37,10 @@ def checked_file_path(raw: object) -> str:
     if not isinstance(raw, str) or not raw:
         raise FileRefusal("usage", "file path is empty")
     if "\x00" in raw or "\n" in raw or "\r" in raw:
-        raise FileRefusal("usage", f"unsafe file path {raw!r}: control character")
+        raise FileRefusal("usage", f"unsafe file path {quote(raw)}: control character")
     path = os.path.expanduser(raw) if raw == "~" or raw.startswith("~/") else raw
     if not os.path.isabs(path) or path.startswith("//") or os.path.normpath(path) != path or path == "/":
-        raise FileRefusal("usage", f"unsafe file path {raw!r}: must be absolute and normalised")
+        raise FileRefusal("usage", f"unsafe file path {quote(raw)}: must be absolute and normalised")
     return path
 
 
@@ -74,7 +75,8 @@ def refuse_non_file(path: str, entry: dict) -> None:
     """A target that exists must be a regular file: symlinks, folders and devices are never touched."""
     kind = entry.get("kind", "file") if entry.get("exists") else "file"
     if kind != "file":
-        raise FileRefusal("verify", f"{path} is a {kind} entry; refusing to follow or replace it", [path])
+        message = f"{quote(path)} is a {kind} entry; refusing to follow or replace it"
+        raise FileRefusal("verify", message, [path])
 
 
 def file_lock_path(target: str) -> str:
@@ -128,7 +130,7 @@ def promote_file(staged_path: str, target: str, expect: str | None) -> None:
     current = file_entry(target, digest=True, parquet=False)
     refuse_non_file(target, current)
     if current.get("sha256") != expect:
-        raise FileRefusal("diverged", f"{target} changed while the transfer was planned", [target])
+        raise FileRefusal("diverged", f"{quote(target)} changed while the transfer was planned", [target])
     if current["exists"]:
         os.chmod(staged_path, stat.S_IMODE(os.lstat(target).st_mode))
     os.replace(staged_path, target)
@@ -178,7 +180,7 @@ class FileOps:
             path = checked_file_path(request.get("path"))
             entry = file_entry(path, digest=False, parquet=False)
             if not entry["exists"]:
-                raise FileRefusal("verify", f"{path} is missing", [path])
+                raise FileRefusal("verify", f"{quote(path)} is missing", [path])
             refuse_non_file(path, entry)
         except FileRefusal as refusal:
             return _as_reply(refusal)
@@ -198,7 +200,7 @@ class FileOps:
         try:
             path = checked_file_path(request.get("path"))
             if file_lock_path(path) not in self.locks:
-                raise FileRefusal("lock", f"put of {path} without holding its exclusive lock", [path])
+                raise FileRefusal("lock", f"put of {quote(path)} without holding its exclusive lock", [path])
             staged = open_file_stage(path)
         except (FileRefusal, OSError, ValueError) as error:
             for _ in self.read_exact(size):
@@ -220,9 +222,11 @@ class FileOps:
             path = checked_file_path(request.get("path"))
             staged = self.file_stages.get(path)
             if staged is None or file_lock_path(path) not in self.locks:
-                raise FileRefusal("staging", f"promotion of {path} needs its lock and a staged copy", [path])
+                message = f"promotion of {quote(path)} needs its lock and a staged copy"
+                raise FileRefusal("staging", message, [path])
             if sha256_nofollow(staged.path) != request["sha256"]:
-                raise FileRefusal("verify", f"staged copy of {path} does not match the local file", [path])
+                message = f"staged copy of {quote(path)} does not match the local file"
+                raise FileRefusal("verify", message, [path])
             promote_file(staged.path, path, request.get("expect"))
         except FileRefusal as refusal:
             return _as_reply(refusal)
