@@ -301,7 +301,24 @@ def _plan(state: _Run, agent: AgentClient, action: str) -> Plan:
         raise VerifyError(f"{state.request.dataset}: {missing}", paths=["records.parquet"])
     plan = plan_sync(action, local, remote, base, state.request.opts, state.diff.primary_mode)
     _raise_plan_failure(plan, state.request.dataset)
+    if EVENTS_FILE in plan.kept:
+        _check_kept_log(state, agent, action)
     return plan
+
+
+def _check_kept_log(state: _Run, agent: AgentClient, action: str) -> None:
+    """Lines the target appended since the last sync are kept only when they are well-formed events."""
+    from usr_harness.dataset.events import validate_event_log
+
+    dataset = state.request.dataset
+    if action == "pull":
+        log = (state.local_dir / EVENTS_FILE).read_bytes()
+    else:
+        blocks: list[bytes] = []
+        agent.get_files(dataset, [EVENTS_FILE], lambda path, size, data: blocks.extend(data))
+        log = b"".join(blocks)
+    side = "local" if action == "pull" else "remote"
+    validate_event_log(log, source=f"{side} {dataset}/{EVENTS_FILE}")
 
 
 def _gate(state: _Run, plan: Plan) -> str | None:
