@@ -4,7 +4,8 @@ Laptop A and laptop B both pulled the same dataset, then each works on its own. 
 addition on one side is never a deletion for the other: after push(A), then B's pull
 and push (in either order), then pull(A), every added file is on all three trees with
 its exact bytes. Only a true conflict (the same path added with different bytes, or
-event logs that both grew) is `diverged`, and a refusal changes neither side.
+event logs that both grew) is `diverged`, and a refusal changes neither side; two
+grown logs are reconciled by `usr events merge` on the laptop, which keeps every line.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from usr_harness.pytest_plugin import make_drill_engine
 from usr_harness.report.fingerprint import compare, fingerprint_tree
 
-from .conftest import Sync
+from .conftest import DATASET, REMOTE, Sync
 
 pytestmark = [pytest.mark.drill, pytest.mark.ssh]
 
@@ -211,3 +212,49 @@ def test_first_sync_without_a_base_still_refuses_to_delete(sync: Sync):
     assert sync.refused(result, "diverged"), result.message
     assert NOTE in result.audit["data"]["error"]["paths"]
     assert sync.prints() == before
+
+
+def _log(tree: Path) -> bytes:
+    return (tree / ".events.log").read_bytes()
+
+
+@pytest.mark.parametrize("b_first", B_FIRST)
+def test_branched_logs_merge_and_every_line_and_part_survives(laptops: Laptops, b_first: str):
+    laptops.b.require("events-merge")
+    shared = _log(laptops.b.local)
+    part_a, part_b = _attach(laptops.a, 1), _attach(laptops.b, 2)
+    line_a, line_b = _log(laptops.a.local)[len(shared) :], _log(laptops.b.local)[len(shared) :]
+    expected = {
+        part_a: (laptops.a.local / part_a).read_bytes(),
+        part_b: (laptops.b.local / part_b).read_bytes(),
+        ".events.log": shared + line_a + line_b,
+    }
+    assert laptops.a.push().ok
+    assert laptops.b.refused(laptops.b.pull(), "diverged")
+    remote_before = fingerprint_tree(laptops.a.hpc).digest
+    merged = laptops.b.call("events-merge", lambda: laptops.b.engine.events_merge(DATASET, REMOTE))
+    assert merged.ok, merged.message
+    assert _log(laptops.b.local) == expected[".events.log"]
+    assert fingerprint_tree(laptops.a.hpc).digest == remote_before, "the merge wrote the remote"
+    for step in (laptops.b.pull, laptops.b.push) if b_first == "pull" else (laptops.b.push, laptops.b.pull):
+        result = step()
+        assert result.ok, result.message
+    assert laptops.a.pull().ok
+    _assert_everywhere(laptops, expected)
+
+
+def test_merge_refuses_a_rewritten_history_and_changes_nothing(laptops: Laptops):
+    laptops.b.require("events-merge")
+    _attach(laptops.a, 1)
+    _attach(laptops.b, 2)
+    assert laptops.a.push().ok
+    log = laptops.b.local / ".events.log"
+    data = log.read_bytes()
+    first_digit = next(i for i, ch in enumerate(data) if chr(ch).isdigit())
+    flipped = b"1" if data[first_digit : first_digit + 1] != b"1" else b"2"
+    log.write_bytes(data[:first_digit] + flipped + data[first_digit + 1 :])
+    before = laptops.trees()
+    refused = laptops.b.call("events-merge", lambda: laptops.b.engine.events_merge(DATASET, REMOTE))
+    assert laptops.b.refused(refused, "events"), refused.message
+    assert laptops.b.says(refused, "does not start with the log of the last sync"), refused.message
+    assert laptops.trees() == before

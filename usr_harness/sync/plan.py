@@ -214,7 +214,7 @@ def _plan_events(
     if _extends_base_log(source, base) and _extends_base_log(target, base):
         message = (
             f"{target.side} .events.log is not a prefix of {source.side} .events.log: both logs grew "
-            "since the last sync (histories branched); `usr events merge DATASET REMOTE` on the laptop "
+            "since the last sync (histories branched); `usr events merge DATASET REMOTE` here "
             "merges them"
         )
         plan.problems.append(Problem("diverged", message, EVENTS_FILE))
