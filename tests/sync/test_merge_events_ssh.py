@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 
 from usr_harness.dataset import Dataset
-from usr_harness.errors import DatasetError, EventsError, UsageError
+from usr_harness.errors import DatasetError, EventsError, UsageError, VerifyError
+from usr_harness.report.fingerprint import fingerprint_tree
 from usr_harness.sync import base_store
 
 from .conftest import DATASET, Sides, make_dataset, overlay_table
@@ -57,3 +58,13 @@ def test_merge_of_a_missing_dataset_or_an_unsafe_id_is_a_named_error(sides: Side
     assert missing.code == DatasetError.exit_code and "error[dataset]" in missing.err
     unsafe = sides.usr("events", "merge", "../x", "loopback")
     assert unsafe.code == UsageError.exit_code and "error[usage]" in unsafe.err
+
+
+def test_merge_against_a_remote_without_the_dataset_is_named_and_leaves_no_folder(sides: Sides):
+    make_dataset(sides.local_root)
+    before = fingerprint_tree(sides.local), fingerprint_tree(sides.remote_root)
+    refused = sides.usr("events", "merge", DATASET, "loopback")
+    assert refused.code == VerifyError.exit_code, refused.err
+    assert refused.err.startswith("usr: error[verify]: ") and "remote .events.log" in refused.err
+    assert (fingerprint_tree(sides.local), fingerprint_tree(sides.remote_root)) == before
+    assert not sides.remote.exists()
