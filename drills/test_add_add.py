@@ -21,7 +21,7 @@ from usr_harness.report.fingerprint import compare, fingerprint_tree
 
 from .conftest import DATASET, REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.slow]  # 3-5 syncs over SSH per case
 
 NOTE = "_artifacts/notes.txt"
 OLD = "_artifacts/old.txt"
