@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from usr_harness.corrupt.catalogue import CATALOGUE, Corruption, apply
-from usr_harness.corrupt.expectations import BLIND, CHANGED, NA
+from usr_harness.corrupt.expectations import BLIND, CHANGED, KEPT, NA
 from usr_harness.corrupt.remote_tree import RemoteTree
 from usr_harness.corrupt.tree import LocalTree
 from usr_harness.mock.batch import ensure_overlay_namespaces
@@ -84,7 +84,9 @@ def _observe(sync: Sync, entry: Corruption, command: str, flags: tuple[str, ...]
     if command == "diff":
         section = data.get(SECTION_KEYS.get(entry.section, ""), {})
         return (CHANGED if section.get("changed") else "unchanged"), result
-    return (CHANGED if data["transfer_state"] == "TRANSFERRED" else "unchanged"), result
+    if data["transfer_state"] == "TRANSFERRED":
+        return CHANGED, result
+    return (KEPT if data.get("kept", {}).get("paths") else "unchanged"), result
 
 
 CASES = [(entry, side) for entry in CATALOGUE for side in ("local", "remote")]
@@ -130,6 +132,8 @@ def test_corruption_is_detected_as_declared(
                 failures.append(
                     f"{key}: expected the change to be seen, got {observed}: {result.message[-300:]}"
                 )
+            elif expected.outcome == KEPT and (observed != KEPT or sync.prints() != before):
+                failures.append(f"{key}: expected the addition kept, untouched, got {observed}")
             elif expected.outcome == BLIND and observed == "unchanged":
                 blind_spots.append(key)
             snapshot.restore()

@@ -1,8 +1,9 @@
 """A hypothesis state machine: random HPC batches, local work, corruption, syncs and interruptions.
 
-The model is deliberately small: which side changed since the last sync. It
-predicts every sync's outcome (the contract serialises writers: a side with
-unsynced work refuses to be overwritten, and event logs only grow), and the
+The model is deliberately small: which side changed since the last sync, and whether
+the HPC side rewrote the records. It predicts every sync's outcome (a side's new parts
+and event lines are additions a sync keeps, its rewritten records refuse to be
+overwritten, logs that both grew are a conflict, event logs only grow), and the
 invariants check the real trees: logs only grow, and after a clean pull + push
 both trees are byte-identical.
 """
@@ -41,12 +42,14 @@ def _log(path: Path) -> bytes:
 
 def build_machine(host, options: pytest.Config, seed: int, workdir: Path):
     class SyncModel(RuleBasedStateMachine):
-        """local_dirty / remote_dirty: that side holds work the other has not seen."""
+        """local_dirty / remote_dirty: that side holds work the other has not seen;
+        records_dirty: part of the remote's is a rewritten records file (a batch)."""
 
         @initialize()
         def start(self) -> None:
             self.local_exists = False
             self.local_dirty, self.remote_dirty = False, True
+            self.records_dirty = True
             scratch = Path(tempfile.mkdtemp(dir=workdir))
             self.local_root = scratch / "local"
             self.local_root.mkdir()
@@ -77,7 +80,7 @@ def build_machine(host, options: pytest.Config, seed: int, workdir: Path):
         def hpc_batch(self) -> None:
             self.series.apply_round(self.remote_root, DATASET, self.round)
             self.round += 1
-            self.remote_dirty = True
+            self.remote_dirty = self.records_dirty = True
 
         @precondition(lambda self: self.local_exists)
         @rule()
@@ -129,13 +132,17 @@ def build_machine(host, options: pytest.Config, seed: int, workdir: Path):
                 if action == "push"
                 else (self.remote_dirty, self.local_dirty)
             )
+            overwrites = theirs and (mine or (action == "push" and self.records_dirty))
             if action == "push" and not self.local_exists:
                 assert result.family == "verify", result.message
-            elif theirs:
+            elif overwrites:
                 assert result.family in ("diverged", "events"), result.message
+            elif theirs:
+                assert result.ok and result.transfer_state == "NO-OP", result.message
+                assert result.audit["data"]["kept"]["paths"], "the target's additions were not kept"
             elif mine:
                 assert result.ok and result.transfer_state == "TRANSFERRED", result.message
-                self.local_dirty = self.remote_dirty = False
+                self.local_dirty = self.remote_dirty = self.records_dirty = False
                 self.local_exists = True
             else:
                 assert result.ok and result.transfer_state == "NO-OP", result.message
@@ -154,7 +161,7 @@ def build_machine(host, options: pytest.Config, seed: int, workdir: Path):
             result = self.engine.pull(DATASET, REMOTE, env={"USR_HARNESS_FAULT_POINT": f"{point}:raise"})
             assert not result.ok and result.transfer_state == "FAILED"
             if point in COMPLETES_ANYWAY:
-                self.local_dirty = self.remote_dirty = False
+                self.local_dirty = self.remote_dirty = self.records_dirty = False
                 self.local_exists = True
 
         @invariant()

@@ -11,7 +11,7 @@ from usr_harness.corrupt.expectations import SAME_SIZE_KINDS, SIZE_COMPARED
 from usr_harness.corrupt.injectors import INJECTORS
 from usr_harness.errors import FAMILY_BY_NAME
 
-NON_ERRORS = ("changed", "blind", "n/a")
+NON_ERRORS = ("changed", "kept", "blind", "n/a")
 
 
 def test_ids_are_unique_ordered_and_named_section_dot_kind() -> None:
@@ -56,6 +56,10 @@ def test_examples_from_the_contract() -> None:
     assert get("snapshots.byte-flip").expect("remote", "pull", "no-derived-hashes").outcome == "sidecars"
     assert get("primary.byte-flip").expect("remote", "pull", "size").outcome == "blind"
     assert get("primary.truncate").expect("remote", "pull", "size").outcome == "verify"
+    stray = get("derived.stray-file")
+    assert stray.expect("local", "pull").outcome == stray.expect("remote", "push").outcome == "kept"
+    assert stray.expect("remote", "pull").outcome == "changed"
+    assert get("auxiliary.rename").expect("remote", "push").outcome == "changed"
     symlink = get("auxiliary.symlink-outside").expect("remote", "pull")
     assert (symlink.outcome, symlink.token) == ("sidecars", "symlink entry")
     missing = get("primary.delete").expect("remote", "pull")

@@ -168,18 +168,19 @@ def test_push_of_new_parquet_with_an_unreadable_base_fails_config_and_changes_no
     assert no_stages(sides.remote_root)
 
 
-def test_remote_only_file_survives_push_without_force(sides: Sides):
+def test_remote_file_added_since_the_base_is_kept_by_push_and_brought_by_pull(sides: Sides):
     make_dataset(sides.local_root)
     assert sides.usr("push", DATASET, "loopback", "-y").code == 0
     (sides.remote / "_artifacts").mkdir()
     (sides.remote / "_artifacts" / "hpc-note.json").write_text("{}")
     before = sides.fingerprints()
-    refused = sides.usr("push", DATASET, "loopback", "-y")
-    assert refused.code == DivergedError.exit_code, refused.out
-    assert "_artifacts/hpc-note.json" in refused.audit["data"]["error"]["paths"]
-    assert sides.fingerprints() == before
-    forced = sides.usr("push", DATASET, "loopback", "-y", "--force")
-    assert forced.code == 0 and forced.audit["data"]["plan"]["forced"] == ["_artifacts/hpc-note.json"]
+    for flags in ((), ("--force",)):
+        kept = sides.usr("push", DATASET, "loopback", "-y", *flags)
+        assert kept.code == 0 and kept.audit["data"]["transfer_state"] == "NO-OP", kept.out
+        assert kept.audit["data"]["kept"] == {"side": "remote", "paths": ["_artifacts/hpc-note.json"]}
+        assert "Kept           : 1 remote addition(s): _artifacts/hpc-note.json" in kept.out
+        assert sides.fingerprints() == before
+    assert sides.usr("pull", DATASET, "loopback", "-y").code == 0
     sides.assert_equal_trees()
 
 

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from usr_harness.sync.diff import diff_manifests
 from usr_harness.sync.manifest import Manifest
@@ -18,8 +20,14 @@ def sha(text: str) -> str:
 
 
 def manifest(
-    side: str, files: dict[str, str], *, events: str | None = None, prefix: tuple[int, str] | None = None
+    side: str,
+    files: dict[str, str],
+    *,
+    events: str | None = None,
+    prefix: tuple[int, str] | None = None,
+    base_log: str | None = None,
 ):
+    """`base_log`: the log of the last sync, whose length this side hashes its own log's start to."""
     from usr_harness.dataset.layout import section_of
 
     entries = [
@@ -44,6 +52,15 @@ def manifest(
                     "prefix_len": prefix[0],
                     "prefix_sha256": sha(events[: prefix[0]]),
                     "prefix_ends_line": prefix[0] == 0 or events[prefix[0] - 1] == "\n",
+                }
+            )
+        if base_log is not None and len(base_log) <= len(events):
+            cut = len(base_log)
+            events_info.update(
+                {
+                    "base_len": cut,
+                    "base_sha256": sha(events[:cut]),
+                    "base_ends_line": cut == 0 or events[cut - 1] == "\n",
                 }
             )
     return Manifest.from_scan(side, {"exists": bool(entries), "files": entries, "events": events_info})
@@ -86,20 +103,78 @@ def test_remote_new_part_is_pulled_and_log_extension_accepted():
     assert not result.problems
 
 
-def test_local_only_part_is_never_deleted_by_a_pull():
+@pytest.mark.parametrize("force", [False, True])
+def test_local_part_added_since_base_is_kept_by_a_pull(force):
     local = manifest("local", {**BASE_FILES, "_derived/ns/part-9.parquet": "L"}, events="a\n")
     remote = manifest("remote", BASE_FILES, events="a\n", prefix=(2, ""))
-    result = plan("pull", local, remote, base_of(BASE_FILES))
-    assert result.first_failure()[0] == "diverged"
+    result = plan("pull", local, remote, base_of(BASE_FILES), force=force)
+    assert result.kept == ["_derived/ns/part-9.parquet"]
+    assert result.noop and not result.problems and not result.forced
+
+
+def test_local_only_part_without_any_base_is_still_divergence():
+    local = manifest("local", {**BASE_FILES, "_derived/ns/part-9.parquet": "L"}, events="a\n")
+    remote = manifest("remote", BASE_FILES, events="a\n", prefix=(2, ""))
+    result = plan("pull", local, remote)
+    assert result.first_failure()[0] == "diverged" and not result.kept
     assert result.first_failure()[2] == ["_derived/ns/part-9.parquet"]
 
 
-def test_remote_only_file_is_not_deleted_by_push_without_force_but_is_with_it():
+def test_remote_file_added_since_base_is_kept_by_a_push():
     local = manifest("local", BASE_FILES, events="a\n", prefix=(2, ""))
     remote = manifest("remote", {**BASE_FILES, "_artifacts/x.json": "{}"}, events="a\n")
-    assert plan("push", local, remote, base_of(BASE_FILES)).first_failure()[0] == "diverged"
-    forced = plan("push", local, remote, base_of(BASE_FILES), force=True)
+    result = plan("push", local, remote, base_of(BASE_FILES))
+    assert result.kept == ["_artifacts/x.json"] and result.noop and not result.problems
+
+
+def test_remote_only_file_without_base_is_not_deleted_by_push_without_force_but_is_with_it():
+    local = manifest("local", BASE_FILES, events="a\n", prefix=(2, ""))
+    remote = manifest("remote", {**BASE_FILES, "_artifacts/x.json": "{}"}, events="a\n")
+    assert plan("push", local, remote).first_failure()[0] == "diverged"
+    forced = plan("push", local, remote, force=True)
     assert forced.delete == ["_artifacts/x.json"] and forced.forced == ["_artifacts/x.json"]
+
+
+@pytest.mark.parametrize("action", ["pull", "push"])
+def test_each_side_adds_a_part_the_source_part_is_copied_the_target_part_kept(action):
+    mine = {**BASE_FILES, "_derived/ns/part-L.parquet": "L"}
+    theirs = {**BASE_FILES, "_derived/ns/part-R.parquet": "R"}
+    local = manifest("local", mine, events="a\n", prefix=(2, ""))
+    remote = manifest("remote", theirs, events="a\n", prefix=(2, ""))
+    result = plan(action, local, remote, base_of(BASE_FILES))
+    copied, kept = ("part-R", "part-L") if action == "pull" else ("part-L", "part-R")
+    assert result.copy == [f"_derived/ns/{copied}.parquet"]
+    assert result.kept == [f"_derived/ns/{kept}.parquet"]
+    assert not result.delete and not result.problems
+
+
+@pytest.mark.parametrize("action", ["pull", "push"])
+def test_same_bytes_added_on_both_sides_is_no_conflict(action):
+    both = {**BASE_FILES, "_derived/ns/part-2.parquet": "P2", "_artifacts/a.txt": "x"}
+    local = manifest("local", both, events="a\n", prefix=(2, ""))
+    remote = manifest("remote", both, events="a\n", prefix=(2, ""))
+    result = plan(action, local, remote, base_of(BASE_FILES))
+    assert result.noop and not result.problems and not result.kept
+
+
+@pytest.mark.parametrize("action", ["pull", "push"])
+@pytest.mark.parametrize("path", ["_derived/ns/part-2.parquet", "_artifacts/a.txt"])
+def test_different_bytes_added_on_both_sides_is_divergence(action, path):
+    local = manifest("local", {**BASE_FILES, path: "mine"}, events="a\n", prefix=(2, ""))
+    remote = manifest("remote", {**BASE_FILES, path: "theirs"}, events="a\n", prefix=(2, ""))
+    family, message, paths = plan(action, local, remote, base_of(BASE_FILES)).first_failure()
+    assert (family, paths) == ("diverged", [path])
+    assert "added on both sides since the last sync with different bytes" in message
+    forced = plan(action, local, remote, base_of(BASE_FILES), force=True)
+    assert forced.copy == [path] and forced.forced == [path]
+
+
+def test_file_deleted_at_the_remote_since_base_is_deleted_by_a_pull():
+    files = {**BASE_FILES, "_artifacts/x.json": "{}"}
+    local = manifest("local", files, events="a\n")
+    remote = manifest("remote", BASE_FILES, events="a\n", prefix=(2, ""))
+    result = plan("pull", local, remote, base_of(files))
+    assert result.delete == ["_artifacts/x.json"] and not result.kept and not result.problems
 
 
 def test_file_deleted_at_source_since_base_is_deleted_at_target():
@@ -264,3 +339,92 @@ def test_only_parquet_changed_since_the_base_predicts_a_decode():
     assert parquet_changed_since(grown, base)
     rewritten = manifest("local", {**BASE_FILES, "records.parquet": "R2"})
     assert parquet_changed_since(rewritten, base)
+
+
+LOG = "a\nb\n"
+
+
+def logged_base(files: dict[str, str] = BASE_FILES, log: str = LOG) -> dict[str, dict]:
+    return {**base_of(files), ".events.log": {"sha256": sha(log), "size": len(log)}}
+
+
+@pytest.mark.parametrize("action", ["pull", "push"])
+def test_lines_the_target_appended_since_base_are_kept(action):
+    grown = LOG + "t\n"
+    target_side, source_side = ("local", "remote") if action == "pull" else ("remote", "local")
+    target = manifest(target_side, BASE_FILES, events=grown, base_log=LOG)
+    source = manifest(source_side, BASE_FILES, events=LOG, base_log=LOG)
+    local, remote = (target, source) if action == "pull" else (source, target)
+    result = plan(action, local, remote, logged_base())
+    assert result.kept == [".events.log"] and result.noop and not result.problems
+
+
+@pytest.mark.parametrize("action", ["pull", "push"])
+def test_logs_grown_on_both_sides_since_base_are_diverged_and_name_the_merge(action):
+    local = manifest("local", BASE_FILES, events=LOG + "l\n", prefix=(len(LOG) + 2, ""), base_log=LOG)
+    remote = manifest("remote", BASE_FILES, events=LOG + "r\n", prefix=(len(LOG) + 2, ""), base_log=LOG)
+    family, message, paths = plan(action, local, remote, logged_base()).first_failure()
+    assert (family, paths) == ("diverged", [".events.log"])
+    assert "not a prefix" in message and "usr events merge" in message
+    assert plan(action, local, remote, logged_base(), force=True).first_failure()[0] == "diverged"
+
+
+def test_a_target_log_that_rewrote_the_base_is_still_an_events_error():
+    local = manifest("local", BASE_FILES, events="a\nX\nl\n", base_log=LOG)
+    remote = manifest("remote", BASE_FILES, events=LOG, prefix=(len(LOG), ""), base_log=LOG)
+    family, message, _ = plan("pull", local, remote, logged_base()).first_failure()
+    assert family == "events" and "does not extend" in message
+
+
+def test_a_source_log_shorter_than_the_base_is_still_an_events_error():
+    local = manifest("local", BASE_FILES, events=LOG, base_log=LOG)
+    remote = manifest("remote", BASE_FILES, events="a\n", base_log=LOG)
+    family, message, _ = plan("pull", local, remote, logged_base()).first_failure()
+    assert family == "events" and "does not extend" in message
+
+
+def test_a_kept_log_leaves_the_source_log_as_the_agreed_base():
+    remote = manifest("remote", BASE_FILES, events=LOG)
+    local = manifest("local", BASE_FILES, events=LOG + "l\n")
+    agreed = base_from(remote, local, [".events.log"])
+    assert agreed[".events.log"] == {"sha256": sha(LOG), "size": len(LOG)}
+    assert ".events.log" not in base_from(remote, local)
+
+
+# A path's state on one side relative to the base: gone, as it was, rewritten, or (not in base) added.
+SIDE_STATE = st.sampled_from(["gone", "same", "edited"])
+PATHS = [f"_artifacts/f{i}.txt" for i in range(4)] + [f"_derived/ns/part-{i}.parquet" for i in range(4)]
+
+
+@st.composite
+def three_way(draw):
+    """A base and each side's files after independent additions, edits and deletions since it."""
+    in_base = draw(st.lists(st.sampled_from(PATHS), unique=True))
+    base_files = {**BASE_FILES, **{p: f"base-{p}" for p in in_base}}
+    sides = []
+    for side in ("local", "remote"):
+        files = dict(BASE_FILES)
+        for path in in_base:
+            state = draw(SIDE_STATE)
+            if state != "gone":
+                files[path] = base_files[path] if state == "same" else f"{side}-{path}"
+        free = [p for p in PATHS if p not in in_base]
+        for path in draw(st.lists(st.sampled_from(free), unique=True) if free else st.just([])):
+            files[path] = draw(st.sampled_from([f"{side}-{path}", f"same-{path}"]))
+        sides.append(manifest(side, files, events="a\n", prefix=(2, "")))
+    return base_of(base_files), sides[0], sides[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=three_way(), action=st.sampled_from(["pull", "push"]), force=st.booleans())
+def test_an_addition_is_never_a_deletion_on_the_other_side(case, action, force):
+    base, local, remote = case
+    source, target = (remote, local) if action == "pull" else (local, remote)
+    result = plan(action, local, remote, base, force=force)
+    assert set(result.delete) <= set(base), "a sync deleted a path the base does not have"
+    for path in set(target.files) - set(source.files) - set(base):
+        assert path in result.kept and path not in result.delete
+    for path in set(source.files) - set(target.files) - set(base):
+        assert path in result.copy
+    for path in set(result.kept):
+        assert path in target.files and path not in base and path not in result.copy

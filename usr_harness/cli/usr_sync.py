@@ -231,8 +231,34 @@ def _transfer_command(action: str):
     return command
 
 
+def events_merge(
+    ctx: typer.Context,
+    dataset: str = typer.Argument(..., help="Dataset id whose local and remote event logs branched."),
+    remote: str = REMOTE_ARGUMENT,
+    lock_timeout: float = typer.Option(30.0, "--lock-timeout", help="Seconds to wait for dataset locks."),
+) -> None:
+    """Rewrite the local .events.log as: the log of the last sync, the remote's new lines, then this
+    side's new lines (every line kept; the remote is only read). Refuses unless both logs start
+    with the log of the last sync."""
+    from usr_harness.cli.usr_app import state
+    from usr_harness.sync.merge_events import merge_events
+
+    root_state = state(ctx)
+    merge_events(
+        root_state.root,
+        dataset,
+        remote,
+        root_state.remotes_config,
+        lock_timeout=lock_timeout,
+        echo=typer.echo,
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add diff, pull and push to the root `usr` app."""
+    """Add diff, pull and push to the root `usr` app, and `merge` to its `events` group."""
+    from usr_harness.cli.usr_dataset import events_app
+
     app.command("diff")(diff)
     app.command("pull")(_transfer_command("pull"))
     app.command("push")(_transfer_command("push"))
+    events_app.command("merge")(events_merge)

@@ -10,6 +10,8 @@ Outcomes:
   `token` (when set) must appear in the message;
 - `changed`: the command succeeds and treats the change as ordinary data (diff
   flags the section; pull/push propagate it, the audit flags the section);
+- `kept`: the command succeeds and moves nothing: the change is a file new on the
+  target side since the last sync, that side's addition, which the audit lists as kept;
 - `blind`: the command reads the file but is allowed to miss the change (a weaker
   verify profile comparing by size, or validate facing a change a single valid
   dataset cannot reveal). A run that misses it is recorded as a known blind spot,
@@ -18,7 +20,9 @@ Outcomes:
   auxiliary files; sync: the datasets root's registry.yaml).
 
 Sync, from SPEC §3: mutable files (records, meta, auxiliary) changed on the source
-side are propagated, and on the target side are `diverged` (nothing lost); overlay
+side are propagated, and on the target side are `diverged` (nothing lost); a file
+new since the last sync is an addition: copied from the source side, kept on the
+target side (a rename is a new name plus a deleted one, which the source restores); overlay
 parts and snapshots are immutable, so any byte change on either side is `sidecars`;
 event logs only grow and are validated, so anything but a clean complete-line
 extension is `events`; a symlink or fifo is refused (`symlink entry`) with the
@@ -45,7 +49,7 @@ from dataclasses import dataclass
 COMMANDS = ("diff", "pull", "push", "validate")
 PROFILES = ("strict", "no-derived-hashes", "no-sidecars", "size")
 SIDES = ("local", "remote")
-CHANGED, BLIND, NA = "changed", "blind", "n/a"
+CHANGED, KEPT, BLIND, NA = "changed", "kept", "blind", "n/a"
 VERIFY, SIDECARS, EVENTS, DIVERGED = "verify", "sidecars", "events", "diverged"
 DATASET, SCHEMA, REGISTRY = "dataset", "schema", "registry"
 
@@ -76,13 +80,23 @@ class Expected:
 
     @property
     def is_error(self) -> bool:
-        return self.outcome not in (CHANGED, BLIND, NA)
+        return self.outcome not in (CHANGED, KEPT, BLIND, NA)
 
 
 def _ordinary(validate: str = NA) -> tuple[Remote, Local]:
     """A change sync cannot tell from real work: the source side's change propagates, while on
     the target side it would be overwritten or deleted, which is `diverged`."""
     return (CHANGED, CHANGED, DIVERGED), (CHANGED, DIVERGED, CHANGED, validate)
+
+
+def _added(validate: str = NA) -> tuple[Remote, Local]:
+    """A file new since the last sync: the source side's is copied, the target side's is kept."""
+    return (CHANGED, CHANGED, KEPT), (CHANGED, KEPT, CHANGED, validate)
+
+
+def _renamed(validate: str = NA) -> tuple[Remote, Local]:
+    """A new name (an addition, kept on the target side) and a missing old one the source restores."""
+    return (CHANGED, CHANGED, CHANGED), (CHANGED, CHANGED, CHANGED, validate)
 
 
 def _immutable(validate: str) -> tuple[Remote, Local]:
@@ -115,7 +129,7 @@ STRICT: dict[tuple[str, str], tuple[Remote, Local]] = {
     ("primary", "symlink-inside"): _refused(VERIFY, DATASET),
     ("primary", "symlink-outside"): _refused(VERIFY, DATASET),
     ("primary", "fifo"): _refused(VERIFY, DATASET),
-    ("primary", "rename"): ((CHANGED, VERIFY, DIVERGED), (CHANGED, DIVERGED, VERIFY, DATASET)),
+    ("primary", "rename"): ((CHANGED, VERIFY, CHANGED), (CHANGED, CHANGED, VERIFY, DATASET)),
     ("primary", "footer-damage"): _UNREADABLE_RECORDS,
     ("primary", "kv-tamper"): _ordinary(SCHEMA),
     ("meta", "delete"): _removed(DATASET),
@@ -125,7 +139,7 @@ STRICT: dict[tuple[str, str], tuple[Remote, Local]] = {
     ("meta", "symlink-inside"): _refused(SIDECARS, DATASET),
     ("meta", "symlink-outside"): _refused(SIDECARS, DATASET),
     ("meta", "fifo"): _refused(SIDECARS, DATASET),
-    ("meta", "rename"): _ordinary(DATASET),
+    ("meta", "rename"): _renamed(DATASET),
     ("events", "delete"): ((CHANGED, DIVERGED, DIVERGED), (CHANGED, DIVERGED, DIVERGED, BLIND)),
     ("events", "truncate"): ((CHANGED, EVENTS, CHANGED), (CHANGED, CHANGED, EVENTS, BLIND)),
     ("events", "byte-flip"): _broken_log(EVENTS),
@@ -147,8 +161,8 @@ STRICT: dict[tuple[str, str], tuple[Remote, Local]] = {
     ("snapshots", "symlink-inside"): _refused(SIDECARS, SCHEMA),
     ("snapshots", "symlink-outside"): _refused(SIDECARS, SCHEMA),
     ("snapshots", "fifo"): _refused(SIDECARS, SCHEMA),
-    ("snapshots", "stray-file"): _ordinary(SCHEMA),
-    ("snapshots", "rename"): _ordinary(BLIND),
+    ("snapshots", "stray-file"): _added(SCHEMA),
+    ("snapshots", "rename"): _renamed(BLIND),
     ("snapshots", "footer-damage"): _immutable(VERIFY),
     ("snapshots", "kv-tamper"): _immutable(BLIND),
     ("derived", "delete"): _removed(BLIND),
@@ -158,8 +172,8 @@ STRICT: dict[tuple[str, str], tuple[Remote, Local]] = {
     ("derived", "symlink-inside"): _refused(SIDECARS, SCHEMA),
     ("derived", "symlink-outside"): _refused(SIDECARS, SCHEMA),
     ("derived", "fifo"): _refused(SIDECARS, SCHEMA),
-    ("derived", "stray-file"): _ordinary(SCHEMA),
-    ("derived", "rename"): _ordinary(BLIND),
+    ("derived", "stray-file"): _added(SCHEMA),
+    ("derived", "rename"): _renamed(BLIND),
     ("derived", "footer-damage"): _immutable(SCHEMA),
     ("derived", "kv-tamper"): _immutable(SCHEMA),
     ("auxiliary", "delete"): _removed(NA),
@@ -169,8 +183,8 @@ STRICT: dict[tuple[str, str], tuple[Remote, Local]] = {
     ("auxiliary", "symlink-inside"): _refused(SIDECARS, NA),
     ("auxiliary", "symlink-outside"): _refused(SIDECARS, NA),
     ("auxiliary", "fifo"): _refused(SIDECARS, NA),
-    ("auxiliary", "stray-file"): _ordinary(),
-    ("auxiliary", "rename"): _ordinary(),
+    ("auxiliary", "stray-file"): _added(),
+    ("auxiliary", "rename"): _renamed(),
     ("registry", "delete"): _REGISTRY_ACCEPTED,
     ("registry", "truncate"): _REGISTRY_ACCEPTED,
     ("registry", "byte-flip"): _REGISTRY_BROKEN,
@@ -204,7 +218,7 @@ def _under_profile(strict: str, section: str, kind: str, command: str, profile: 
 
 
 def _token(outcome: str, kind: str, side: str, command: str) -> str | None:
-    if outcome in (CHANGED, BLIND, NA) or command == "validate":
+    if outcome in (CHANGED, KEPT, BLIND, NA) or command == "validate":
         return None
     if kind.startswith("symlink"):
         return SYMLINK_TOKEN

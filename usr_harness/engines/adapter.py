@@ -168,6 +168,9 @@ class Engine:
     def push(self, dataset: str, remote: str, *flags: str, env: dict[str, str] | None = None) -> EngineResult:
         return self.run("push", dataset, remote, "-y", *flags, audit=True, env=env)
 
+    def events_merge(self, dataset: str, remote: str) -> EngineResult:
+        return self.run("events", "merge", dataset, remote)
+
     def validate(self, dataset: str, *flags: str) -> EngineResult:
         return self.run("validate", dataset, *flags)
 

@@ -40,6 +40,7 @@ CAPABILITIES: dict[str, str] = {
     "dataset-dir-target": "a dataset folder given as the target",
     "redacted-audit": "secrets redacted from audits and output",
     "harness-dataset-layer": "usr-harness's dataset layer behind it (the case calls that layer directly)",
+    "events-merge": "`usr events merge DATASET REMOTE` for event logs that branched",
 }
 
 

@@ -148,6 +148,9 @@ def render_plain(audit: dict) -> str:
     if "transfer" in d:
         t = d["transfer"]
         lines.append(f"  Moved          : {t['files']} file(s), {t['bytes']} byte(s), deleted {t['deleted']}")
+    kept = d.get("kept", {}).get("paths")
+    if kept:
+        lines.append(f"  Kept           : {len(kept)} {d['kept']['side']} addition(s): {', '.join(kept)}")
     if d.get("forced"):
         lines.append(f"  FORCED         : {', '.join(d['forced'])}")
     if "post" in d:

@@ -230,13 +230,14 @@ def _hash_sections(opts: SyncOptions) -> list[str]:
     return sections
 
 
-def _inventory_local(state: _Run, events_prefix: int | None = None) -> dict:
+def _inventory_local(state: _Run, events_prefix: int | None = None, events_base: int | None = None) -> dict:
     opts = state.request.opts
     scan = scan_dataset(
         str(state.local_dir),
         hash_sections=_hash_sections(opts),
         parquet=opts.verify in ("parquet", "auto"),
         events_prefix=events_prefix,
+        events_base=events_base,
         hashes=state.hashes,
     )
     if scan["exists"] and not scan["files"]:
@@ -244,17 +245,23 @@ def _inventory_local(state: _Run, events_prefix: int | None = None) -> dict:
     return scan
 
 
-def _scan_local(state: _Run, events_prefix: int | None = None) -> Manifest:
+def _scan_local(state: _Run, events_prefix: int | None = None, events_base: int | None = None) -> Manifest:
     scan, state.local_inventory = state.local_inventory, None
     if scan is None:
-        scan = _inventory_local(state, events_prefix)
+        scan = _inventory_local(state, events_prefix, events_base)
     elif scan["events"] is not None:
-        add_events_prefix(scan["events"], str(state.local_dir / EVENTS_FILE), events_prefix)
+        log = str(state.local_dir / EVENTS_FILE)
+        add_events_prefix(scan["events"], log, events_prefix)
+        add_events_prefix(scan["events"], log, events_base, key="base")
     return Manifest.from_scan("local", scan)
 
 
 def _scan_remote(
-    state: _Run, agent: AgentClient, events_prefix: int | None = None, known: list[str] | None = None
+    state: _Run,
+    agent: AgentClient,
+    events_prefix: int | None = None,
+    known: list[str] | None = None,
+    events_base: int | None = None,
 ) -> Manifest:
     """`known`: the paths the laptop has or shares a base on; the others are hashed while they stream."""
     opts = state.request.opts
@@ -264,6 +271,7 @@ def _scan_remote(
         "hash_sections": _hash_sections(opts),
         "parquet": opts.verify in ("parquet", "auto"),
         "events_prefix": events_prefix,
+        "events_base": events_base,
         "lock_timeout": opts.lock_timeout,
     }
     if known is not None:
@@ -280,20 +288,26 @@ def _events_size(manifest: Manifest) -> int | None:
 
 
 def _manifests(
-    state: _Run, agent: AgentClient, action: str, base: dict[str, dict] | None = None
+    state: _Run, agent: AgentClient, action: str, base: dict[str, dict] | None, *, streamed: bool = False
 ) -> tuple[Manifest, Manifest]:
     """Scan the target first so the source can answer the event-log prefix check in the same pass.
 
-    A pull passes its `base`: remote files neither it nor the laptop knows are hashed while they
-    stream (the plan copies them whatever their hash; `_settle_remote_hashes` collects it).
+    Both sides also hash their log's first bytes up to its size at the last sync (`base`), so the
+    plan tells lines appended since from history rewritten. A pull hashes the remote files neither
+    the base nor the laptop knows while they stream (`streamed`; the plan copies them whatever their hash;
+    `_settle_remote_hashes` collects it).
     """
+    logged = (base or {}).get(EVENTS_FILE)
+    events_base = None if logged is None else logged["size"]
     if action == "push":
-        remote = _scan_remote(state, agent)
-        local = _scan_local(state, events_prefix=_events_size(remote))
+        remote = _scan_remote(state, agent, events_base=events_base)
+        local = _scan_local(state, events_prefix=_events_size(remote), events_base=events_base)
     else:
-        local = _scan_local(state)
-        known = None if base is None else sorted({*local.files, *base})
-        remote = _scan_remote(state, agent, events_prefix=_events_size(local), known=known)
+        local = _scan_local(state, events_base=events_base)
+        known = sorted({*local.files, *(base or {})}) if streamed else None
+        remote = _scan_remote(
+            state, agent, events_prefix=_events_size(local), known=known, events_base=events_base
+        )
     state.local, state.remote = local, remote
     state.diff = diff_manifests(local, remote, state.request.opts)
     return local, remote
@@ -307,8 +321,8 @@ def _raise_plan_failure(plan: Plan, dataset: str) -> None:
 
 
 def do_diff(state: _Run, agent: AgentClient) -> str:
-    local, remote = _manifests(state, agent, "pull")
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
+    local, remote = _manifests(state, agent, "pull", base)
     plan = plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode)
     corruption = Plan("diff", problems=[p for p in plan.problems if p.corruption])
     failure = corruption.first_failure()
@@ -322,19 +336,37 @@ def do_diff(state: _Run, agent: AgentClient) -> str:
 
 def _plan(state: _Run, agent: AgentClient, action: str) -> Plan:
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
-    local, remote = _manifests(state, agent, action, (base or {}) if action == "pull" else None)
+    local, remote = _manifests(state, agent, action, base, streamed=action == "pull")
     missing = primary_missing(action, local, remote)
     if missing:
         raise VerifyError(f"{state.request.dataset}: {missing}", paths=["records.parquet"])
     plan = plan_sync(action, local, remote, base, state.request.opts, state.diff.primary_mode)
     _raise_plan_failure(plan, state.request.dataset)
+    if EVENTS_FILE in plan.kept:
+        _check_kept_log(state, agent, action)
     return plan
+
+
+def _check_kept_log(state: _Run, agent: AgentClient, action: str) -> None:
+    """Lines the target appended since the last sync are kept only when they are well-formed events."""
+    from usr_harness.dataset.events import validate_event_log
+
+    dataset = state.request.dataset
+    if action == "pull":
+        log = (state.local_dir / EVENTS_FILE).read_bytes()
+    else:
+        blocks: list[bytes] = []
+        agent.get_files(dataset, [EVENTS_FILE], lambda path, size, data: blocks.extend(data))
+        log = b"".join(blocks)
+    side = "local" if action == "pull" else "remote"
+    validate_event_log(log, source=f"{side} {dataset}/{EVENTS_FILE}")
 
 
 def _gate(state: _Run, plan: Plan) -> str | None:
     """NO-OP, DRY-RUN or a declined prompt end the command before any lock is taken."""
     request = state.request
     state.extra["plan"] = {"copy": plan.copy, "delete": plan.delete, "forced": plan.forced}
+    state.extra["kept"] = {"side": "local" if state.action == "pull" else "remote", "paths": plan.kept}
     if plan.noop:
         if not state.diff.changed:
             base_store.save_base(
@@ -398,8 +430,10 @@ def do_pull(state: _Run, agent: AgentClient) -> str:
         source = _pull_transfer(state, agent, plan)
         fault_point("before-post-verify")
         after = _scan_local(state)
-        _post_verify(state, after, source, "pull")
-        base_store.save_base(request.root, request.dataset, request.remote, base_from(source, after))
+        _post_verify(state, after, source, "pull", plan.kept)
+        base_store.save_base(
+            request.root, request.dataset, request.remote, base_from(source, after, plan.kept)
+        )
     except BaseException:
         if created:
             _drop_created_local(state)
@@ -626,14 +660,18 @@ def _verify_parquet(path: Path, dataset: str, rel: str) -> None:
         raise VerifyError(message, paths=[rel]) from None
 
 
-def _post_verify(state: _Run, target: Manifest, source: Manifest, action: str) -> None:
+def _post_verify(state: _Run, target: Manifest, source: Manifest, action: str, kept: list[str]) -> None:
+    """The re-diff after a transfer must be clean, except for the target's additions it kept."""
     local, remote = (target, source) if action == "pull" else (source, target)
     post = diff_manifests(local, remote, state.request.opts)
     included = state.request.opts.included_sections()
     for name in list(post.sections):
         if name not in included:
             del post.sections[name]
-    if "events" not in included:
+    for section in post.sections.values():
+        section.local_only = [path for path in section.local_only if path not in kept]
+        section.remote_only = [path for path in section.remote_only if path not in kept]
+    if "events" not in included or EVENTS_FILE in kept:
         post.events_changed = False
     state.extra["post"] = post_report(post)
     if post.changed:
@@ -665,8 +703,10 @@ def do_push(state: _Run, agent: AgentClient) -> str:
         _push_transfer(state, agent, plan, source, target)
         fault_point("before-post-verify")
         after = _scan_remote(state, agent)
-        _post_verify(state, after, source, "push")
-        base_store.save_base(request.root, request.dataset, request.remote, base_from(source, after))
+        _post_verify(state, after, source, "push", plan.kept)
+        base_store.save_base(
+            request.root, request.dataset, request.remote, base_from(source, after, plan.kept)
+        )
     finally:
         release_all(held)
     return "TRANSFERRED"

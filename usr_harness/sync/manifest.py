@@ -40,6 +40,10 @@ class EventsInfo:
     prefix_len: int | None = None
     prefix_sha256: str | None = None
     prefix_ends_line: bool = True
+    base_len: int | None = None
+    """The size of the log at the last sync, and the sha256 of this log's first that many bytes."""
+    base_sha256: str | None = None
+    base_ends_line: bool = True
 
     def as_dict(self) -> dict[str, object]:
         return {"size": self.size, "sha256": self.sha256, "lines": self.lines}
@@ -79,6 +83,9 @@ class Manifest:
                 prefix_len=raw.get("prefix_len"),
                 prefix_sha256=raw.get("prefix_sha256"),
                 prefix_ends_line=raw.get("prefix_ends_line", True),
+                base_len=raw.get("base_len"),
+                base_sha256=raw.get("base_sha256"),
+                base_ends_line=raw.get("base_ends_line", True),
             )
         return cls(side, bool(scan.get("exists")), files, events, scan.get("primary"))
 

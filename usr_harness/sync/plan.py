@@ -2,8 +2,10 @@
 
 `source` is the side whose state wins (remote for pull, local for push). The base
 is what both sides held after the last successful sync: a target file may only
-be overwritten or deleted when it still matches the base. Overlay parts and
-snapshots are immutable, so one that differs across sides is corruption.
+be overwritten or deleted when it still matches the base. A file new on the target
+since the base is the target's addition: it is kept, never deleted (add/add). The same
+holds for event lines the target appended to the log of the last sync. Overlay parts
+and snapshots are immutable, so one that differs across sides is corruption.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from usr_harness.dataset.layout import EVENTS_FILE
 from usr_harness.dataset.quoting import quote
 from usr_harness.sync.diff import same_content
-from usr_harness.sync.manifest import FileEntry, Manifest
+from usr_harness.sync.manifest import EventsInfo, FileEntry, Manifest
 from usr_harness.sync.options import SyncOptions
 
 IMMUTABLE_SECTIONS = ("derived", "snapshots")
@@ -35,6 +37,8 @@ class Plan:
     copy: list[str] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
     forced: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    """The target's additions since the last sync, left where they are."""
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -71,6 +75,7 @@ def plan_sync(
 ) -> Plan:
     source, target = (remote, local) if action == "pull" else (local, remote)
     plan = Plan(action)
+    has_base = base is not None
     base = base or {}
     sections = opts.included_sections()
     stats = (source.primary_stats, target.primary_stats)
@@ -80,15 +85,17 @@ def plan_sync(
         if path != EVENTS_FILE and (source.files.get(path) or target.files.get(path)).section in sections
     )
     for path in paths:
-        _plan_file(plan, path, source, target, base.get(path), opts, primary_mode, stats)
+        _plan_file(plan, path, source, target, base.get(path), has_base, opts, (primary_mode, stats))
     if "derived" in sections and not opts.force:
         _check_derived_present(plan, source, target, base)
     if "events" in sections:
-        _plan_events(plan, source, target, opts)
+        _plan_events(plan, source, target, opts, base.get(EVENTS_FILE))
     return plan
 
 
-def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> None:
+def _plan_file(plan, path, source, target, base, has_base, opts, primary) -> None:
+    """`base` is this path's entry in the last sync (None: not in it); `has_base`: a sync happened."""
+    primary_mode, stats = primary
     src, tgt = source.files.get(path), target.files.get(path)
     section = (src or tgt).section
     family = "verify" if section == "primary" else "sidecars"
@@ -113,7 +120,10 @@ def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> N
                     )
                 )
                 return
-    if src and tgt:
+    if src and tgt and has_base and base is None:
+        reason = f"{path} was added on both sides since the last sync with different bytes"
+        _diverged(plan, path, reason, copy=True, force=opts.force)
+    elif src and tgt:
         if immutable:
             plan.problems.append(
                 Problem(
@@ -133,6 +143,8 @@ def _plan_file(plan, path, source, target, base, opts, primary_mode, stats) -> N
         plan.copy.append(path)
     elif _unchanged_since(tgt, base):
         plan.delete.append(path)
+    elif has_base and base is None:
+        plan.kept.append(path)
     else:
         reason = f"{target.side} {quote(path)} is not on the {source.side} side and not in the last sync"
         _diverged(plan, path, reason, copy=False, force=opts.force)
@@ -170,7 +182,9 @@ def _diverged(plan: Plan, path: str, reason: str, *, copy: bool, force: bool) ->
     )
 
 
-def _plan_events(plan: Plan, source: Manifest, target: Manifest, opts: SyncOptions) -> None:
+def _plan_events(
+    plan: Plan, source: Manifest, target: Manifest, opts: SyncOptions, base: dict | None
+) -> None:
     src, tgt = source.events_entry, target.events_entry
     if src is None and tgt is None:
         return
@@ -194,18 +208,55 @@ def _plan_events(plan: Plan, source: Manifest, target: Manifest, opts: SyncOptio
     if src.sha256 == tgt.sha256 and src.size == tgt.size:
         return
     info = source.events
-    if src.size <= tgt.size:
+    if src.size > tgt.size and _starts_with(info, tgt):
+        plan.copy.append(EVENTS_FILE)
+        return
+    if _is_base_log(src, base) and _extends_base_log(target, base):
+        plan.kept.append(EVENTS_FILE)
+        return
+    if _extends_base_log(source, base) and _extends_base_log(target, base):
+        message = (
+            f"{target.side} .events.log is not a prefix of {source.side} .events.log: both logs grew "
+            "since the last sync (histories branched); `usr events merge DATASET REMOTE` here "
+            "merges them"
+        )
+        plan.problems.append(Problem("diverged", message, EVENTS_FILE))
+    elif src.size <= tgt.size:
         message = (
             f"{source.side} .events.log does not extend {target.side} .events.log (the log may only grow)"
         )
         plan.problems.append(Problem("events", message, EVENTS_FILE))
-    elif info and info.prefix_len == tgt.size and info.prefix_sha256 == tgt.sha256 and info.prefix_ends_line:
-        plan.copy.append(EVENTS_FILE)
     else:
         message = (
             f"{target.side} .events.log is not a prefix of {source.side} .events.log (histories branched)"
         )
         plan.problems.append(Problem("events", message, EVENTS_FILE))
+
+
+def _starts_with(info: EventsInfo | None, entry: FileEntry) -> bool:
+    """The log `info` describes begins with the whole of `entry`'s log, cut at a line end."""
+    return (
+        info is not None
+        and info.prefix_len == entry.size
+        and info.prefix_sha256 == entry.sha256
+        and info.prefix_ends_line
+    )
+
+
+def _is_base_log(entry: FileEntry, base: dict | None) -> bool:
+    return base is not None and entry.sha256 == base.get("sha256") and entry.size == base.get("size")
+
+
+def _extends_base_log(side: Manifest, base: dict | None) -> bool:
+    """The side's log starts with the whole log of the last sync (lines appended since, none changed)."""
+    info = side.events
+    return (
+        base is not None
+        and info is not None
+        and info.base_len == base.get("size")
+        and info.base_sha256 == base.get("sha256")
+        and info.base_ends_line
+    )
 
 
 def parquet_changed_since(side: Manifest, base: dict[str, dict] | None) -> bool:
@@ -226,11 +277,18 @@ def primary_missing(action: str, local: Manifest, remote: Manifest) -> str | Non
     return None
 
 
-def base_from(source: Manifest, target: Manifest) -> dict[str, dict]:
-    """Files both sides now agree on: what the next sync compares against."""
+def base_from(source: Manifest, target: Manifest, kept: list[str] = ()) -> dict[str, dict]:
+    """Files both sides now agree on: what the next sync compares against.
+
+    A log the target kept (it extends the source's) agrees on the source's log: that prefix
+    is what both hold, so lines appended later on either side stay additions.
+    """
     agreed = {}
     for path, entry in target.files.items():
         other = source.files.get(path)
         if other is not None and entry.regular and same_content(entry, other, "hash"):
             agreed[path] = {"sha256": entry.sha256, "size": entry.size}
+    log = source.events_entry
+    if EVENTS_FILE in kept and log is not None:
+        agreed[EVENTS_FILE] = {"sha256": log.sha256, "size": log.size}
     return agreed

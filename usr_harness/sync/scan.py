@@ -77,6 +77,7 @@ def scan_dataset(
     hash_sections: list[str] | None = None,
     parquet: bool = False,
     events_prefix: int | None = None,
+    events_base: int | None = None,
     hashes: HashCache | None = None,
     hash_later: Callable[[str], bool] | None = None,
 ) -> dict:
@@ -84,9 +85,10 @@ def scan_dataset(
 
     `hash_sections` limits sha256 to those sections (None: all). `events_prefix`
     asks for the sha256 of the event log's first N bytes, so a prefix check needs
-    no second round trip. `hashes` reuses what this command already hashed; files for which
-    `hash_later(path)` is true (never the event log) are hashed in its background thread and
-    marked `sha256_pending` instead.
+    no second round trip; `events_base` does the same for the log's size at the last sync,
+    so an add/add can tell appended lines from rewritten ones. `hashes` reuses what this
+    command already hashed; files for which `hash_later(path)` is true (never the event log)
+    are hashed in its background thread and marked `sha256_pending` instead.
     """
     if not os.path.isdir(dataset_dir) or os.path.islink(dataset_dir):
         return {"exists": False, "files": [], "events": None, "primary": None}
@@ -120,6 +122,7 @@ def scan_dataset(
             if rel == EVENTS_FILE:
                 events = {"size": info.st_size, "sha256": entry["sha256"], "lines": count_lines(full)}
                 add_events_prefix(events, full, events_prefix)
+                add_events_prefix(events, full, events_base, key="base")
         files.append(entry)
     primary = None
     records = os.path.join(dataset_dir, RECORDS_FILE)
@@ -128,12 +131,13 @@ def scan_dataset(
     return {"exists": True, "files": files, "events": events, "primary": primary}
 
 
-def add_events_prefix(events: dict, log_path: str, length: int | None) -> None:
-    """Add the sha256 of the log's first `length` bytes: the other side's log size, for its prefix check."""
+def add_events_prefix(events: dict, log_path: str, length: int | None, key: str = "prefix") -> None:
+    """Add the sha256 of the log's first `length` bytes (`key` "prefix": the other side's log size,
+    for its prefix check; "base": the size at the last sync)."""
     if length is not None and 0 <= length <= events["size"]:
-        events["prefix_len"] = length
-        events["prefix_sha256"] = sha256_file(log_path, length)
-        events["prefix_ends_line"] = _ends_with_newline(log_path, length)
+        events[f"{key}_len"] = length
+        events[f"{key}_sha256"] = sha256_file(log_path, length)
+        events[f"{key}_ends_line"] = _ends_with_newline(log_path, length)
 
 
 def _ends_with_newline(path: str, length: int) -> bool:

@@ -128,6 +128,7 @@ class Agent(FileOps):
             hash_sections=request.get("hash_sections"),
             parquet=bool(request.get("parquet")),
             events_prefix=request.get("events_prefix"),
+            events_base=request.get("events_base"),
             hashes=self.hashes,
             hash_later=None if known is None else _not_in(known),
         )
