@@ -65,6 +65,6 @@ def test_merge_against_a_remote_without_the_dataset_is_named_and_leaves_no_folde
     before = fingerprint_tree(sides.local), fingerprint_tree(sides.remote_root)
     refused = sides.usr("events", "merge", DATASET, "loopback")
     assert refused.code == VerifyError.exit_code, refused.err
-    assert refused.err.startswith("usr: error[verify]: ") and "remote .events.log" in refused.err
+    assert refused.err.startswith("usr: error[verify]: ") and "remote '.events.log'" in refused.err
     assert (fingerprint_tree(sides.local), fingerprint_tree(sides.remote_root)) == before
     assert not sides.remote.exists()
