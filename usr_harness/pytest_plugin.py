@@ -302,7 +302,7 @@ def _reason(report: pytest.TestReport) -> str | None:
         crash = getattr(report.longrepr, "reprcrash", None)
         message = crash.message if crash is not None else str(report.longrepr)
         # The drill's own words; pytest's rewritten `assert ...` explanation after them repeats objects.
-        return message.split("\nassert ", 1)[0].strip()[:2000]
+        return message.split("\nassert ", 1)[0].strip().removeprefix("Failed: ")[:2000]
     return None
 
 
