@@ -163,7 +163,9 @@ class Sync:
         assert differences.is_empty, json.dumps(differences.as_dict(), indent=1)
 
 
-def _landed(result: EngineResult, verb: str, flags: tuple[str, ...], source: Path, target: Path) -> EngineResult:
+def _landed(
+    result: EngineResult, verb: str, flags: tuple[str, ...], source: Path, target: Path
+) -> EngineResult:
     """An engine that says it succeeded but left no dataset where it copied to fails as a fidelity lie,
     here and with that message, not later as a missing file in the drill's own steps."""
     lied = (

@@ -36,7 +36,8 @@ def transfer_problems(
     else:
         state = audit.get("data", {}).get("transfer_state")
         if state not in ACCEPTED_STATES:
-            problems.append(f"{action} audit says transfer_state {state!r}, not {' or '.join(ACCEPTED_STATES)}")
+            wanted = " or ".join(ACCEPTED_STATES)
+            problems.append(f"{action} audit says transfer_state {state!r}, not {wanted}")
     moved = compare(source_before, source_after)
     if not moved.is_empty:
         problems.append(f"{action} changed the {source} side it copies from: {describe_paths(moved)}")

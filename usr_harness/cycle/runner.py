@@ -170,7 +170,8 @@ def run_cycle(config: CycleConfig) -> dict:
 
         def laptop_work() -> str:
             if not (context["local_root"] / CYCLE_DATASET / "records.parquet").is_file():
-                raise StepFailed(f"[fidelity] no local {CYCLE_DATASET}/records.parquet to work on after the pull")
+                missing = f"{CYCLE_DATASET}/records.parquet"
+                raise StepFailed(f"[fidelity] no local {missing} to work on after the pull")
             local_work(context["local_root"], CYCLE_DATASET, config.seed)
             return "local work written"
 
