@@ -36,6 +36,7 @@ from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import Plan, base_from, parquet_changed_since, plan_sync, primary_missing
+from usr_harness.sync.progress import SILENT, Observer
 from usr_harness.sync.receive import ReceivingStage, receive_order
 from usr_harness.sync.remote.client import AgentClient
 from usr_harness.sync.remote.connect import connect_agent_in_background
@@ -53,6 +54,7 @@ class SyncRequest:
     audit_json_out: Path | None = None
     confirm: Callable[[str], bool] | None = None
     echo: Callable[[str], None] = print
+    progress: Observer = SILENT
 
 
 @dataclass
@@ -98,6 +100,7 @@ def run(action: str, request: SyncRequest) -> dict:
     state = _Run(action, request)
     try:
         profile = get_profile(request.remote, request.remotes_config)
+        request.progress.phase("connect")
         with connect_agent_in_background(profile) as pending:
             _recover_local(state)
             state.local_inventory = _inventory_local(state)
@@ -245,6 +248,7 @@ def _manifests(
     A pull passes its `base`: remote files neither it nor the laptop knows are hashed while they
     stream (the plan copies them whatever their hash; `_settle_remote_hashes` collects it).
     """
+    state.request.progress.phase("compare")
     if action == "push":
         remote = _scan_remote(state, agent)
         local = _scan_local(state, events_prefix=_events_size(remote))
@@ -356,6 +360,7 @@ def do_pull(state: _Run, agent: AgentClient) -> str:
         plan = _plan(state, agent, "pull")
         source = _pull_transfer(state, agent, plan)
         fault_point("before-post-verify")
+        request.progress.phase("post-verify")
         after = _scan_local(state)
         _post_verify(state, after, source, "pull")
         base_store.save_base(request.root, request.dataset, request.remote, base_from(source, after))
@@ -389,6 +394,7 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
         checks = _StagedChecks(state, stage, source)
         receiving = ReceivingStage(stage, checks.check, on_file=_mid_transfer_fault(), hashes=state.hashes)
         with receiving:
+            _moving(state, plan, source, lambda: (agent.stats.files_received, agent.stats.bytes_received))
             agent.get_files(
                 state.request.dataset,
                 receive_order(plan.copy),
@@ -397,9 +403,11 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
                 on_footer=receiving.footer,
             )
             failures = receiving.failures()
+        state.request.progress.phase("verify")
         source = _settle_remote_hashes(state, agent)
         _verify_staged(state, stage, plan.copy, source, receiving.received, failures)
         fault_point("after-staging")
+        state.request.progress.phase("promote")
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -441,6 +449,18 @@ def _mid_transfer_fault() -> Callable[[], None]:
             fault_point("mid-transfer")
 
     return on_file
+
+
+def _moving(state: _Run, plan: Plan, source: Manifest, counters: Callable[[], tuple[int, int]]) -> None:
+    """Tell the observer what is about to move; it reads the channel's counters from here on."""
+    files0, bytes0 = counters()
+
+    def moved() -> tuple[int, int]:
+        files, sent = counters()
+        return files - files0, sent - bytes0
+
+    total = sum(source.files[path].size for path in plan.copy)
+    state.request.progress.transfer(len(plan.copy), total, moved)
 
 
 def _transfer_stats(plan: Plan, moved: int) -> dict:
@@ -565,6 +585,7 @@ def do_push(state: _Run, agent: AgentClient) -> str:
         source, target = state.local, state.remote
         _push_transfer(state, agent, plan, source, target)
         fault_point("before-post-verify")
+        request.progress.phase("post-verify")
         after = _scan_remote(state, agent)
         _post_verify(state, after, source, "push")
         base_store.save_base(request.root, request.dataset, request.remote, base_from(source, after))
@@ -594,7 +615,9 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
         ]
         agent.request({"op": "stage", "dataset": dataset})
         files = [(path, state.local_dir / path) for path in plan.copy]
+        _moving(state, plan, source, lambda: (agent.stats.files_sent, agent.stats.bytes_sent))
         agent.put_files(dataset, files, _mid_transfer_fault())
+        state.request.progress.phase("verify")
         for check in checks:
             check.result()
     fault_point("after-staging")
@@ -616,6 +639,7 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
     if armed and parse_spec(armed)[0] == "mid-promotion":
         request["fault"] = parse_spec(armed)[1]
     state.extra["transfer"] = _transfer_stats(plan, agent.stats.bytes_sent)
+    state.request.progress.phase("promote")
     agent.request(request)
 
 
