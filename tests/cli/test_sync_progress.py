@@ -29,7 +29,7 @@ def test_phase_lines_are_flushed_one_per_phase_with_the_rate() -> None:
     view.phase("verify")
     lines = stream.getvalue().splitlines()
     assert lines[:2] == ["usr: push demo: compare", "usr: push demo: transfer 3 files, 5.0 MB"]
-    assert lines[2].startswith("usr: push demo: moved 3 files, 5.0 MB in ") and lines[2].endswith("MB/s)")
+    assert lines[2].startswith("usr: push demo: moved 3/3 files, 5.0 MB in ") and lines[2].endswith("MB/s)")
     assert lines[3] == "usr: push demo: verify" and view.last == "verify"
 
 

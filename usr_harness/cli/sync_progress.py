@@ -96,8 +96,12 @@ class PhaseLines:
         files, total, moved, started = self._moving
         self._moving = None
         seconds = time.monotonic() - started
-        count = min(moved()[1], total)
-        self._say(f"moved {files} files, {megabytes(count)} in {seconds:.1f} s ({rate(count, seconds)})")
+        done_files, done_bytes = moved()
+        count = min(done_bytes, total)
+        self._say(
+            f"moved {min(done_files, files)}/{files} files, {megabytes(count)} in {seconds:.1f} s "
+            f"({rate(count, seconds)})"
+        )
 
     def close(self) -> None:
         self._moved()
@@ -128,7 +132,7 @@ class TransferBar:
 
     def transfer(self, files: int, total_bytes: int, moved: Moved) -> None:
         self.progress.start()
-        self._task = self.progress.add_task(self.label, total=max(total_bytes, 1))
+        self._task = self.progress.add_task(f"{self.label} 0/{files} files", total=max(total_bytes, 1))
         self._moving = (files, total_bytes, moved)
         self._stop.clear()
         self._poller = threading.Thread(target=self._poll, name="usr-progress", daemon=True)
