@@ -14,11 +14,10 @@ from pathlib import Path
 
 import typer
 
+from usr_harness.errors import INTERRUPTED_EXIT
 from usr_harness.sync import engine, file_mode, targets
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.progress import interrupted_line
-
-INTERRUPTED_EXIT = 130  # what a shell reports for a command stopped by SIGINT
 
 VERIFY_HELP = "Primary verification: hash (default), auto (hash, else size, else parquet), size, parquet."
 TARGET_HELP = "Dataset id (flat or ns/name), a dataset folder, or one file (*.parquet or any existing file)."

@@ -87,7 +87,8 @@ def run_cycle(config: CycleConfig) -> dict:
     say = config.progress
 
     def step(name: str, command: str, action: Callable[[], str | None]) -> bool:
-        say(f"{name} ...")
+        if not report.interrupted:
+            say(f"{name} ...")
         result = report.run(name, command, action)
         say(f"{name}: {result.status} ({result.duration_seconds:.1f} s) {result.detail}")
         return result.status == "passed"

@@ -8,9 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from usr_harness.errors import UsrError
-
-INTERRUPTED_EXIT = 130  # what a shell reports for a command stopped by SIGINT
+from usr_harness.errors import INTERRUPTED_EXIT, UsrError
 
 
 def utc_stamp() -> str:
