@@ -12,17 +12,6 @@ import threading
 import time
 from typing import TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-
 from usr_harness.sync.progress import SILENT, Moved, Observer
 
 POLL_SECONDS = 0.1
@@ -110,7 +99,18 @@ class PhaseLines:
 class TransferBar:
     """On a terminal: the phase as a status line, and a bar while files move, polled from a thread."""
 
-    def __init__(self, label: str, console: Console) -> None:
+    def __init__(self, label: str, terminal: TextIO) -> None:
+        # rich.progress costs ~11 ms to import: only a command that draws a bar pays it.
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self.label = label
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -118,10 +118,10 @@ class TransferBar:
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=console,
+            console=Console(file=terminal, highlight=False),
             transient=False,
         )
-        self._task: TaskID | None = None
+        self._task = None
         self._moving: tuple[int, int, Moved] = (0, 0, lambda: (0, 0))
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
@@ -177,4 +177,4 @@ def make_view(mode: str, label: str, terminal: TextIO | None = None, log: TextIO
         return Tracker(SILENT)
     if mode == "lines":
         return Tracker(PhaseLines(label, log or sys.stdout))
-    return Tracker(TransferBar(label, Console(file=terminal, highlight=False)))
+    return Tracker(TransferBar(label, terminal))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from usr_harness.cli.sync_progress import make_view, summary_line
 from usr_harness.errors import INTERRUPTED_EXIT
 from usr_harness.sync import engine, file_mode, targets
 from usr_harness.sync.options import SyncOptions
@@ -99,8 +100,6 @@ def _run(
         return file_mode.run(action, request)
     given = [flag for flag, value in (("--remote-path", remote_path), ("--repo-root", repo_root)) if value]
     targets.refuse_file_flags(given, resolved)
-    from usr_harness.cli.sync_progress import make_view, summary_line  # rich.progress: +11 ms, only here
-
     view = make_view(progress, f"{action} {resolved.dataset}")
     request = engine.SyncRequest(
         root=resolved.root,
