@@ -45,6 +45,15 @@ def test_a_lying_engine_fails_every_verify_step(tmp_path: Path) -> None:
     assert result["status"] == "failed" and result["failed_step"] == "verify:pull"
 
 
+def test_the_bundled_engine_passes_every_verify_step(tmp_path: Path) -> None:
+    suite = _drills(tmp_path / "suite", "honest", "def test_nothing():\n    pass\n")
+    result = run_cycle(CycleConfig(run_dir=tmp_path / "run", drills_path=suite))
+    steps = _steps(result)
+    assert result["status"] == "passed", [s for s in result["steps"] if s["status"] == "failed"]
+    assert steps["verify:pull"]["detail"].startswith("TRANSFERRED; local tree equals remote")
+    assert steps["verify:push"]["detail"].startswith("TRANSFERRED; remote tree equals local")
+
+
 def test_ctrl_c_in_the_drills_stops_the_cycle(tmp_path: Path) -> None:
     suite = _drills(tmp_path / "suite", "stopped", "def test_stopped():\n    raise KeyboardInterrupt\n")
     result = run_cycle(CycleConfig(run_dir=tmp_path / "run", drills_path=suite))

@@ -128,6 +128,8 @@ def test_chromium_renders_every_drill_matrix_and_chart(sample_run: Path, tmp_pat
         assert row.attrs["data-verdict"] == drill.verdict
         assert [cell.attrs["class"] for cell in row.find("td", class_="on")] == [f"cell {drill.verdict} on"]
     assert HOSTILE in rows and not dom.find("script")
+    unknown_row = rows[f"{CORRUPTION}[meta.byte-flip-local]"].find("td", class_="name")[0]
+    assert "known blind spot(s), not a pass: diff/size" in unknown_row.find("div", class_="why")[0].all_text
 
     matrix = dom.find(id="corruption-matrix")[0]
     kinds = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Protocol, TextIO
 
-from usr_harness.sync.progress import SILENT, Moved, Observer
+from usr_harness.sync.progress import Moved, Observer
 
 POLL_SECONDS = 0.1
 MODES = ("auto", "bar", "lines", "quiet")
@@ -39,10 +39,16 @@ def summary_line(action: str, dataset: str, audit: dict, seconds: float) -> str:
     return line
 
 
+class View(Observer, Protocol):
+    """An observer the CLI draws with; `close` ends whatever it still shows."""
+
+    def close(self) -> None: ...
+
+
 class Tracker:
     """Remembers the last phase, so Ctrl-C can say what was and was not promoted."""
 
-    def __init__(self, inner: Observer) -> None:
+    def __init__(self, inner: View) -> None:
         self.inner = inner
         self.last: str | None = None
 
@@ -55,9 +61,20 @@ class Tracker:
         self.inner.transfer(files, total_bytes, moved)
 
     def close(self) -> None:
-        close = getattr(self.inner, "close", None)
-        if close is not None:
-            close()
+        self.inner.close()
+
+
+class NoView:
+    """`--quiet`: shows nothing."""
+
+    def phase(self, name: str) -> None:
+        return None
+
+    def transfer(self, files: int, total_bytes: int, moved: Moved) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 class PhaseLines:
@@ -174,7 +191,7 @@ def make_view(mode: str, label: str, terminal: TextIO | None = None, log: TextIO
     if mode == "auto":
         mode = "bar" if terminal.isatty() else "lines"
     if mode == "quiet":
-        return Tracker(SILENT)
+        return Tracker(NoView())
     if mode == "lines":
         return Tracker(PhaseLines(label, log or sys.stdout))
     return Tracker(TransferBar(label, terminal))
