@@ -15,7 +15,6 @@ from typing import Protocol, TextIO
 from usr_harness.sync.progress import Moved, Observer
 
 POLL_SECONDS = 0.1
-MODES = ("auto", "bar", "lines", "quiet")
 
 
 def megabytes(count: int) -> str:

@@ -75,7 +75,8 @@ def _run(
 ) -> dict:
     """Resolve TARGET (usage errors before any network call), then run the engine for its mode.
 
-    `progress` (a `sync_progress.MODES` value) is how a dataset pull or push shows its phases.
+    `progress` (auto, bar, lines or quiet: `sync_progress.make_view`) is how a dataset pull or push
+    shows its phases; diff passes quiet.
     """
     from usr_harness.cli.usr_app import state
 
@@ -121,7 +122,7 @@ def _run(
         raise typer.Exit(INTERRUPTED_EXIT) from None
     finally:
         view.close()
-    if progress != "quiet" and action != "diff":
+    if progress != "quiet":
         echo(summary_line(action, resolved.dataset, result, time.monotonic() - started))
     return result
 
