@@ -153,10 +153,12 @@ class Sync:
         return self.call(self._label("diff"), lambda: self.engine.diff(dataset, REMOTE, *flags))
 
     def pull(self, *flags: str, env: dict | None = None, dataset: str = DATASET) -> EngineResult:
-        return self.call(self._label("pull"), lambda: self.engine.pull(dataset, REMOTE, *flags, env=env))
+        result = self.call(self._label("pull"), lambda: self.engine.pull(dataset, REMOTE, *flags, env=env))
+        return _landed(result, "pull", flags, self.remote_root / dataset, self.local_root / dataset)
 
     def push(self, *flags: str, env: dict | None = None, dataset: str = DATASET) -> EngineResult:
-        return self.call(self._label("push"), lambda: self.engine.push(dataset, REMOTE, *flags, env=env))
+        result = self.call(self._label("push"), lambda: self.engine.push(dataset, REMOTE, *flags, env=env))
+        return _landed(result, "push", flags, self.local_root / dataset, self.remote_root / dataset)
 
     def validate(self, *flags: str) -> EngineResult:
         return self.call(self._label("validate"), lambda: self.engine.validate(DATASET, *flags))
@@ -176,6 +178,26 @@ class Sync:
         local, remote = self.fingerprint("final")
         differences = compare(local, remote)
         assert differences.is_empty, json.dumps(differences.as_dict(), indent=1)
+
+
+def _landed(
+    result: EngineResult, verb: str, flags: tuple[str, ...], source: Path, target: Path
+) -> EngineResult:
+    """An engine that says it succeeded but left no dataset where it copied to fails as a fidelity lie,
+    here and with that message, not later as a missing file in the drill's own steps."""
+    lied = (
+        result.ok
+        and "--dry-run" not in flags
+        and result.transfer_state != "DRY-RUN"
+        and (source / "records.parquet").is_file()
+        and not (target / "records.parquet").is_file()
+    )
+    if lied:
+        pytest.fail(
+            f"[fidelity] {verb} exited 0 ({result.transfer_state or 'no audit'}) but left no "
+            f"{target.name}/records.parquet at {target}: {result.message.strip()[-300:]}"
+        )
+    return result
 
 
 @pytest.fixture

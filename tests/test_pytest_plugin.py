@@ -113,6 +113,13 @@ def test_verdicts_and_evidence_reach_drills_jsonl(pytester: pytest.Pytester, wor
     ]
     assert lines["test_passes"]["evidence"]["note"] == {"seed": lines["test_passes"]["seed"]}
     assert lines["test_passes"]["fingerprints"]["final"] == {"local": "a", "remote": "a"}
+    assert lines["test_fails"]["evidence"]["failure"].startswith("AssertionError: assert ")
+    assert lines["test_unknown"]["evidence"]["unknown_because"] == "blind spot"
+    command = "pytest test_drills.py::test_fails --drill-seed=7 --drill-scale=small -p no:xdist"
+    assert lines["test_fails"]["reproduce"] == f"cd {pytester.path} && {command}"
+    summary = result.stdout.str().split("usr-harness: reproduce the failing drills", 1)[1]
+    assert "test_drills.py::test_fails: AssertionError" in summary and f"  cd {pytester.path} && " in summary
+    assert "test_unknown" not in summary.split("short test summary")[0]
 
 
 def test_same_seed_same_drill_seeds(pytester: pytest.Pytester) -> None:

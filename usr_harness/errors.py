@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+INTERRUPTED_EXIT = 130
+"""Ctrl-C: the exit code a shell reports for a command stopped by SIGINT (no family: not an error)."""
+
 
 class UsrError(Exception):
     """Base of every failure the tools report as one clear line (never a traceback)."""

@@ -142,8 +142,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     report_dir = config.getoption("--drill-report-dir", None)
-    if report_dir and not hasattr(config, "workerinput"):
-        config.pluginmanager.register(DrillReporter(Path(report_dir), config), "usr-harness-drill-reporter")
+    if not hasattr(config, "workerinput"):
+        reporter = DrillReporter(Path(report_dir) if report_dir else None, config)
+        config.pluginmanager.register(reporter, "usr-harness-drill-reporter")
 
 
 def drill_seed_of(config: pytest.Config) -> int:
@@ -157,6 +158,20 @@ def engine_name_of(config: pytest.Config) -> str:
 
     chosen = config.getoption("--engine-profile") or ("usr-cli" if config.getoption("--engine-cmd") else None)
     return load_profile(chosen).name
+
+
+def reproduce_of(config: pytest.Config, nodeid: str) -> str:
+    """The command line that runs this one drill again with this session's seed, scale and engine."""
+    from usr_harness.report.reproduce import reproduce_command
+
+    return reproduce_command(
+        nodeid,
+        seed=drill_seed_of(config),
+        scale=config.getoption("--drill-scale"),
+        rootdir=str(config.rootpath),
+        engine_profile=config.getoption("--engine-profile"),
+        engine_cmd=config.getoption("--engine-cmd"),
+    )
 
 
 def _openssh_version() -> str:
@@ -395,18 +410,21 @@ def _reason(report: pytest.TestReport) -> str | None:
         crash = getattr(report.longrepr, "reprcrash", None)
         message = crash.message if crash is not None else str(report.longrepr)
         # The drill's own words; pytest's rewritten `assert ...` explanation after them repeats objects.
-        return message.split("\nassert ", 1)[0].strip()[:2000]
+        return message.split("\nassert ", 1)[0].strip().removeprefix("Failed: ")[:2000]
     return None
 
 
 class DrillReporter:
-    """Collects phase outcomes where results are gathered (the xdist controller too); one line per drill."""
+    """Collects phase outcomes where results are gathered (the xdist controller too): one line per
+    drill in `drills.jsonl` when a report folder is given, and the reproduce line of every failing
+    drill in the terminal summary (as hypothesis prints its reproduce line)."""
 
-    def __init__(self, report_dir: Path, config: pytest.Config) -> None:
-        self.path = report_dir / "drills.jsonl"
+    def __init__(self, report_dir: Path | None, config: pytest.Config) -> None:
+        self.path = None if report_dir is None else report_dir / "drills.jsonl"
         self.config = config
         self.outcomes: dict[str, list[str]] = {}
         self.reasons: dict[str, str] = {}
+        self.failed: list[tuple[str, str, str]] = []  # nodeid, reason, reproduce command
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.outcomes.setdefault(report.nodeid, []).append(report.outcome)
@@ -420,18 +438,33 @@ class DrillReporter:
         payloads = [json.loads(value) for key, value in report.user_properties if key == DRILL_PROPERTY]
         if not payloads:
             return
-        line = {"nodeid": report.nodeid, "verdict": _verdict(outcomes), **payloads[-1]}
+        reproduce = reproduce_of(self.config, report.nodeid)
+        line = {"nodeid": report.nodeid, "verdict": _verdict(outcomes), "reproduce": reproduce}
+        line.update(payloads[-1])
+        if line["verdict"] == "fail":
+            self.failed.append((report.nodeid, reason or "", reproduce))
         if reason:
             key = "failure" if line["verdict"] == "fail" else "unknown_because"
             line["evidence"] = {key: reason, **line.get("evidence", {})}
+        if self.path is None:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(line, sort_keys=True) + "\n")
 
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.failed:
+            return
+        terminalreporter.section("usr-harness: reproduce the failing drills", yellow=True)
+        for nodeid, reason, command in self.failed:
+            first = reason.strip().splitlines()[0] if reason.strip() else "failed"
+            terminalreporter.line(f"{nodeid}: {first[:300]}")
+            terminalreporter.line(f"  {command}")
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """report.json and index.html beside drills.jsonl, so any drill run reads like a cycle's."""
-        if not self.path.exists():
+        if self.path is None or not self.path.exists():
             return
         from usr_harness.report.build import RunSettings, write_run_files
 

@@ -36,7 +36,7 @@ def test_show_summarises_latest_run_by_folder_or_id(
     code, out, err = run(capsys, "report", "show", "--report-dir", str(reports))
     assert code == 0, err
     assert f"run {sample_run.name}" in out and "seed     7" in out and "engine   bundled" in out
-    assert "6 drills: 3 pass, 2 fail, 1 unknown" in out and "cycle failed (exit 1)" in out
+    assert "6 drills: 2 pass, 2 fail, 2 unknown" in out and "cycle failed (exit 1)" in out
     assert HOSTILE in out and "drills/test_locks.py::test_busy_dataset[local]" in out
     assert "test_chained_loop_ends_up_to_date" not in out
     assert f"page: {reports / 'latest' / 'index.html'}" in out
@@ -107,3 +107,23 @@ def test_compare_and_check_exit_by_whether_a_verdict_moved(
     assert code == 1
     assert f"MOVED {nodeid}: {flipped} ->" in out and "was fixed upstream" in out
     assert "5 of 6 drills hold the verdicts of bundled t1" in out
+
+
+def test_show_keeps_long_names_whole_at_80_columns_and_says_how_to_reproduce(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    nodeid = "drills/test_corruption_matrix.py::test_corruption_is_detected_as_declared"
+    nodeid += "[derived.footer-damage-remote]"
+    failure = "pull/strict: expected sidecars, got verify: " + "x" * 120
+    long_step = {**STEPS["steps"][1], "detail": "[fidelity] after pull the local dataset differs: " + nodeid}
+    steps = {**STEPS, "steps": [long_step]}
+    run_dir = make_run(
+        tmp_path / "run", [{**SAMPLE_LINES[1], "nodeid": nodeid, "evidence": {"failure": failure}}]
+    )
+    write_run_files(run_dir, SETTINGS, steps=steps)
+    code, out, err = run(capsys, "report", "show", str(run_dir))
+    assert code == 0, err
+    assert nodeid in out and f"why: {failure}" in out
+    assert f"reproduce: cd /nonexistent/rootdir && pytest '{nodeid}' --drill-seed=7" in out
+    assert "…" not in out and "derived.footer-damage-remote" in out.split("Cycle steps")[1].split("\n")[1]

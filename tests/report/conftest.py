@@ -17,6 +17,10 @@ AUDIT = {
     "data": {"transfer_state": "TRANSFERRED", "files": [f"_derived/ns/part-{i}.parquet" for i in range(40)]}
 }
 CORRUPTION = "drills/test_corruption_matrix.py::test_corruption_matrix"
+#: drills.jsonl of a real run: `pytest drills/test_corruption_matrix.py -k "byte-flip or stray or truncate"
+#: --drill-report-dir=DIR` (bundled engine, scale small; the first 20 drills), keeping only the evidence the
+#: matrix reads (expected, observed, blind_spots, unjudged, applied, the reason): per-call outputs left out.
+REAL_RUN = Path(__file__).parent / "fixtures" / "corruption-run.jsonl"
 HOSTILE = "drills/test_security.py::test_hostile_ids[<script>alert(1)</script>]"
 STEPS = {
     "started_at": "2026-01-01T00:00:00.000000Z",
@@ -75,21 +79,27 @@ SAMPLE_LINES = [
     drill_line("drills/test_locks.py::test_busy_dataset[local]", "fail", 4.2, trace="x" * 3000),
     drill_line(HOSTILE, "unknown", 0.05),
     drill_line(
-        f"{CORRUPTION}[derived.byte-flip-local-pull]",
+        f"{CORRUPTION}[derived.byte-flip-local]",
         "pass",
         2.0,
-        expected="sidecars",
-        observed={"family": "sidecars", "exit_code": 8},
+        expected={"diff/strict": "changed", "pull/strict": "sidecars", "validate/strict": "n/a"},
+        observed={"diff/strict": "changed", "pull/strict": "sidecars"},
     ),
     drill_line(
-        f"{CORRUPTION}[meta.byte-flip-local-validate]", "pass", 1.5, expected="blind", observed="blind"
+        f"{CORRUPTION}[meta.byte-flip-local]",
+        "unknown",
+        1.5,
+        expected={"diff/strict": "changed", "diff/size": "blind"},
+        observed={"diff/strict": "changed", "diff/size": "unchanged"},
+        unknown_because="known blind spot(s), not a pass: diff/size",
     ),
     drill_line(
-        f"{CORRUPTION}[events.truncate-remote-pull]",
+        f"{CORRUPTION}[events.truncate-remote]",
         "fail",
         1.7,
-        expected={"outcome": "events"},
-        observed="changed",
+        expected={"diff/strict": "changed", "pull/strict": "events"},
+        observed={"diff/strict": "changed", "pull/strict": "unchanged"},
+        failure="pull/strict: expected events, got unchanged: pull: NO-OP",
     ),
 ]
 

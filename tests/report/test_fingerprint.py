@@ -115,3 +115,12 @@ def test_a_symlinked_path_is_not_hashed_through(tmp_path: Path) -> None:
     os.symlink(tmp_path / "real", tmp_path / "link")
     with pytest.raises(OSError):
         fp.hash_file(tmp_path / "link")
+
+
+def test_a_missing_tree_is_evidence_not_a_crash(tree: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    gone = fingerprint_tree(tmp_path / "never-written")
+    assert gone.entries == () and gone.digest == fp.ABSENT != fingerprint_tree(empty).digest
+    assert TreeFingerprint.from_dict(json.loads(json.dumps(gone.as_dict()))) == gone
+    assert compare(gone, fingerprint_tree(tree)).added

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -11,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.conftest import HOSTILE, SAMPLE_LINES, SETTINGS, STEPS, make_run
+from tests.report.conftest import (
+    CORRUPTION,
+    HOSTILE,
+    REAL_RUN,
+    SAMPLE_LINES,
+    SETTINGS,
+    STEPS,
+    drill_line,
+    make_run,
+)
 from usr_harness.report.build import write_run_files
 from usr_harness.report.html import render_page
 
@@ -105,10 +115,10 @@ def test_chromium_renders_every_drill_matrix_and_chart(sample_run: Path, tmp_pat
     dom = rendered_dom(sample_run / "index.html", tmp_path / "chromium-profile")
 
     tiles = {tile.attrs["data-count"]: tile.all_text for tile in dom.find("div", class_="tile")}
-    assert tiles == {"total": "6drills", "pass": "3pass", "fail": "2fail", "unknown": "1unknown"}
+    assert tiles == {"total": "6drills", "pass": "2pass", "fail": "2fail", "unknown": "2unknown"}
     assert "cycle failed at step run:drills" in dom.find(id="status")[0].all_text
     assert (
-        len(dom.find("li", class_="verdict-fail")) == 2 and len(dom.find("li", class_="verdict-unknown")) == 1
+        len(dom.find("li", class_="verdict-fail")) == 2 and len(dom.find("li", class_="verdict-unknown")) == 2
     )
 
     rows = {row.attrs["data-nodeid"]: row for row in dom.find("tr", class_="drill")}
@@ -118,15 +128,35 @@ def test_chromium_renders_every_drill_matrix_and_chart(sample_run: Path, tmp_pat
         assert row.attrs["data-verdict"] == drill.verdict
         assert [cell.attrs["class"] for cell in row.find("td", class_="on")] == [f"cell {drill.verdict} on"]
     assert HOSTILE in rows and not dom.find("script")
+    unknown_row = rows[f"{CORRUPTION}[meta.byte-flip-local]"].find("td", class_="name")[0]
+    assert "known blind spot(s), not a pass: diff/size" in unknown_row.find("div", class_="why")[0].all_text
 
     matrix = dom.find(id="corruption-matrix")[0]
-    kinds = {row.attrs["data-nodeid"].partition("[")[2]: row.attrs["class"] for row in matrix.find("tr")[1:]}
-    assert kinds == {
-        "derived.byte-flip-local-pull]": "corruption match",
-        "meta.byte-flip-local-validate]": "corruption blind-spot",
-        "events.truncate-remote-pull]": "corruption mismatch",
+    kinds = {
+        (row.attrs["data-nodeid"].partition("[")[2], row.attrs["data-check"]): row.attrs["class"]
+        for row in matrix.find("tr", class_="corruption")
     }
-    assert "3 cases, 1 blind spot (" in matrix.all_text
+    assert kinds == {
+        ("derived.byte-flip-local]", "diff/strict"): "corruption match",
+        ("derived.byte-flip-local]", "pull/strict"): "corruption match",
+        ("meta.byte-flip-local]", "diff/strict"): "corruption match",
+        ("meta.byte-flip-local]", "diff/size"): "corruption blind-spot",
+        ("events.truncate-remote]", "diff/strict"): "corruption match",
+        ("events.truncate-remote]", "pull/strict"): "corruption mismatch",
+    }
+    counts = dom.find(id="corruption-counts")[0].all_text
+    assert "3 cases, 6 command/profile checks: 4 as declared, 1 blind spot, 1 mismatch, 0 unjudged" in counts
+    mismatch = matrix.find("tr", class_="mismatch")[0].all_text
+    assert "pull/strict: expected events, got unchanged" in mismatch
+
+    attention = {item.attrs["data-nodeid"]: item for item in dom.find(id="attention")[0].find("li")}
+    assert (
+        "cd /nonexistent/rootdir && pytest" in attention[HOSTILE].find("code", class_="reproduce")[0].all_text
+    )
+    assert (
+        "known blind spot(s), not a pass: diff/size"
+        in attention[f"{CORRUPTION}[meta.byte-flip-local]"].all_text
+    )
 
     bars = dom.find("g", class_="bar")
     assert [bar.attrs["data-nodeid"] for bar in bars][:2] == [line["nodeid"] for line in SAMPLE_LINES[:2]]
@@ -162,3 +192,67 @@ def test_empty_states_when_nothing_ran(tmp_path: Path) -> None:
     empty.mkdir()
     dom = parse(render_page(write_run_files(empty, SETTINGS)))
     assert "No drills ran." in dom.find(id="durations")[0].all_text and not dom.find("tr", class_="drill")
+
+
+#: Appended to a copy of the page (the page itself has no scripts): open every `details` as a reader
+#: would, then write each measured box into the DOM, which `--dump-dom` prints after layout.
+LAYOUT_PROBE = """<script>
+addEventListener("load", () => {
+  for (const details of document.querySelectorAll("details")) details.open = true;
+  for (const cell of document.querySelectorAll("td.name, td.evidence")) {
+    const box = cell.getBoundingClientRect();
+    cell.setAttribute("data-width", Math.round(box.width));
+  }
+});
+</script>"""
+
+
+def laid_out(page: Path, profile: Path, width: int = 1280) -> Node:
+    """The page as Chromium lays it out in a `width` px window with every `details` opened."""
+    probe = page.with_name("layout-probe.html")
+    probe.write_text(page.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    flags = [f"--window-size={width},900", "--virtual-time-budget=3000", f"--user-data-dir={profile}"]
+    done = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, *flags, "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return parse(done.stdout)
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install -y chromium)"
+)
+def test_opened_details_leave_drill_names_readable(tmp_path: Path) -> None:
+    """Opening a drill's details used to squeeze its name column to one character a line."""
+    names = [
+        f"drills/test_x.py::test_a_long_descriptive_drill_name[case-{i}-remote-byte-flip]" for i in range(3)
+    ]
+    bulky = {"failure": "pull/strict: expected sidecars, got verify: " + "y" * 900, "rows": list(range(200))}
+    lines = [drill_line(name, "fail", 1.0, **bulky) for name in names]
+    write_run_files(make_run(tmp_path / "run", lines), SETTINGS)
+    dom = laid_out(tmp_path / "run" / "index.html", tmp_path / "chromium-profile")
+    cells = dom.find(id="drill-matrix")[0].find("td", class_="name")
+    assert len(cells) == 3 and all("data-width" in cell.attrs for cell in cells)
+    # 22em of 12 px monospace: the longest name fits on two or three lines, not one letter a line.
+    assert min(int(cell.attrs["data-width"]) for cell in cells) >= 250, [c.attrs["data-width"] for c in cells]
+    evidence = dom.find(id="drill-matrix")[0].find("td", class_="evidence")
+    assert max(int(cell.attrs["data-width"]) for cell in evidence) < 1280 * 0.6
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install -y chromium)"
+)
+def test_chromium_shows_the_blind_spots_of_a_real_corruption_run(tmp_path: Path) -> None:
+    lines = [json.loads(text) for text in REAL_RUN.read_text().splitlines()]
+    write_run_files(make_run(tmp_path / "run", lines), SETTINGS)
+    dom = laid_out(tmp_path / "run" / "index.html", tmp_path / "chromium-profile")
+    listed = sum(len(line["evidence"]["blind_spots"]) for line in lines)
+    counts = dom.find(id="corruption-counts")[0].all_text
+    assert "20 cases" in counts and f"{listed} blind spots" in counts and "0 mismatches" in counts
+    blind_rows = dom.find("tr", class_="blind-spot")
+    assert len(blind_rows) == listed and all("known blind spot" in row.all_text for row in blind_rows)
+    names = [cell for cell in dom.find(id="corruption-matrix")[0].find("td", class_="name") if cell.all_text]
+    assert len(names) == 20 and min(int(cell.attrs["data-width"]) for cell in names) >= 120

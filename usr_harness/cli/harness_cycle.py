@@ -39,12 +39,12 @@ def cycle(
     scale: str = typer.Option("small", "--scale", help="small | medium | large"),
     report_dir: Path = typer.Option(DEFAULT_REPORTS, "--report-dir", help="Folder that holds run folders."),
     workers: int = typer.Option(0, "-n", "--workers", help="pytest-xdist workers for the drills (0: none)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No step lines while the cycle runs."),
 ) -> None:
     """preflight (versions, host, doctor, registry) -> run (drills) -> verify (round trip, fingerprints)."""
     from usr_harness.cycle.runner import CycleConfig, run_cycle
 
     run_dir = new_run_dir(report_dir, seed)
-    quiet = not sys.stderr.isatty()
     config = CycleConfig(
         run_dir=run_dir,
         seed=seed,
@@ -53,15 +53,21 @@ def cycle(
         drills_expr=drills,
         scale=scale,
         workers=workers,
-        progress=(lambda _m: None) if quiet else (lambda m: typer.echo(f"cycle: {m}", err=True)),
+        progress=(lambda _m: None) if quiet else _say,
     )
     result = run_cycle(config)
     for step in result["steps"]:
         typer.echo(
             f"{step['status']:>7}  {step['name']:<32} {step['duration_seconds']:>7.1f} s  {step['detail']}"
         )
-    typer.echo(f"cycle {result['status']}; report folder {run_dir}")
+    state = "interrupted" if result.get("interrupted") else result["status"]
+    typer.echo(f"cycle {state}; report folder {run_dir}")
     raise typer.Exit(result["exit_code"])
+
+
+def _say(message: str) -> None:
+    """One step line on stderr, flushed at once: CI logs show the cycle as it runs, not at its end."""
+    print(f"cycle: {message}", file=sys.stderr, flush=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from usr_harness.cli.harness_cycle import DEFAULT_REPORTS, new_run_dir
 from usr_harness.errors import UsageError
@@ -57,9 +56,10 @@ def show(
                 f"{drill.duration_seconds:>7.2f} s  {escape(drill.nodeid)}",
                 soft_wrap=True,
             )
-            why = str(drill.evidence.get("failure") or drill.evidence.get("unknown_because") or "")
-            if why:
-                console.print(f"    why: {escape(_first_lines(why))}", soft_wrap=True)
+            if drill.why:
+                console.print(f"    why: {escape(_first_lines(drill.why))}", soft_wrap=True)
+            if drill.reproduce and drill.verdict != "pass":
+                console.print(f"    reproduce: {escape(drill.reproduce)}", soft_wrap=True)
     elif report.drills:
         console.print(f"all {len(report.drills)} drills pass (--all lists them)")
     folder = path if path.is_dir() else path.parent
@@ -205,14 +205,14 @@ def _first_lines(text: str, lines: int = 3, width: int = 200) -> str:
 
 
 def _print_steps(console: Console, steps: dict) -> None:
+    """One line per step (status, time, name, detail), never a table that cuts names to the terminal."""
     style = STEP_STYLES.get(steps.get("status", ""), "yellow")
-    table = Table("step", "status", "time", "detail", title="Cycle steps", title_justify="left")
+    console.print("[bold]Cycle steps[/] (status, time, step: detail)")
     for step in steps.get("steps", []):
-        table.add_row(
-            escape(step["name"]),
-            f"[{STEP_STYLES.get(step['status'], 'yellow')}]{step['status']}[/]",
-            f"{step['duration_seconds']:.1f} s",
-            escape(str(step.get("detail", ""))),
+        status = step["status"]
+        console.print(
+            f"[{STEP_STYLES.get(status, 'yellow')}]{status:<8}[/]{step['duration_seconds']:>7.1f} s  "
+            f"{escape(step['name'])}: {escape(str(step.get('detail', '')))}",
+            soft_wrap=True,
         )
-    console.print(table)
     console.print(f"cycle [{style}]{steps.get('status')}[/] (exit {steps.get('exit_code')})")

@@ -11,7 +11,7 @@ import typer
 from typer.main import get_command
 
 from usr_harness.dataset.quoting import one_line, quote
-from usr_harness.errors import UsageError, UsrError
+from usr_harness.errors import INTERRUPTED_EXIT, UsageError, UsrError
 
 PATHS_SHOWN = 20
 
@@ -37,11 +37,16 @@ def _usage_error(prog: str, error: typer.TyperException) -> UsageError:
 
 
 def run_app(app: typer.Typer, prog: str, argv: list[str] | None = None) -> int:
-    """Invoke `app`; a framework usage error or a UsrError prints one line and its family's code."""
+    """Invoke `app`; a framework usage error or a UsrError prints one line and its family's code.
+
+    Ctrl-C exits 130, as a shell reports it, never click's plain 1.
+    """
     command = get_command(app)
     try:
         outcome = command.main(args=argv, prog_name=prog, standalone_mode=False)
-    except typer.Abort:
+    except typer.Abort as abort:
+        if isinstance(abort.__cause__, KeyboardInterrupt):
+            return INTERRUPTED_EXIT
         report_error(prog, UsageError("aborted at a prompt; nothing changed"))
         return UsageError.exit_code
     except typer.TyperException as error:

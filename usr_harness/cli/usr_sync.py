@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import typer
 
+from usr_harness.cli.sync_progress import make_view, summary_line
+from usr_harness.errors import INTERRUPTED_EXIT
 from usr_harness.sync import engine, file_mode, targets
 from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.progress import interrupted_line
 
 VERIFY_HELP = "Primary verification: hash (default), auto (hash, else size, else parquet), size, parquet."
 TARGET_HELP = "Dataset id (flat or ns/name), a dataset folder, or one file (*.parquet or any existing file)."
@@ -68,8 +72,13 @@ def _run(
     *,
     remote_path: str | None,
     repo_root: Path | None,
+    progress: str = "quiet",
 ) -> dict:
-    """Resolve TARGET (usage errors before any network call), then run the engine for its mode."""
+    """Resolve TARGET (usage errors before any network call), then run the engine for its mode.
+
+    `progress` (auto, bar, lines or quiet: `sync_progress.make_view`) is how a dataset pull or push
+    shows its phases; diff passes quiet.
+    """
     from usr_harness.cli.usr_app import state
 
     root_state = state(ctx)
@@ -97,6 +106,7 @@ def _run(
         return file_mode.run(action, request)
     given = [flag for flag, value in (("--remote-path", remote_path), ("--repo-root", repo_root)) if value]
     targets.refuse_file_flags(given, resolved)
+    view = make_view(progress, f"{action} {resolved.dataset}")
     request = engine.SyncRequest(
         root=resolved.root,
         dataset=resolved.dataset,
@@ -106,8 +116,19 @@ def _run(
         audit_json_out=audit,
         confirm=confirm,
         echo=echo,
+        progress=view,
     )
-    result = engine.run(action, request)
+    started = time.monotonic()
+    try:
+        result = engine.run(action, request)
+    except KeyboardInterrupt:
+        view.close()
+        typer.echo(f"usr: {interrupted_line(action, resolved.dataset, view.last)}", err=True)
+        raise typer.Exit(INTERRUPTED_EXIT) from None
+    finally:
+        view.close()
+    if progress != "quiet":
+        echo(summary_line(action, resolved.dataset, result, time.monotonic() - started))
     if action == "pull" and brought_frozen_registries(result):
         _adopt_namespaces(resolved, echo)
     return result
@@ -197,6 +218,12 @@ def _transfer_command(action: str):
         audit_json_out: Path = AUDIT_OPTION,
         remote_path: str = REMOTE_PATH_OPTION,
         repo_root: Path = REPO_ROOT_OPTION,
+        show_progress: bool = typer.Option(
+            None,
+            "--progress/--no-progress",
+            help="A bar while files move (default: on a terminal); --no-progress: one line per phase.",
+        ),
+        quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress and no summary line."),
     ) -> None:
         opts = SyncOptions(
             verify=verify,
@@ -221,6 +248,7 @@ def _transfer_command(action: str):
             typer.echo,
             remote_path=remote_path,
             repo_root=repo_root,
+            progress=_progress_mode(quiet, show_progress),
         )
 
     command.__doc__ = (
@@ -252,6 +280,12 @@ def events_merge(
         lock_timeout=lock_timeout,
         echo=typer.echo,
     )
+
+
+def _progress_mode(quiet: bool, show_progress: bool | None) -> str:
+    if quiet:
+        return "quiet"
+    return {None: "auto", True: "bar", False: "lines"}[show_progress]
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from usr_harness.cycle.checks import SIDES, describe_paths, transfer_problems
 from usr_harness.cycle.steps import StepFailed, StepReport
 from usr_harness.cycle.sync_audit import final_diff_clean, local_work, run_sync_audit_drill
 from usr_harness.engines import EngineResult, make_engine
@@ -65,6 +66,8 @@ def run_drills(config: CycleConfig) -> str:
     import pytest
 
     code = int(pytest.main(_pytest_args(config)))
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt  # pytest caught the Ctrl-C; the cycle must stop too
     if code != 0:
         raise StepFailed(f"pytest exited {code}", exit_code=code)
     return "drill suite passed"
@@ -75,7 +78,7 @@ def run_cycle(config: CycleConfig) -> dict:
     from usr_harness.hosts.loopback import LoopbackSshd
     from usr_harness.mock.series import BatchSeries
     from usr_harness.pytest_plugin import tool_versions
-    from usr_harness.report.fingerprint import compare, fingerprint_tree
+    from usr_harness.report.fingerprint import TreeFingerprint, compare, fingerprint_tree
 
     run_dir = config.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +87,8 @@ def run_cycle(config: CycleConfig) -> dict:
     say = config.progress
 
     def step(name: str, command: str, action: Callable[[], str | None]) -> bool:
-        say(f"{name} ...")
+        if not report.interrupted:
+            say(f"{name} ...")
         result = report.run(name, command, action)
         say(f"{name}: {result.status} ({result.duration_seconds:.1f} s) {result.detail}")
         return result.status == "passed"
@@ -136,20 +140,41 @@ def run_cycle(config: CycleConfig) -> dict:
             Dataset.open(context["remote_root"], CYCLE_DATASET).validate(strict=True)
             return f"{len(registry.namespaces)} namespaces, remote dataset valid (strict)"
 
+        def trees() -> dict[str, TreeFingerprint]:
+            return {
+                "local": fingerprint_tree(context["local_root"] / CYCLE_DATASET),
+                "remote": fingerprint_tree(context["remote_root"] / CYCLE_DATASET),
+            }
+
         def transfer(action: str) -> Callable[[], str]:
             def run() -> str:
                 engine = context["engine"]
+                source, target = SIDES[action]
+                before = trees()
                 result = (
                     engine.pull(CYCLE_DATASET, REMOTE_NAME)
                     if action == "pull"
                     else engine.push(CYCLE_DATASET, REMOTE_NAME)
                 )
+                after = trees()
                 _save_audit(run_dir, f"cycle-{action}", result.audit)
                 if result.exit_code != 0:
                     raise StepFailed(f"[{result.family}] {result.message.strip()[-300:]}", result.exit_code)
-                return f"{result.transfer_state}"
+                problems = transfer_problems(
+                    action, result.audit, before[source], after[source], after[target]
+                )
+                if problems:
+                    raise StepFailed("[fidelity] " + "; ".join(problems))
+                return f"{result.transfer_state}; {target} tree equals {source} ({after[target].digest[:16]})"
 
             return run
+
+        def laptop_work() -> str:
+            if not (context["local_root"] / CYCLE_DATASET / "records.parquet").is_file():
+                missing = f"{CYCLE_DATASET}/records.parquet"
+                raise StepFailed(f"[fidelity] no local {missing} to work on after the pull")
+            local_work(context["local_root"], CYCLE_DATASET, config.seed)
+            return "local work written"
 
         def final_diff() -> str:
             result = context["engine"].diff(CYCLE_DATASET, REMOTE_NAME)
@@ -167,7 +192,7 @@ def run_cycle(config: CycleConfig) -> dict:
                 json.dumps({"local": local.as_dict(), "remote": remote.as_dict()}, indent=1) + "\n"
             )
             if not differences.is_empty:
-                raise StepFailed(f"trees differ: {differences.as_dict()}")
+                raise StepFailed(f"[fidelity] local and remote trees differ: {describe_paths(differences)}")
             return f"both trees {local.digest[:16]}"
 
         def sync_audit() -> str:
@@ -207,15 +232,11 @@ def run_cycle(config: CycleConfig) -> dict:
         step("run:drills", "pytest " + shlex.join(_pytest_args(config)), lambda: run_drills(config))
         if host_ok:
             step("verify:pull", f"{engine_cmd} pull {CYCLE_DATASET} {REMOTE_NAME} -y", transfer("pull"))
-            step(
-                "verify:local-work",
-                "attach infer overlay, _artifacts, _registry note",
-                lambda: local_work(context["local_root"], CYCLE_DATASET, config.seed) or "local work written",
-            )
+            step("verify:local-work", "attach infer overlay, _artifacts, _registry note", laptop_work)
             step("verify:push", f"{engine_cmd} push {CYCLE_DATASET} {REMOTE_NAME} -y", transfer("push"))
             step("verify:final-diff", f"{engine_cmd} diff {CYCLE_DATASET} {REMOTE_NAME}", final_diff)
             step("verify:fingerprints", "blake3 tree fingerprints, local vs remote", fingerprints)
-        if os.environ.get(RUN_SYNC_AUDIT_ENV) == "1":
+        if os.environ.get(RUN_SYNC_AUDIT_ENV) == "1" or report.interrupted:
             step("verify:sync-audit-drill", "usr-sync-audit-drill --report-json PATH", sync_audit)
         else:
             report.skip("verify:sync-audit-drill", "usr-sync-audit-drill", f"{RUN_SYNC_AUDIT_ENV} is not 1")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from usr_harness.errors import UsrError
+from usr_harness.errors import INTERRUPTED_EXIT, UsrError
 
 
 def utc_stamp() -> str:
@@ -40,6 +40,8 @@ class StepReport:
     started_at: str = field(default_factory=utc_stamp)
     finished_at: str | None = None
     steps: list[StepResult] = field(default_factory=list)
+    interrupted: bool = False
+    """Set by Ctrl-C in a step: the rest are skipped, never run against a host already stopped."""
 
     @property
     def failed_step(self) -> str | None:
@@ -47,14 +49,24 @@ class StepReport:
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return INTERRUPTED_EXIT
         return next((s.exit_code or 1 for s in self.steps if s.status == "failed"), 0)
 
     def run(self, name: str, command: str, action: Callable[[], str | None]) -> StepResult:
-        """Run one step; an exception fails it (with its family's exit code) but never stops the cycle."""
+        """Run one step; an exception fails it (with its family's exit code) but never stops the cycle.
+
+        Ctrl-C does stop it: the step fails with exit 130 and every later step is skipped.
+        """
+        if self.interrupted:
+            return self.skip(name, command, "not run: the cycle was interrupted (Ctrl-C)")
         started = time.monotonic()
         status, code, detail = "passed", 0, ""
         try:
             detail = action() or ""
+        except KeyboardInterrupt:
+            self.interrupted = True
+            status, code, detail = "failed", INTERRUPTED_EXIT, "interrupted (Ctrl-C)"
         except UsrError as error:
             status, code, detail = "failed", error.exit_code, f"[{error.family}] {error.message}"
         except StepFailed as failure:
@@ -66,8 +78,10 @@ class StepReport:
         self.steps.append(result)
         return result
 
-    def skip(self, name: str, command: str, reason: str) -> None:
-        self.steps.append(StepResult(name, "skipped", 0, 0.0, command, reason))
+    def skip(self, name: str, command: str, reason: str) -> StepResult:
+        result = StepResult(name, "skipped", 0, 0.0, command, reason)
+        self.steps.append(result)
+        return result
 
     def finish(self) -> dict:
         self.finished_at = utc_stamp()
@@ -77,6 +91,7 @@ class StepReport:
             "status": "failed" if self.failed_step else "passed",
             "exit_code": self.exit_code,
             "failed_step": self.failed_step,
+            "interrupted": self.interrupted,
             "steps": [step.as_dict() for step in self.steps],
         }
 

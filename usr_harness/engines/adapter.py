@@ -23,7 +23,7 @@ from typing import Any
 
 from usr_harness.engines.profile import EngineProfile, load_profile
 from usr_harness.engines.remotes import RemoteSpec, RemoteWiring, wire_remote
-from usr_harness.errors import UsageError
+from usr_harness.errors import INTERRUPTED_EXIT, UsageError
 
 SECTIONS = ("primary", "meta", ".events.log", "_snapshots", "_derived", "_auxiliary")
 OWN_CLI = "python -m usr_harness.cli.usr_app"
@@ -193,6 +193,8 @@ class Engine:
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(argv)
+        if code == INTERRUPTED_EXIT:
+            raise KeyboardInterrupt  # Ctrl-C reached the engine in our own process: it was meant for us too
         return code, out.getvalue(), err.getvalue()
 
 

@@ -17,6 +17,7 @@ from usr_harness.pytest_plugin import tool_versions
 from usr_harness.report.evidence import EVIDENCE_DIR, move_large_evidence
 from usr_harness.report.html import render_page
 from usr_harness.report.model import PAGE_FILE, REPORT_FILE, DrillEntry, Report
+from usr_harness.report.reproduce import reproduce_command
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +53,8 @@ def build_report(
 ) -> Report:
     """Read the run folder (moving large evidence to files first) into a Report."""
     by_nodeid = {line["nodeid"]: line for line in move_large_evidence(run_dir)}
+    for nodeid, line in by_nodeid.items():
+        line.setdefault("reproduce", _reproduce(nodeid, settings))
     return Report(
         run_id=run_dir.name,
         created_at=utc_stamp(),
@@ -81,6 +84,18 @@ def write_run_files(
     (run_dir / REPORT_FILE).write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
     (run_dir / PAGE_FILE).write_text(render_page(report), encoding="utf-8")
     return report
+
+
+def _reproduce(nodeid: str, settings: RunSettings) -> str:
+    """For lines written before drills.jsonl carried their own command."""
+    return reproduce_command(
+        nodeid,
+        seed=settings.seed,
+        scale=settings.scale,
+        rootdir=str(settings.rootdir.resolve()),
+        engine_profile=settings.engine_profile,
+        engine_cmd=settings.engine_cmd,
+    )
 
 
 def _run_files(run_dir: Path) -> tuple[str, ...]:

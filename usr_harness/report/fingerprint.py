@@ -23,6 +23,8 @@ import blake3
 from usr_harness.dataset.layout import is_runtime
 
 ENTRY_TYPES = ("file", "symlink", "fifo", "dir", "other")
+ABSENT = "absent"
+"""The digest of a tree that does not exist: never equal to an empty folder's, so "gone" shows."""
 SMALL_FILE = 1 << 20
 CHUNK = 8 << 20
 
@@ -98,6 +100,8 @@ class TreeFingerprint:
         raw = data["entries"]
         if not isinstance(raw, list):
             raise ValueError("fingerprint entries must be a list")
+        if data["digest"] == ABSENT and not raw:
+            return cls((), ABSENT)
         rebuilt = cls.of(TreeEntry.from_dict(item) for item in raw)
         if rebuilt.digest != data["digest"]:
             raise ValueError(f"fingerprint digest {data['digest']} does not match its entries")
@@ -171,7 +175,13 @@ def compare(before: TreeFingerprint, after: TreeFingerprint) -> FingerprintDiff:
 
 
 def fingerprint_tree(root: Path, *, exclude_runtime: bool = True) -> TreeFingerprint:
-    """Fingerprint every entry under `root` (not `root` itself), without following symlinks."""
+    """Fingerprint every entry under `root` (not `root` itself), without following symlinks.
+
+    A missing `root` is evidence too (an engine that reported success but wrote nothing): it
+    fingerprints as no entries with the digest `ABSENT`, so a drill fails on it, never crashes.
+    """
+    if not os.path.lexists(root):
+        return TreeFingerprint((), ABSENT)
     return TreeFingerprint.of(_entries(str(root), "", exclude_runtime))
 
 

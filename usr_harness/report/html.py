@@ -13,10 +13,15 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from usr_harness.report.corruption import corruption_checks, kind_counts
 from usr_harness.report.model import VERDICTS, DrillEntry, Report
 
-CORRUPTION_DRILL = "test_corruption_matrix"
-BLIND = "blind"
+KIND_NOUNS = {
+    "match": ("as declared", "as declared"),
+    "blind-spot": ("blind spot", "blind spots"),
+    "mismatch": ("mismatch", "mismatches"),
+    "unjudged": ("unjudged", "unjudged"),
+}
 CHART_LIMIT = 40
 LABEL_CHARS = 68  # what fits the chart's 470 px label column in 11 px monospace
 GLYPHS = {"pass": "✓", "fail": "✗", "unknown": "?"}
@@ -37,12 +42,19 @@ th{background:#f6f8fa;font-weight:600}tr+tr td{border-top:1px solid #eaeef2}
 td.cell{width:56px;text-align:center;font-weight:700}td.cell.on.pass{background:#2da44e;color:#fff}
 td.cell.on.fail{background:#cf222e;color:#fff}td.cell.on.unknown{background:#d4a72c;color:#fff}
 tr.module-row th{background:#eef1f4;font-size:13px}.num{text-align:right;white-space:nowrap}
-.name{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
+.name{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;overflow-wrap:anywhere}
+#drill-matrix td.name{min-width:22em}#drill-matrix td.evidence{width:34%}
 details summary{cursor:pointer;color:#0969da;white-space:nowrap}
-details pre{white-space:pre-wrap;font-size:11px;margin:4px 0}
-tr.blind-spot td{background:#fbefff}.badge{border-radius:10px;padding:0 7px;font-size:12px;font-weight:600}
-.badge.blind{background:#8250df;color:#fff}.badge.mismatch{background:#cf222e;color:#fff}
-.badge.match{background:#2da44e;color:#fff}.empty{color:#57606a;font-style:italic}
+details pre,details code{white-space:pre-wrap;overflow-wrap:anywhere;font-size:11px;margin:4px 0}
+details .detail-body{max-width:32em}
+.why{color:#57606a;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}
+code.reproduce{display:block;font-size:11px;background:#f6f8fa;padding:2px 6px;margin:2px 0;
+white-space:pre-wrap;overflow-wrap:anywhere;user-select:all}
+tr.blind-spot td{background:#fbefff}tr.mismatch td{background:#fff0ee}
+.badge{border-radius:10px;padding:0 7px;font-size:12px;font-weight:600;white-space:nowrap}
+.badge.blind-spot{background:#8250df;color:#fff}.badge.mismatch{background:#cf222e;color:#fff}
+.badge.match{background:#2da44e;color:#fff}.badge.unjudged{background:#d4a72c;color:#fff}
+.empty{color:#57606a;font-style:italic}
 ul.files{columns:2;font-size:13px}a{color:#0969da}tr.step td:nth-child(-n+4){white-space:nowrap}
 """
 
@@ -127,16 +139,21 @@ def _attention(drills: Iterable[DrillEntry]) -> str:
     if not flagged:
         return ""
     items = "".join(
-        f'<li class="verdict-{d.verdict}"><b>{d.verdict}</b> <code>{escape(d.engine)}</code> '
-        f'<span class="name">{escape(d.nodeid)}</span>{_why(d)}</li>'
+        f'<li class="verdict-{d.verdict}" data-nodeid="{escape(d.nodeid)}"><b>{d.verdict}</b> '
+        f'<code>{escape(d.engine)}</code> <span class="name">{escape(d.nodeid)}</span>{_why(d)}'
+        f"{_reproduce(d)}</li>"
         for d in flagged
     )
     return f'<section id="attention"><h2>Needs attention ({len(flagged)})</h2><ul>{items}</ul></section>'
 
 
 def _why(drill: DrillEntry) -> str:
-    reason = drill.evidence.get("unknown_because") or drill.evidence.get("failure")
-    return f' <span class="why">{escape(str(reason))}</span>' if reason else ""
+    """Why a drill did not pass (the failure message, or which blind spot kept it unknown)."""
+    return f'<div class="why">{escape(drill.why)}</div>' if drill.why else ""
+
+
+def _reproduce(drill: DrillEntry) -> str:
+    return f'<code class="reproduce">{escape(drill.reproduce)}</code>' if drill.reproduce else ""
 
 
 def _steps(steps: dict[str, Any] | None) -> str:
@@ -173,8 +190,9 @@ def _drill_matrix(drills: tuple[DrillEntry, ...]) -> str:
             )
             rows.append(
                 f'<tr class="drill" data-nodeid="{escape(drill.nodeid)}" data-verdict="{drill.verdict}">'
-                f'<td class="name">{escape(drill.nodeid.split("::", 1)[-1])}</td>{cells}'
-                f'<td class="num">{drill.duration_seconds:.2f} s</td><td>{_drill_details(drill)}</td></tr>'
+                f'<td class="name">{escape(drill.nodeid.split("::", 1)[-1])}{_why(drill)}</td>{cells}'
+                f'<td class="num">{drill.duration_seconds:.2f} s</td>'
+                f'<td class="evidence">{_drill_details(drill)}</td></tr>'
             )
         bodies.append("<tbody>" + "".join(rows) + "</tbody>")
     return (
@@ -195,11 +213,13 @@ def _drill_details(drill: DrillEntry) -> str:
         parts.append(f"<b>files</b><br>{links}")
     if drill.evidence:
         parts.append(f"<pre>{escape(json.dumps(drill.evidence, indent=1, default=str))}</pre>")
+    if drill.reproduce:
+        parts.append(f"<b>reproduce</b>{_reproduce(drill)}")
     if not parts:
         return ""
     counts = [(len(drill.evidence_files), "file"), (len(drill.fingerprints), "fingerprint")]
     label = ", ".join(_plural(number, noun) for number, noun in counts if number) or "details"
-    return f"<details><summary>{label}</summary>{'<br>'.join(parts)}</details>"
+    return f'<details><summary>{label}</summary><div class="detail-body">{"<br>".join(parts)}</div></details>'
 
 
 def _fingerprint_lines(fingerprints: dict[str, Any]) -> list[str]:
@@ -218,56 +238,40 @@ def _plural(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def _outcome(value: Any) -> str:
-    """An expected/observed value in one word: the string itself, or a dict's outcome or family."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        word = value.get("outcome") or value.get("family")
-        if isinstance(word, str):
-            return word
-    return json.dumps(value, default=str)
-
-
-def _full(value: Any) -> str:
-    return escape(json.dumps(value, default=str))
-
-
 def _corruption_matrix(drills: tuple[DrillEntry, ...]) -> str:
-    """Each corruption case: what the catalogue expects, what the engine did; `blind` cases are marked."""
-    cases = [
-        d for d in drills if CORRUPTION_DRILL in d.nodeid and {"expected", "observed"} <= d.evidence.keys()
-    ]
+    """Each corruption case, one row per command/profile: expected, observed, and how it was judged."""
+    checks = corruption_checks(drills)
     title = '<section id="corruption-matrix"><h2>Corruption matrix</h2>'
-    if not cases:
+    if not checks:
         return title + '<p class="empty">No corruption-matrix drills in this run.</p></section>'
-    rows = []
-    blind = 0
-    for drill in cases:
-        expected, observed = _outcome(drill.evidence["expected"]), _outcome(drill.evidence["observed"])
-        if BLIND in (expected, observed):
-            kind, label = "blind-spot", "blind spot"
-            blind += 1
-        elif expected == observed and drill.verdict == "pass":
-            kind, label = "match", "detected as expected"
-        else:
-            kind, label = "mismatch", "mismatch"
-        badge = {"blind-spot": "blind", "match": "match", "mismatch": "mismatch"}[kind]
-        case = drill.nodeid.partition("[")[2].rstrip("]") or drill.nodeid.split("::")[-1]
+    verdicts = {drill.nodeid: drill.verdict for drill in drills}
+    bodies: dict[str, list[str]] = {}
+    for check in checks:
+        rows = bodies.setdefault(check.nodeid, [])
+        case = escape(check.case) if not rows else ""
+        verdict = verdicts[check.nodeid]
         rows.append(
-            f'<tr class="corruption {kind}" data-nodeid="{escape(drill.nodeid)}">'
-            f'<td class="name">{escape(case)}</td>'
-            f'<td title="{_full(drill.evidence["expected"])}">{escape(expected)}</td>'
-            f'<td title="{_full(drill.evidence["observed"])}">{escape(observed)}</td>'
-            f'<td class="verdict-{drill.verdict}">{drill.verdict}</td>'
-            f'<td><span class="badge {badge}">{label}</span></td></tr>'
+            f'<tr class="corruption {check.kind}" data-nodeid="{escape(check.nodeid)}" '
+            f'data-check="{escape(check.key)}"><td class="name">{case}</td>'
+            f"<td><code>{escape(check.key)}</code></td><td>{escape(check.expected)}</td>"
+            f"<td>{escape(check.observed or '—')}</td>"
+            f'<td class="verdict-{verdict}">{verdict}</td>'
+            f'<td><span class="badge {check.kind}">{KIND_NOUNS[check.kind][0]}</span> '
+            f'<span class="why">{escape(check.note)}</span></td></tr>'
         )
+    counts = kind_counts(checks)
+    summary = ", ".join(
+        f'<span class="badge {kind}" data-kind="{kind}">{number} {KIND_NOUNS[kind][number != 1]}</span>'
+        for kind, number in counts.items()
+    )
     return (
-        f'{title}<p class="meta">{_plural(len(cases), "case")}, '
-        f'<span class="badge blind">{_plural(blind, "blind spot")}</span> '
-        "(the catalogue allows the command to miss the change; never counted as detection)</p>"
-        "<table><tr><th>case</th><th>expected</th><th>observed</th><th>verdict</th><th></th></tr>"
-        f"{''.join(rows)}</table></section>"
+        f'{title}<p class="meta" id="corruption-counts">{_plural(len(bodies), "case")}, '
+        f"{_plural(len(checks), 'command/profile check')}: {summary} "
+        "(a blind spot is a check the catalogue allows the weaker profile to miss; never counted as "
+        "detection)</p><table><tr><th>case</th><th>command/profile</th><th>expected</th>"
+        "<th>observed</th><th>drill</th><th>judged</th></tr>"
+        + "".join(f'<tbody class="case">{"".join(rows)}</tbody>' for rows in bodies.values())
+        + "</table></section>"
     )
 
 

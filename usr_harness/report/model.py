@@ -33,10 +33,18 @@ class DrillEntry:
     evidence_files: dict[str, str]
     fingerprints: dict[str, Any]
     engine: str = BUNDLED
+    reproduce: str = ""
+    """The command that runs this drill again as the run ran it (`report/reproduce.py`)."""
+
+    @property
+    def why(self) -> str:
+        """The failure message, or what kept the verdict unknown; empty for a pass."""
+        return str(self.evidence.get("failure") or self.evidence.get("unknown_because") or "")
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "nodeid": self.nodeid,
+            "reproduce": self.reproduce,
             "engine": self.engine,
             "verdict": self.verdict,
             "seed": self.seed,
@@ -60,6 +68,7 @@ class DrillEntry:
             evidence_files={str(k): str(v) for k, v in data.get("evidence_files", {}).items()},
             fingerprints=dict(data.get("fingerprints", {})),
             engine=str(data.get("engine") or BUNDLED),
+            reproduce=str(data.get("reproduce") or ""),
         )
 
 

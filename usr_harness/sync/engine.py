@@ -38,6 +38,7 @@ from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import Plan, base_from, parquet_changed_since, plan_sync, primary_missing
+from usr_harness.sync.progress import SILENT, Observer
 from usr_harness.sync.receive import ReceivingStage, receive_order
 from usr_harness.sync.remote.client import AgentClient
 from usr_harness.sync.remote.connect import connect_agent_in_background
@@ -55,6 +56,7 @@ class SyncRequest:
     audit_json_out: Path | None = None
     confirm: Callable[[str], bool] | None = None
     echo: Callable[[str], None] = print
+    progress: Observer = SILENT
 
 
 @dataclass
@@ -100,6 +102,7 @@ def run(action: str, request: SyncRequest) -> dict:
     state = _Run(action, request)
     try:
         profile = get_profile(request.remote, request.remotes_config)
+        request.progress.phase("connect")
         with connect_agent_in_background(profile) as pending:
             _recover_local(state)
             state.local_inventory = _inventory_local(state)
@@ -297,6 +300,7 @@ def _manifests(
     the base nor the laptop knows while they stream (`streamed`; the plan copies them whatever their hash;
     `_settle_remote_hashes` collects it).
     """
+    state.request.progress.phase("compare")
     logged = (base or {}).get(EVENTS_FILE)
     events_base = None if logged is None else logged["size"]
     if action == "push":
@@ -429,6 +433,7 @@ def do_pull(state: _Run, agent: AgentClient) -> str:
         plan = _plan(state, agent, "pull")
         source = _pull_transfer(state, agent, plan)
         fault_point("before-post-verify")
+        request.progress.phase("post-verify")
         after = _scan_local(state)
         _post_verify(state, after, source, "pull", plan.kept)
         base_store.save_base(
@@ -467,6 +472,7 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
         checks = _StagedChecks(state, stage, source)
         receiving = ReceivingStage(stage, checks.check, on_file=_mid_transfer_fault(), hashes=state.hashes)
         with receiving:
+            _moving(state, plan, source, lambda: (agent.stats.files_received, agent.stats.bytes_received))
             agent.get_files(
                 state.request.dataset,
                 receive_order(plan.copy),
@@ -475,9 +481,11 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
                 on_footer=receiving.footer,
             )
             failures = receiving.failures()
+        state.request.progress.phase("verify")
         source = _settle_remote_hashes(state, agent)
         _verify_staged(state, stage, plan.copy, source, receiving.received, failures, needed)
         fault_point("after-staging", stage)
+        state.request.progress.phase("promote")
     except OSError as error:
         current = receiving.current if receiving is not None else None
         raise _drop_stage(state, stage, current or stage, needed, error) from None
@@ -564,6 +572,18 @@ def _mid_transfer_fault() -> Callable[[], None]:
             fault_point("mid-transfer")
 
     return on_file
+
+
+def _moving(state: _Run, plan: Plan, source: Manifest, counters: Callable[[], tuple[int, int]]) -> None:
+    """Tell the observer what is about to move; it reads the channel's counters from here on."""
+    files0, bytes0 = counters()
+
+    def moved() -> tuple[int, int]:
+        files, sent = counters()
+        return files - files0, sent - bytes0
+
+    total = sum(source.files[path].size for path in plan.copy)
+    state.request.progress.transfer(len(plan.copy), total, moved)
 
 
 def _transfer_stats(plan: Plan, moved: int) -> dict:
@@ -702,6 +722,7 @@ def do_push(state: _Run, agent: AgentClient) -> str:
         source, target = state.local, state.remote
         _push_transfer(state, agent, plan, source, target)
         fault_point("before-post-verify")
+        request.progress.phase("post-verify")
         after = _scan_remote(state, agent)
         _post_verify(state, after, source, "push", plan.kept)
         base_store.save_base(
@@ -735,7 +756,9 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
         opening.update(_remote_fault("after-preflight"))
         agent.request(opening)
         files = [(path, state.local_dir / path) for path in plan.copy]
+        _moving(state, plan, source, lambda: (agent.stats.files_sent, agent.stats.bytes_sent))
         agent.put_files(dataset, files, _mid_transfer_fault())
+        state.request.progress.phase("verify")
         for check in checks:
             check.result()
     fault_point("after-staging")
@@ -755,6 +778,7 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
     request.update({"expect": expect, "events": {"check": True}})
     request.update(_remote_fault("mid-promotion"))
     state.extra["transfer"] = _transfer_stats(plan, agent.stats.bytes_sent)
+    state.request.progress.phase("promote")
     agent.request(request)
 
 
