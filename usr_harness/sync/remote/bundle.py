@@ -17,6 +17,7 @@ AGENT_MODULES = (
     "dataset/flock.py",
     "sync/scan.py",
     "sync/hash_cache.py",
+    "sync/hash_store.py",
     "sync/promotion.py",
     "sync/remote/pipes.py",
     "sync/remote/file_agent.py",
