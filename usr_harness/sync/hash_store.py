@@ -57,6 +57,8 @@ class HashStore:
         self._trust = trust
         self._loaded: dict[str, list] = {}
         self._seen: dict[str, os.stat_result] = {}
+        self._on_disk: dict[str, list] | None = {}
+        """What the file holds now (None: something unusable), so an unchanged cache is not rewritten."""
 
     @classmethod
     def load(cls, path: str, *, trust: bool = True) -> HashStore:
@@ -69,9 +71,10 @@ class HashStore:
         except FileNotFoundError:
             return store
         except OSError:
-            store.state = "unreadable"
+            store.state, store._on_disk = "unreadable", None
             return store
         store.state, store._loaded = _parse(header_line, body)
+        store._on_disk = store._loaded if store.state == "ok" else None
         if not trust:
             store.state = "ignored"
         return store
@@ -107,10 +110,10 @@ class HashStore:
                 entries[rel] = [*_stat_of(info), known[1], known[0]]
             elif self._trust and self._loaded.get(rel, [None])[:5] == _stat_of(info):
                 entries[rel] = self._loaded[rel]
-        if entries == self._loaded and self.state in ("ok", "missing"):
+        if entries == self._on_disk:
             return False
         _write(self.path, entries)
-        self._loaded, self.state = entries, "ok"
+        self._on_disk = entries
         return True
 
     def report(self) -> dict:
