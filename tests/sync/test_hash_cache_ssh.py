@@ -6,6 +6,7 @@ then counts the files each side read whole (`hash_cache.<side>.reads`), never th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -54,6 +55,8 @@ def test_warm_no_ops_read_nothing_and_rehash_reads_everything(sides: Sides) -> N
     scrub = sides.usr("diff", DATASET, "loopback", "--rehash")
     assert scrub.audit["data"]["up_to_date"] is True
     assert reads(scrub) == (files, files) and states(scrub) == ("ignored", "ignored")
+    scrubbed_pull = sides.usr("pull", DATASET, "loopback", "-y", "--rehash")
+    assert scrubbed_pull.audit["data"]["transfer_state"] == "NO-OP" and reads(scrubbed_pull) == (files, files)
 
 
 @pytest.mark.parametrize("side", ["local", "remote"])
@@ -105,3 +108,32 @@ def test_doctor_reports_the_remote_cache(sides: Sides) -> None:
     }
     assert checks["hash cache"]["status"] == "warn" and "1 corrupt" in checks["hash cache"]["detail"]
     assert fingerprint_tree(sides.remote) == fingerprint_tree(sides.local)
+
+
+def forge_entry(cache: Path, rel: str, path: Path) -> None:
+    """Make the cache vouch for `path`'s current stat with the sha256 it held before: bit rot, as seen
+    by a stat-trusting cache (the bytes moved, the cache still answers)."""
+    header, body = cache.read_bytes().split(b"\n", 1)
+    entries = json.loads(body)
+    info = path.stat()
+    stat = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+    entries[rel] = [*stat, info.st_ctime_ns + 3 * RACY_NS, entries[rel][6]]
+    body = json.dumps(entries).encode()
+    fields = {**json.loads(header), "sha256": hashlib.sha256(body).hexdigest()}
+    cache.write_bytes(json.dumps(fields).encode() + b"\n" + body)
+
+
+def test_a_lying_remote_cache_cannot_make_a_push_overwrite_unseen_bytes(sides: Sides) -> None:
+    in_sync_and_settled(sides)
+    sides.usr("diff", DATASET, "loopback")
+    remote_meta = sides.remote / "meta.md"
+    flip_same_size(remote_meta)
+    forge_entry(Path(store_path(str(sides.remote_root), DATASET)), "meta.md", remote_meta)
+    assert sides.usr("diff", DATASET, "loopback").audit["data"]["up_to_date"] is True  # the lie, as told
+    with (sides.local / "meta.md").open("a") as handle:
+        handle.write("a laptop note\n")
+    before = sides.fingerprints()
+    pushed = sides.usr("push", DATASET, "loopback", "-y")
+    assert pushed.code == 10 and "changed while the push was planned" in pushed.err, pushed.err
+    assert sides.fingerprints() == before
+    assert sides.usr("diff", DATASET, "loopback", "--rehash").audit["data"]["meta"]["changed"] is True
