@@ -137,3 +137,19 @@ def test_a_lying_remote_cache_cannot_make_a_push_overwrite_unseen_bytes(sides: S
     assert pushed.code == 10 and "changed while the push was planned" in pushed.err, pushed.err
     assert sides.fingerprints() == before
     assert sides.usr("diff", DATASET, "loopback", "--rehash").audit["data"]["meta"]["changed"] is True
+
+
+def test_a_lying_remote_cache_cannot_make_a_pull_promote_other_bytes(sides: Sides) -> None:
+    make_dataset(sides.remote_root)
+    assert sides.usr("pull", DATASET, "loopback", "-y").code == 0
+    new_file = sides.remote / "_artifacts" / "run-7.csv"
+    new_file.parent.mkdir()
+    new_file.write_bytes(b"step,loss\n0,0.5\n")
+    time.sleep(RACY_NS / 1e9 + 0.2)
+    sides.usr("diff", DATASET, "loopback")
+    flip_same_size(new_file)
+    forge_entry(Path(store_path(str(sides.remote_root), DATASET)), "_artifacts/run-7.csv", new_file)
+    before = sides.fingerprints()
+    pulled = sides.usr("pull", DATASET, "loopback", "-y")
+    assert pulled.code == 8 and "do not match the remote manifest" in pulled.err, pulled.err
+    assert sides.fingerprints() == before and not (sides.local / "_artifacts").exists()
