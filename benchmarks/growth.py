@@ -75,7 +75,7 @@ def _engine(ws: Workspace, step: StepRuns, action: str, expect: str, *, warm: bo
         run, audit = ws.usr(action, step.built.spec.name, expect=expect)
     if action == "diff" and not audit["up_to_date"]:
         raise BenchError(f"usr diff {step.built.spec.name}: the placed sides should be identical")
-    reads = {side: audit["hash_cache"][side]["reads"] for side in ("local", "remote")}
+    reads = {side: ws.last_audit["hash_cache"][side]["reads"] for side in ("local", "remote")}
     if warm and any(reads.values()):
         raise BenchError(f"warm usr {action}: the caches should answer for every file, yet it read {reads}")
     if not warm and not all(reads.values()):

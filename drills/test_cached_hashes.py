@@ -40,7 +40,7 @@ def test_an_in_place_edit_of_a_warm_file_is_seen_and_never_carried(sync: Sync, k
     for _ in range(2):
         warm = sync.diff()
         assert warm.ok and warm.audit["data"]["up_to_date"] is True, warm.message
-    sync.record.add_evidence("warm_cache", warm.audit["data"].get("hash_cache"))
+    sync.record.add_evidence("warm_cache", warm.audit.get("hash_cache"))
     if side == "remote":
         with sync.remote.session() as session:
             applied = apply(entry, RemoteTree(session, str(sync.remote_root)), DATASET, sync.record.seed)

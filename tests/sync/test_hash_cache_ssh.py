@@ -33,12 +33,12 @@ def in_sync_and_settled(sides: Sides) -> int:
 
 
 def reads(result) -> tuple[int, int]:
-    cache = result.audit["data"]["hash_cache"]
+    cache = result.audit["hash_cache"]
     return cache["local"]["reads"], cache["remote"]["reads"]
 
 
 def states(result) -> tuple[str, str]:
-    cache = result.audit["data"]["hash_cache"]
+    cache = result.audit["hash_cache"]
     return cache["local"]["state"], cache["remote"]["state"]
 
 
@@ -50,7 +50,7 @@ def test_warm_no_ops_read_nothing_and_rehash_reads_everything(sides: Sides) -> N
         warm = sides.usr(args[0], DATASET, "loopback", *args[1:])
         assert warm.code == 0, warm.err
         assert reads(warm) == (0, 0) and states(warm) == ("ok", "ok"), args
-        assert warm.audit["data"]["hash_cache"]["local"]["hits"] == files
+        assert warm.audit["hash_cache"]["local"]["hits"] == files
     assert sides.usr("pull", DATASET, "loopback", "-y").audit["data"]["transfer_state"] == "NO-OP"
     scrub = sides.usr("diff", DATASET, "loopback", "--rehash")
     assert scrub.audit["data"]["up_to_date"] is True

@@ -80,10 +80,8 @@ class _Run:
         return self.request.root / self.request.dataset
 
     def audit(self, state: str) -> dict:
-        if self.store is not None:
-            local = {**self.store.report(), "reads": self.hashes.reads}
-            self.extra["hash_cache"] = {"local": local, "remote": self.remote_cache}
-        return build_audit(
+        """The audit; the hash caches' counters sit beside `data`, which stays a function of the state."""
+        audit = build_audit(
             action=self.action,
             transfer_state=state,
             dataset=self.request.dataset,
@@ -94,6 +92,10 @@ class _Run:
             diff=self.diff,
             extra=self.extra,
         )
+        if self.store is not None:
+            local = {**self.store.report(), "reads": self.hashes.reads}
+            audit["hash_cache"] = {"local": local, "remote": self.remote_cache}
+        return audit
 
 
 def run(action: str, request: SyncRequest) -> dict:
