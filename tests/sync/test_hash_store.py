@@ -189,3 +189,21 @@ def test_the_report_counts_caches_by_state(dataset: Path, settled: None) -> None
     report = cache_report(str(dataset.parent))
     assert report["datasets"] == 2 and report["entries"] == 3
     assert report["states"] == {"ok": 1, "corrupt": 1}
+
+
+def test_malformed_entries_under_a_valid_checksum_are_never_trusted(dataset: Path, settled: None) -> None:
+    command(dataset)
+    path = cache_file(dataset)
+    header, body = path.read_bytes().split(b"\n", 1)
+    entries = json.loads(body)
+    first, second, third = sorted(entries)
+    entries[first] = "not an entry"
+    entries[second][5] = "late"
+    entries[third] = entries[third][:6]
+    body = json.dumps(entries).encode()
+    header = json.dumps({**json.loads(header), "sha256": hashlib.sha256(body).hexdigest()}).encode()
+    path.write_bytes(header + b"\n" + body)
+    _, hashes, store = command(dataset)
+    assert store.state == "ok" and (hashes.reads, store.hits) == (3, 0)
+    _, hashes, _ = command(dataset)
+    assert hashes.reads == 0
