@@ -3,6 +3,7 @@
 python -m benchmarks                      # full run: medium loop, bulk 1 GiB, hashing, mock
 python -m benchmarks --quick              # smoke run: small set, 3 repetitions, no bulk
 python -m benchmarks --bulk-size 256MiB   # smaller bulk primary (or --skip-bulk)
+python -m benchmarks --sections growth --growth-small   # the growth section alone, small sizes
 python -m benchmarks --compare reports/bench/OLD.json
 """
 
@@ -21,6 +22,9 @@ from rich.console import Console
 from benchmarks.bulk import measure_bulk
 from benchmarks.datasets import MEDIUM, SMALL, BuiltDataset, bulk_spec, ensure_built
 from benchmarks.figures import bulk_figures, connection_figure, local_figures, loop_figures
+from benchmarks.growth import growth_figures, measure_growth
+from benchmarks.growth import run_sets as run_sets_of
+from benchmarks.growth_sets import growth_axes
 from benchmarks.local import hashing, mock_generation
 from benchmarks.loop import measure_loop
 from benchmarks.measure import BenchError, Run
@@ -31,6 +35,9 @@ from benchmarks.workspace import Workspace
 from usr_harness.hosts.loopback import LoopbackSshd
 
 DEFAULT_OUT = Path("reports/bench")
+SECTIONS = ("loop", "bulk", "growth", "local")
+"""loop: the everyday loop; bulk: bulk throughput; growth: no-op cost as bytes and files grow;
+local: mock generation and hashing."""
 TABLE_WIDTH = 160
 
 
@@ -40,6 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeats", type=int, default=None, help="Runs per figure (default 5, quick 3).")
     parser.add_argument("--bulk-size", type=parse_size, default=parse_size("1GiB"), help="Bulk primary size.")
     parser.add_argument("--skip-bulk", action="store_true", help="Leave the bulk set out.")
+    parser.add_argument(
+        "--sections",
+        type=_sections,
+        default=SECTIONS,
+        help=f"Comma-separated sections to run (default all): {','.join(SECTIONS)}.",
+    )
+    parser.add_argument(
+        "--growth-small",
+        action="store_true",
+        help="Growth section at small sizes (64/256 MiB, 20-1,000 parts); --quick implies it.",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Where results and the cache go.")
     parser.add_argument("--compare", type=Path, default=None, help="Print the change against this run.")
     parser.add_argument(
@@ -49,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
         help="With --compare: compare to this saved run, measure nothing.",
     )
     return parser
+
+
+def _sections(text: str) -> tuple[str, ...]:
+    chosen = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"sections are {', '.join(SECTIONS)}; not {', '.join(unknown)}")
+    return chosen
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             "quick": options.quick,
             "repeats": _repeats(options),
             "bulk_size": None if _skip_bulk(options) else options.bulk_size,
+            "sections": list(options.sections),
+            "growth_small": _growth_small(options),
         },
         "environment": env_before,
         "load_average_after": list(os.getloadavg()),
@@ -100,7 +128,11 @@ def _repeats(options: argparse.Namespace) -> int:
 
 
 def _skip_bulk(options: argparse.Namespace) -> bool:
-    return options.quick or options.skip_bulk
+    return options.quick or options.skip_bulk or "bulk" not in options.sections
+
+
+def _growth_small(options: argparse.Namespace) -> bool:
+    return options.quick or options.growth_small
 
 
 class _Progress:
@@ -119,8 +151,16 @@ def _measure(
     """Figures, the datasets they were measured on, and every command's raw numbers."""
     repeats = _repeats(options)
     cache = options.out / "cache"
-    loop_sets = [ensure_built(SMALL if options.quick else MEDIUM, cache)]
-    progress(f"dataset {loop_sets[0].spec.name}: {loop_sets[0].size_bytes / 1e6:.1f} MB ready")
+    loop_sets = (
+        [ensure_built(SMALL if options.quick else MEDIUM, cache)] if "loop" in options.sections else []
+    )
+    for built in loop_sets:
+        progress(f"dataset {built.spec.name}: {built.size_bytes / 1e6:.1f} MB ready")
+    axes = growth_axes(_growth_small(options)) if "growth" in options.sections else ()
+    growth_specs = [spec for axis in axes for _, spec in axis.steps]
+    growth_built = {spec: ensure_built(spec, cache) for spec in growth_specs}
+    if growth_built:
+        progress(f"growth: {len(growth_built)} datasets ready")
     bulk = None
     if not _skip_bulk(options):
         bulk = ensure_built(bulk_spec(options.bulk_size), cache)
@@ -141,7 +181,14 @@ def _measure(
                 bulk_runs = measure_bulk(ws, bulk, repeats)
                 run_sets["bulk"] = bulk_runs.runs
                 figures += bulk_figures(bulk_runs, bulk.size_bytes)
-            figures.append(connection_figure(run_sets.values()))
+            if axes:
+                measured = measure_growth(ws, growth_specs, growth_built, repeats, progress)
+                figures += growth_figures(axes, measured)
+                run_sets.update(run_sets_of(axes, measured))
+            if run_sets:
+                figures.append(connection_figure(run_sets.values()))
+            if "local" not in options.sections:
+                return figures, _built_sets(loop_sets, bulk, growth_built), command_details(run_sets)
             local_repeats = 1 if options.quick else 3
             progress("mock generation")
             mock_folder = work / "mock"
@@ -150,7 +197,11 @@ def _measure(
             hashed, where = (bulk.path, "bulk") if bulk else (mock_folder, "mock 1M records")
             progress(f"hashing over {where}")
             figures += local_figures(mock, hashing(hashed, ws.runner, local_repeats), where)
-    return figures, [*loop_sets, *([bulk] if bulk else [])], command_details(run_sets)
+    return figures, _built_sets(loop_sets, bulk, growth_built), command_details(run_sets)
+
+
+def _built_sets(loop_sets: list[BuiltDataset], bulk: BuiltDataset | None, growth: dict) -> list[BuiltDataset]:
+    return [*loop_sets, *([bulk] if bulk else []), *dict.fromkeys(growth.values())]
 
 
 if __name__ == "__main__":

@@ -67,12 +67,20 @@ class SshTarget:
 
 
 def rsync_argv(
-    target: SshTarget, source: str, dest: str, *, checksum: bool = False, ssh_extra: Sequence[str] = ()
+    target: SshTarget,
+    source: str,
+    dest: str,
+    *,
+    checksum: bool = False,
+    dry_run: bool = False,
+    ssh_extra: Sequence[str] = (),
 ) -> list[str]:
-    """`rsync -a` (plus `--checksum`) from `source` to `dest`, one of them `target.remote(...)`."""
+    """`rsync -a` (plus `--checksum`, `-n`) from `source` to `dest`, one of them `target.remote(...)`."""
     argv = ["rsync", "-a"]
     if checksum:
         argv.append("--checksum")
+    if dry_run:
+        argv.append("-n")
     argv += [f"--exclude={pattern}" for pattern in RUNTIME_EXCLUDES]
     return [*argv, "-e", target.ssh_command(ssh_extra), source, dest]
 

@@ -49,6 +49,8 @@ class Workspace:
         self.target = SshTarget.of(sshd)
         self.runner = CommandRunner(sshd)
         self._audit_count = 0
+        self.last_audit: dict = {}
+        """The whole audit of the last `usr` run (`data`, and beside it the hash caches' counters)."""
 
     def place(self, built: BuiltDataset, *, link: bool = False) -> None:
         """Fresh copies of a built dataset on the remote and the mirror remote; the locals start empty.
@@ -84,7 +86,8 @@ class Workspace:
         if action != "diff":
             argv.append("-y")
         run = self.runner.run(argv)
-        audit = json.loads(audit_path.read_text(encoding="utf-8"))["data"]
+        self.last_audit = json.loads(audit_path.read_text(encoding="utf-8"))
+        audit = self.last_audit["data"]
         if audit["transfer_state"] != expect:
             raise BenchError(f"usr {action} {name}: expected {expect}, audit says {audit['transfer_state']}")
         return run, audit

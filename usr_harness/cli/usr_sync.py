@@ -45,6 +45,9 @@ DERIVED_HASHES_OPTION = typer.Option(None, "--verify-derived-hashes/--no-verify-
 REMOTE_PATH_OPTION = typer.Option(None, "--remote-path", help=REMOTE_PATH_HELP)
 REPO_ROOT_OPTION = typer.Option(None, "--repo-root", help=REPO_ROOT_HELP)
 AUDIT_OPTION = typer.Option(None, "--audit-json-out", help="Write the audit JSON here.")
+REHASH_OPTION = typer.Option(
+    False, "--rehash", help="Read every byte on both sides again: trust neither side's hash cache."
+)
 
 
 def _confirm(question: str) -> bool:
@@ -179,12 +182,16 @@ def diff(
     repo_root: Path = REPO_ROOT_OPTION,
     audit_json_out: Path = AUDIT_OPTION,
     output_format: str = typer.Option("plain", "--format", help="plain (audit block) or json (audit JSON)."),
+    rehash: bool = REHASH_OPTION,
 ) -> None:
     """Compare a local dataset (or file) with its remote copy, section by section; changes nothing."""
     if output_format not in ("plain", "json"):
         raise typer.BadParameter("--format must be plain or json")
     opts = SyncOptions(
-        verify=verify, verify_sidecars=verify_sidecars, verify_derived_hashes=verify_derived_hashes
+        verify=verify,
+        verify_sidecars=verify_sidecars,
+        verify_derived_hashes=verify_derived_hashes,
+        rehash=rehash,
     )
     echo = typer.echo if output_format == "plain" else (lambda _text: None)
     audit = _run(
@@ -224,6 +231,7 @@ def _transfer_command(action: str):
             help="A bar while files move (default: on a terminal); --no-progress: one line per phase.",
         ),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress and no summary line."),
+        rehash: bool = REHASH_OPTION,
     ) -> None:
         opts = SyncOptions(
             verify=verify,
@@ -237,6 +245,7 @@ def _transfer_command(action: str):
             lock_timeout=lock_timeout,
             strict_bootstrap_id=strict_bootstrap_id
             or (action == "pull" and os.environ.get("USR_SYNC_STRICT_BOOTSTRAP_ID") == "1"),
+            rehash=rehash,
         )
         _run(
             ctx,

@@ -40,7 +40,8 @@ _ID_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 REGISTRY_LOCK = ".usr.registry.lock"
 
-_RUNTIME_NAMES = frozenset({DATASET_LOCK, EVENTS_LOCK, TRANSFER_LOCK, REGISTRY_LOCK})
+_RUNTIME_NAMES = frozenset({DATASET_LOCK, EVENTS_LOCK, TRANSFER_LOCK, REGISTRY_LOCK, SYNC_STATE_DIR})
+"""`.usr-sync/` (sync bases, hash caches) sits beside the datasets, on either side: evidence skips it."""
 
 
 def entry_kind(mode: int) -> str:

@@ -66,6 +66,7 @@ def run_doctor(profile: RemoteProfile) -> DoctorReport:
             f"pyarrow {pyarrow}" if pyarrow else "absent: --verify parquet falls back to size",
         )
     )
+    report.checks.append(_hash_cache_check(checks.get("hash_cache")))
     skew = (hello["time_ns"] - midpoint) / 1e9
     report.checks.append(
         Check(
@@ -73,3 +74,17 @@ def run_doctor(profile: RemoteProfile) -> DoctorReport:
         )
     )
     return report
+
+
+def _hash_cache_check(cache: dict | None) -> Check:
+    """The remote's persisted hashes: a damaged cache file is a warning (rebuilt, never trusted)."""
+    if cache is None:
+        return Check("hash cache", "warn", "the remote agent reports no hash cache")
+    if not cache["datasets"]:
+        return Check("hash cache", "ok", f"none yet under {cache['path']} (the first sync builds it)")
+    states = ", ".join(f"{count} {state}" for state, count in sorted(cache["states"].items()))
+    damaged = any(state != "ok" for state in cache["states"])
+    detail = f"{cache['datasets']} dataset(s), {cache['entries']} entries under {cache['path']} ({states})"
+    if damaged:
+        detail += "; damaged files are ignored and rebuilt by the next sync"
+    return Check("hash cache", "warn" if damaged else "ok", detail)

@@ -35,13 +35,14 @@ from usr_harness.sync import base_store, promotion, space
 from usr_harness.sync.audit import build_audit, post_report, render_plain, write_audit
 from usr_harness.sync.diff import DiffResult, diff_manifests
 from usr_harness.sync.hash_cache import HashCache
+from usr_harness.sync.hash_store import HashStore, store_path
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import Plan, base_from, parquet_changed_since, plan_sync, primary_missing
 from usr_harness.sync.progress import SILENT, Observer
 from usr_harness.sync.receive import ReceivingStage, receive_order
 from usr_harness.sync.remote.client import AgentClient
-from usr_harness.sync.remote.connect import connect_agent_in_background
+from usr_harness.sync.remote.connect import PendingAgent, connect_agent_in_background
 from usr_harness.sync.remote.profiles import get_profile
 from usr_harness.sync.scan import add_events_prefix, scan_dataset
 
@@ -73,13 +74,18 @@ class _Run:
     local_inventory: dict | None = None
     """The first local inventory, taken while the connection is being made; used once."""
     hashes: HashCache = field(default_factory=HashCache)
+    store: HashStore | None = None
+    """The local hashes earlier commands persisted (`ROOT/.usr-sync/hashes/`)."""
+    remote_cache: dict | None = None
+    """The remote cache's state and counters, from the agent's last manifest reply."""
 
     @property
     def local_dir(self) -> Path:
         return self.request.root / self.request.dataset
 
     def audit(self, state: str) -> dict:
-        return build_audit(
+        """The audit; the hash caches' counters sit beside `data`, which stays a function of the state."""
+        audit = build_audit(
             action=self.action,
             transfer_state=state,
             dataset=self.request.dataset,
@@ -90,6 +96,10 @@ class _Run:
             diff=self.diff,
             extra=self.extra,
         )
+        if self.store is not None:
+            local = {**self.store.report(), "reads": self.hashes.reads}
+            audit["hash_cache"] = {"local": local, "remote": self.remote_cache}
+        return audit
 
 
 def run(action: str, request: SyncRequest) -> dict:
@@ -100,20 +110,17 @@ def run(action: str, request: SyncRequest) -> dict:
     except ValueError as error:
         raise UsageError(str(error)) from None
     state = _Run(action, request)
+    state.store = HashStore.load(
+        store_path(str(request.root), request.dataset), trust=not request.opts.rehash
+    )
     try:
         profile = get_profile(request.remote, request.remotes_config)
         request.progress.phase("connect")
         with connect_agent_in_background(profile) as pending:
-            _recover_local(state)
-            state.local_inventory = _inventory_local(state)
-            if _will_decode_parquet(state):
-                _load_parquet_checks_in_background()
-            agent = pending.agent()
             try:
-                transfer_state = _ACTIONS[action](state, agent)
-            except BaseException:
-                _abort_remote(agent, request.dataset)
-                raise
+                transfer_state = _connected(state, pending)
+            finally:
+                _save_local_hashes(state)
     except FaultInjected as fault:
         error = StagingError(f"{request.dataset}: {fault}")
         _finish_failed(state, error)
@@ -144,6 +151,26 @@ def run(action: str, request: SyncRequest) -> dict:
             _finish_failed(state, error)
         raise
     return _finish(state, transfer_state)
+
+
+def _connected(state: _Run, pending: PendingAgent) -> str:
+    """The local inventory is taken while the login runs; then the action, over the agent."""
+    _recover_local(state)
+    state.local_inventory = _inventory_local(state)
+    if _will_decode_parquet(state):
+        _load_parquet_checks_in_background()
+    agent = pending.agent()
+    try:
+        return _ACTIONS[state.action](state, agent)
+    except BaseException:
+        _abort_remote(agent, state.request.dataset)
+        raise
+
+
+def _save_local_hashes(state: _Run) -> None:
+    """Persist what this command can vouch for; a side where it cannot be written keeps no cache."""
+    with contextlib.suppress(OSError):
+        state.store.save(state.hashes)
 
 
 def _will_decode_parquet(state: _Run) -> bool:
@@ -242,6 +269,7 @@ def _inventory_local(state: _Run, events_prefix: int | None = None, events_base:
         events_prefix=events_prefix,
         events_base=events_base,
         hashes=state.hashes,
+        store=state.store,
     )
     if scan["exists"] and not scan["files"]:
         scan["exists"] = False
@@ -276,10 +304,12 @@ def _scan_remote(
         "events_prefix": events_prefix,
         "events_base": events_base,
         "lock_timeout": opts.lock_timeout,
+        "rehash": opts.rehash,
     }
     if known is not None:
         request["background_hash_except"] = known
     reply = agent.request(request)
+    state.remote_cache = reply.get("hash_cache")
     if reply["exists"] and not reply["files"]:
         reply["exists"] = False
     return Manifest.from_scan("remote", reply)

@@ -11,8 +11,8 @@ cached: a second write inside one timestamp tick could leave its stat unchanged
 the hash of the bytes it wrote. `start` hashes in a background thread, so the agent
 can hash a file a pull does not have yet while it streams that file (a 1 GiB
 primary no longer waits 0.7 s for its hash before its first byte moves). One cache
-lives for one command (the engine's run, the agent's channel), never longer.
-Stdlib only: the agent ships it.
+lives for one command (the engine's run, the agent's channel); what it read and can vouch
+for outlives it in `hash_store.HashStore`. Stdlib only: the agent ships it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ RACY_NS = 2_000_000_000
 """Generous against coarse timestamps (Lustre and some NFS servers keep whole seconds)."""
 
 
+def racy(info: os.stat_result, hashed_ns: int) -> bool:
+    """Whether a write could have followed a read begun at `hashed_ns` without moving the timestamps."""
+    return max(info.st_mtime_ns, info.st_ctime_ns) >= hashed_ns - RACY_NS
+
+
 def _stat_key(info: os.stat_result) -> tuple[int, int, int]:
     return info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
@@ -40,9 +45,11 @@ def _inode(info: os.stat_result) -> tuple[int, int]:
 
 class HashCache:
     def __init__(self) -> None:
-        self._known: dict[tuple[int, int], tuple[tuple[int, int, int], str]] = {}
+        self._known: dict[tuple[int, int], tuple[tuple[int, int, int], str, int]] = {}
         self._running: dict[tuple[int, int], tuple[tuple[int, int, int], Future]] = {}
         self._queue: queue.SimpleQueue | None = None
+        self.reads = 0
+        """Files read whole to hash them: what a warm cache saves, counted rather than timed."""
 
     def sha256(self, path: str) -> str:
         """The file's sha256, from the cache while its inode is unchanged since it was hashed."""
@@ -98,19 +105,31 @@ class HashCache:
                 digest.update(block)
             after = os.fstat(handle.fileno())
         sha256 = digest.hexdigest()
-        newest_change = max(before.st_mtime_ns, before.st_ctime_ns)
-        if _stat_key(before) != _stat_key(after) or started - newest_change <= RACY_NS:
+        self.reads += 1
+        if _stat_key(before) != _stat_key(after) or racy(before, started):
             return sha256, None
-        self.remember(before, sha256)
+        self.remember(before, sha256, started)
         return sha256, _stat_key(before)
 
-    def remember(self, info: os.stat_result, sha256: str) -> None:
-        """Record the hash of an inode whose bytes this process wrote or read whole."""
-        self._known[_inode(info)] = (_stat_key(info), sha256)
+    def remember(self, info: os.stat_result, sha256: str, hashed_ns: int | None = None) -> None:
+        """Record the hash of an inode whose bytes this process wrote or read whole.
+
+        `hashed_ns` is when the read began; bytes just written count as hashed now, so they stay
+        racy (and out of the persisted cache) until a later command reads them back.
+        """
+        when = time.time_ns() if hashed_ns is None else hashed_ns
+        self._known[_inode(info)] = (_stat_key(info), sha256, when)
+
+    def entry(self, info: os.stat_result) -> tuple[str, int] | None:
+        """(sha256, when its read began) for this exact stat, when this command hashed or wrote it."""
+        hit = self._known.get(_inode(info))
+        if hit is None or hit[0] != _stat_key(info):
+            return None
+        return hit[1], hit[2]
 
     def renamed(self, before: os.stat_result, after: os.stat_result) -> None:
         """Our own rename changed the inode's ctime and nothing else: keep its entry valid."""
         hit = self._known.get(_inode(before))
         unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
         if hit is not None and hit[0] == _stat_key(before) and _inode(before) == _inode(after) and unchanged:
-            self.remember(after, hit[1])
+            self.remember(after, hit[1], hit[2])

@@ -21,6 +21,8 @@ class SyncOptions:
     force: bool = False
     lock_timeout: float = 30.0
     strict_bootstrap_id: bool = False
+    rehash: bool = False
+    """Read every byte again: neither side's persisted hash cache is trusted for this command."""
 
     @property
     def content_hashes(self) -> bool:

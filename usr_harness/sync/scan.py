@@ -17,6 +17,7 @@ from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE, check_relpath,
 
 if TYPE_CHECKING:
     from usr_harness.sync.hash_cache import HashCache
+    from usr_harness.sync.hash_store import HashStore
 
 CHUNK = 1 << 20
 
@@ -80,6 +81,7 @@ def scan_dataset(
     events_base: int | None = None,
     hashes: HashCache | None = None,
     hash_later: Callable[[str], bool] | None = None,
+    store: HashStore | None = None,
 ) -> dict:
     """The manifest of one dataset folder as plain JSON-able data.
 
@@ -88,12 +90,16 @@ def scan_dataset(
     no second round trip; `events_base` does the same for the log's size at the last sync,
     so an add/add can tell appended lines from rewritten ones. `hashes` reuses what this
     command already hashed; files for which `hash_later(path)` is true (never the event log)
-    are hashed in its background thread and marked `sha256_pending` instead.
+    are hashed in its background thread and marked `sha256_pending` instead. `store` (the
+    hashes earlier commands persisted) answers for a file whose stat it vouches for, and
+    learns every file this scan saw.
     """
     if not os.path.isdir(dataset_dir) or os.path.islink(dataset_dir):
         return {"exists": False, "files": [], "events": None, "primary": None}
     files = []
     events = None
+    if store is not None:
+        store.scanning()
     for rel, full, info in _walk(dataset_dir, ""):
         section = section_of(rel)
         if section == "runtime":
@@ -113,8 +119,13 @@ def scan_dataset(
         if kind == "symlink":
             entry["link"] = os.readlink(full)
         elif kind == "file" and "unsafe" not in entry:
+            if store is not None:
+                store.seen(rel, info)
             if hash_sections is None or section in hash_sections or section == "events":
-                if hashes and hash_later and rel != EVENTS_FILE and hash_later(rel):
+                cached = store.trusted(rel, info) if store is not None else None
+                if cached is not None:
+                    entry["sha256"] = cached
+                elif hashes and hash_later and rel != EVENTS_FILE and hash_later(rel):
                     hashes.start(full)
                     entry["sha256_pending"] = True
                 else:

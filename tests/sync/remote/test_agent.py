@@ -132,7 +132,7 @@ def tree(base: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(base)): p.read_bytes()
         for p in sorted(base.rglob("*"))
-        if p.is_file() and not is_runtime(p.name)
+        if p.is_file() and not any(is_runtime(part) for part in p.relative_to(base).parts)
     }
 
 

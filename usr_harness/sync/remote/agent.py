@@ -9,6 +9,7 @@ promotion by `bundle.py`; python >= 3.8 on the remote is enough.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relp
 from usr_harness.dataset.quoting import quote
 from usr_harness.faults.points import fill_space
 from usr_harness.sync.hash_cache import HashCache
+from usr_harness.sync.hash_store import HashStore, cache_report, store_path
 from usr_harness.sync.promotion import StagedFile, needs_recovery, new_stage, promote, recover
 from usr_harness.sync.remote.file_agent import FileOps
 from usr_harness.sync.remote.pipes import widen_standard_streams
@@ -52,6 +54,7 @@ class Agent(FileOps):
         self.needed: dict[str, int] = {}
         self.created: set[str] = set()
         self.hashes = HashCache()
+        self.stores: dict[str, HashStore] = {}
 
     def send(self, message: dict) -> None:
         self.writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
@@ -123,6 +126,7 @@ class Agent(FileOps):
         if needs_recovery(folder):
             self._recover_locked(folder, float(request.get("lock_timeout", 30.0)))
         known = request.get("background_hash_except")
+        store = self._store(request["dataset"], bool(request.get("rehash")))
         manifest = scan_dataset(
             folder,
             hash_sections=request.get("hash_sections"),
@@ -131,9 +135,23 @@ class Agent(FileOps):
             events_base=request.get("events_base"),
             hashes=self.hashes,
             hash_later=None if known is None else _not_in(known),
+            store=store,
         )
+        manifest["hash_cache"] = {**store.report(), "reads": self.hashes.reads}
         manifest["ok"] = True
         return manifest
+
+    def _store(self, dataset: str, rehash: bool) -> HashStore:
+        """The remote cache of one dataset, under base_dir's own `.usr-sync/`, loaded once per channel."""
+        if dataset not in self.stores:
+            self.stores[dataset] = HashStore.load(store_path(self.base_dir, dataset), trust=not rehash)
+        return self.stores[dataset]
+
+    def save_stores(self) -> None:
+        """Persist what this channel can vouch for; a base_dir where that fails keeps no cache."""
+        for store in self.stores.values():
+            with contextlib.suppress(OSError):
+                store.save(self.hashes)
 
     def op_hashes(self, request: dict) -> dict:
         """The sha256 of files a manifest left pending: waits for the background hash, or reads again
@@ -406,10 +424,12 @@ class Agent(FileOps):
             shutil.rmtree(probe, ignore_errors=True)
         checks["sha256"] = hashlib.sha256(b"").hexdigest().startswith("e3b0c442")
         checks["pyarrow"] = _installed_version("pyarrow")
+        checks["hash_cache"] = cache_report(self.base_dir)
         checks["ok"] = True
         return checks
 
     def op_bye(self, request: dict) -> dict:
+        self.save_stores()
         for folder, held in list(self.locks.items()):
             release_all(held)
             self.locks.pop(folder)
@@ -478,6 +498,7 @@ def main() -> None:
     try:
         agent.serve()
     finally:
+        agent.save_stores()
         for folder in list(agent.stages):
             agent.discard_stage(folder)
         for held in agent.locks.values():

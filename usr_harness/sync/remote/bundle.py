@@ -19,6 +19,7 @@ AGENT_MODULES = (
     "dataset/journal.py",
     "sync/scan.py",
     "sync/hash_cache.py",
+    "sync/hash_store.py",
     "sync/promotion.py",
     "sync/space.py",
     "faults/points.py",

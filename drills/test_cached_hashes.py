@@ -1,0 +1,59 @@
+"""An engine that remembers hashes between commands must still see a same-size edit with its mtime put back.
+
+Scenario: both sides in sync, left alone long enough for a stat-trusting cache to trust every
+file (past a 2 s racy window), then two diffs so any cache is built and used; then one byte of a
+file is flipped in place on one side with its size and mtime kept (only the ctime moves). The next
+diff must see it, and the command that would carry it to the other side must refuse, touching
+neither side. Run against an engine without such a cache, it holds all the same.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from usr_harness.corrupt.catalogue import apply, get
+from usr_harness.corrupt.expectations import CHANGED
+from usr_harness.corrupt.remote_tree import RemoteTree
+from usr_harness.corrupt.tree import LocalTree
+from usr_harness.mock.batch import ensure_overlay_namespaces
+
+from .conftest import DATASET, Sync
+
+pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.corruption, pytest.mark.slow]
+
+SETTLE_SECONDS = 2.5
+"""Past the 2 s window inside which a racy-clean cache (git's rule) never trusts a file's stat."""
+CARRIER = {"local": "push", "remote": "pull"}
+SECTION_KEYS = {"primary": "primary", "derived": "_derived"}
+CASES = [(kind, side) for kind in ("derived.byte-flip", "primary.byte-flip") for side in ("local", "remote")]
+
+
+@pytest.mark.parametrize(("kind", "side"), CASES, ids=[f"{k}-{s}" for k, s in CASES])
+def test_an_in_place_edit_of_a_warm_file_is_seen_and_never_carried(sync: Sync, kind: str, side: str):
+    entry = get(kind)
+    sync.hpc_rounds(0, 2)
+    assert sync.pull().ok
+    ensure_overlay_namespaces(sync.local_root, ["densegen", "infer"])
+    time.sleep(SETTLE_SECONDS)
+    for _ in range(2):
+        warm = sync.diff()
+        assert warm.ok and warm.audit["data"]["up_to_date"] is True, warm.message
+    sync.record.add_evidence("warm_cache", warm.audit.get("hash_cache"))
+    if side == "remote":
+        with sync.remote.session() as session:
+            applied = apply(entry, RemoteTree(session, str(sync.remote_root)), DATASET, sync.record.seed)
+    else:
+        applied = apply(entry, LocalTree(sync.local_root), DATASET, sync.record.seed)
+    sync.record.add_evidence("applied", applied.as_dict())
+    before = sync.fingerprint("corrupted")
+    seen = sync.diff()
+    assert seen.audit is not None and seen.audit["data"][SECTION_KEYS[entry.section]]["changed"], seen.message
+    on_diff = entry.expect(side, "diff")
+    assert on_diff.outcome == CHANGED or sync.refused(seen, on_diff.outcome), seen.message
+    assert sync.prints() == before, "a diff changed a side"
+    expected = entry.expect(side, CARRIER[side])
+    carried = getattr(sync, CARRIER[side])()
+    assert sync.refused(carried, expected.outcome), carried.message
+    assert sync.prints() == before, f"a refused {CARRIER[side]} changed a side"
