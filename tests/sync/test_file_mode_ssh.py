@@ -300,3 +300,47 @@ def test_auto_verify_is_hash_and_falls_back_to_size_with_a_warning():
     assert mode == "parquet" and "parquet fell back to size" in warnings[0]
     counted = FileSide(True, 3, None, {"rows": 1, "cols": 2})
     assert effective_mode("parquet", counted, counted, "f") == ("parquet", [])
+
+
+@pytest.mark.parametrize("action", ["push", "pull"])
+def test_file_mode_prints_its_phases_and_a_summary(files: Files, action: str):
+    local = files.local_repo / "outputs" / "notes.csv"
+    remote = files.remote_repo / "outputs" / "notes.csv"
+    (local if action == "push" else remote).write_text("a,b\n" + "1,2\n" * 5000)
+    if action == "pull":
+        local.write_text("a,b\n")
+    where = ("--remote-path", str(remote), "--force")
+    moved = files.usr(action, str(local), "loopback", "-y", *where)
+    assert moved.code == 0, moved.err + moved.out
+    phases = [
+        line.split(": ", 2)[2].split()[0] for line in moved.out.splitlines() if line.startswith("usr: ")
+    ]
+    expected = ["connect", "compare", "transfer", "moved"] + (["verify"] if action == "pull" else [])
+    assert phases == [*expected, "promote", "post-verify"], moved.out
+    assert f"{action} {local}: TRANSFERRED, 1 files, 0.0 MB in " in moved.out and sha(local) == sha(remote)
+
+
+def test_ctrl_c_in_a_file_pull_before_its_rename_changes_nothing(
+    files: Files, monkeypatch: pytest.MonkeyPatch
+):
+    from usr_harness.cli import sync_progress
+
+    local = files.local_repo / "outputs" / "notes.csv"
+    remote = files.remote_repo / "outputs" / "notes.csv"
+    local.write_text("old\n")
+    remote.write_text("new on the cluster\n")
+    before = data_prints(files.local_repo, files.remote_repo)
+    said = sync_progress.PhaseLines.phase
+
+    def interrupt(self, name: str) -> None:
+        said(self, name)
+        if name == "verify":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sync_progress.PhaseLines, "phase", interrupt)
+    result = files.usr("pull", str(local), "loopback", "-y", "--remote-path", str(remote), "--force")
+    assert result.code == 130, result.err + result.out
+    (line,) = [line for line in result.err.splitlines() if "interrupted" in line]
+    assert line.startswith(f"usr: pull of {local} interrupted during verify: nothing was promoted")
+    assert data_prints(files.local_repo, files.remote_repo) == before
+    assert no_temps(local.parent, remote.parent)

@@ -122,3 +122,16 @@ def test_a_failed_background_writeback_fails_the_close_and_leaks_nothing(
     with pytest.raises(OSError, match="Input/output error"):
         staged.close()
     assert open_descriptors() == before
+
+
+def test_discarding_a_closed_staged_file_neither_fails_nor_closes_another_descriptor(tmp_path: Path):
+    """A check after `close` that fails discards the file: that must not raise EBADF over the real error."""
+    staged = promotion.StagedFile(str(tmp_path), "part.parquet")
+    staged.write(b"bytes")
+    staged.close()
+    reused = os.open(tmp_path / "part.parquet", os.O_RDONLY)
+    try:
+        staged.discard()
+        os.fstat(reused)
+    finally:
+        os.close(reused)

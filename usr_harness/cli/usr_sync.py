@@ -79,8 +79,8 @@ def _run(
 ) -> dict:
     """Resolve TARGET (usage errors before any network call), then run the engine for its mode.
 
-    `progress` (auto, bar, lines or quiet: `sync_progress.make_view`) is how a dataset pull or push
-    shows its phases; diff passes quiet.
+    `progress` (auto, bar, lines or quiet: `sync_progress.make_view`) is how a pull or push shows
+    its phases, in either mode; diff passes quiet.
     """
     from usr_harness.cli.usr_app import state
 
@@ -93,6 +93,8 @@ def _run(
         repo_root=repo_root,
     )
     confirm = _confirm if sys.stdin.isatty() else None
+    label = str(resolved.path) if isinstance(resolved, targets.FileTarget) else resolved.dataset
+    view = make_view(progress, f"{action} {label}")
     if isinstance(resolved, targets.FileTarget):
         targets.refuse_dataset_flags(_dataset_flags_given(ctx), resolved.path)
         request = file_mode.FileRequest(
@@ -105,11 +107,11 @@ def _run(
             audit_json_out=audit,
             confirm=confirm,
             echo=echo,
+            progress=view,
         )
-        return file_mode.run(action, request)
+        return _watched(action, label, progress, view, lambda: file_mode.run(action, request), echo, "file")
     given = [flag for flag, value in (("--remote-path", remote_path), ("--repo-root", repo_root)) if value]
     targets.refuse_file_flags(given, resolved)
-    view = make_view(progress, f"{action} {resolved.dataset}")
     request = engine.SyncRequest(
         root=resolved.root,
         dataset=resolved.dataset,
@@ -121,19 +123,25 @@ def _run(
         echo=echo,
         progress=view,
     )
+    result = _watched(action, label, progress, view, lambda: engine.run(action, request), echo)
+    if action == "pull" and brought_frozen_registries(result):
+        _adopt_namespaces(resolved, echo)
+    return result
+
+
+def _watched(action: str, label: str, progress: str, view, command, echo, kind: str = "dataset") -> dict:
+    """Run a pull or push under its progress view: the summary line after it, one line on Ctrl-C."""
     started = time.monotonic()
     try:
-        result = engine.run(action, request)
+        result = command()
     except KeyboardInterrupt:
         view.close()
-        typer.echo(f"usr: {interrupted_line(action, resolved.dataset, view.last)}", err=True)
+        typer.echo(f"usr: {interrupted_line(action, label, view.last, kind)}", err=True)
         raise typer.Exit(INTERRUPTED_EXIT) from None
     finally:
         view.close()
     if progress != "quiet":
-        echo(summary_line(action, resolved.dataset, result, time.monotonic() - started))
-    if action == "pull" and brought_frozen_registries(result):
-        _adopt_namespaces(resolved, echo)
+        echo(summary_line(action, label, result, time.monotonic() - started))
     return result
 
 

@@ -22,6 +22,7 @@ from usr_harness.sync.diff import same_content
 from usr_harness.sync.file_base import load_file_base, save_file_base
 from usr_harness.sync.manifest import FileEntry
 from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.progress import SILENT, Observer
 from usr_harness.sync.remote.client import READ_CHUNK, AgentClient
 from usr_harness.sync.remote.connect import connect_agent
 from usr_harness.sync.remote.file_agent import (
@@ -49,6 +50,7 @@ class FileRequest:
     audit_json_out: Path | None = None
     confirm: Callable[[str], bool] | None = None
     echo: Callable[[str], None] = print
+    progress: Observer = SILENT
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ def run(action: str, request: FileRequest) -> dict:
             env=os.environ,
             remote=profile.name,
         )
+        request.progress.phase("connect")
         with connect_agent(profile) as agent:
             try:
                 transfer_state = _ACTIONS[action](state, agent)
@@ -309,6 +312,8 @@ def _transfer(
     move: Callable[[_FileRun, AgentClient], tuple[int, FileSide]],
 ) -> str:
     """Plan, gate, lock, plan again under the locks, move the file, post-verify, record the base."""
+    progress = state.request.progress
+    progress.phase("compare")
     _stat(state, agent, digest=False)
     if _plan(state):
         return _noop(state)
@@ -320,8 +325,14 @@ def _transfer(
         _stat(state, agent, digest=True)
         if _plan(state):
             return _noop(state)
+        stats = agent.stats
+        if write_local:
+            progress.transfer(1, state.remote.size, lambda: (stats.files_received, stats.bytes_received))
+        else:
+            progress.transfer(1, state.local.size, lambda: (stats.files_sent, stats.bytes_sent))
         moved, after = move(state, agent)
         local, remote = (after, state.remote) if write_local else (state.local, after)
+        progress.phase("post-verify")
         _post_verify(state, local, remote)
         _save_base(state, after)
     state.extra["transfer"] = {"files": 1, "bytes": moved, "deleted": 0}
@@ -366,6 +377,7 @@ def _push_file(state: _FileRun, agent: AgentClient) -> tuple[int, FileSide]:
         _verify_parquet(Path(state.target), f"local {state.target}")
     moved = _send(state, agent)
     expect = state.remote.sha256 if state.remote.exists else None
+    state.request.progress.phase("promote")
     agent.request(
         {"op": "file_promote", "path": state.remote_path, "sha256": state.local.sha256, "expect": expect}
     )
@@ -382,6 +394,7 @@ def _receive(state: _FileRun, agent: AgentClient) -> int:
             for block in blocks:
                 staged.write(block)
             digest = staged.close()
+        state.request.progress.phase("verify")
         if (staged.size, digest) != (state.remote.size, state.remote.sha256):
             raise VerifyError(
                 f"staged copy of remote {state.remote_path} does not match its sha256 "
@@ -391,6 +404,7 @@ def _receive(state: _FileRun, agent: AgentClient) -> int:
         if state.target.endswith(".parquet"):
             _verify_parquet(Path(staged.path), f"staged copy of remote {state.remote_path}")
         expect = state.local.sha256 if state.local.exists else None
+        state.request.progress.phase("promote")
         with _local_side():
             promote_file(staged.path, state.target, expect)
     except BaseException:

@@ -39,19 +39,27 @@ class Silent:
 SILENT = Silent()
 
 
-def interrupted_line(action: str, dataset: str, phase: str | None) -> str:
-    """What Ctrl-C left behind, in one line, from the last phase the command had reached."""
+def interrupted_line(action: str, dataset: str, phase: str | None, kind: str = "dataset") -> str:
+    """What Ctrl-C left behind, in one line, from the last phase the command had reached.
+
+    `kind` is `file` in file mode, where promotion is one rename (no journal).
+    """
     where = f"{action} of {dataset} interrupted"
     if phase in (None, "connect", "compare", "transfer", "verify"):
         during = f" during {phase}" if phase else ""
         return f"{where}{during}: nothing was promoted, both sides are as they were (staging removed)"
     side = "local" if action == "pull" else "remote"
+    if phase == "promote" and kind == "file":
+        return (
+            f"{where} during promotion: the {side} file is wholly old or wholly new (one rename); "
+            f"run `usr diff {dataset} REMOTE` to see which"
+        )
     if phase == "promote":
         return (
             f"{where} during promotion: the {side} dataset is wholly old or wholly new (a written "
             f"journal is rolled forward by the next command); run `usr diff {dataset} REMOTE` to see which"
         )
     return (
-        f"{where} after promotion: the {side} dataset is new, its post-transfer check did not finish; "
+        f"{where} after promotion: the {side} {kind} is new, its post-transfer check did not finish; "
         f"run `usr diff {dataset} REMOTE`"
     )

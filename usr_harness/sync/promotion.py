@@ -103,12 +103,16 @@ class StagedFile:
                 self._hashes.remember(os.fstat(self._fd), self.sha256)
         finally:
             os.close(self._fd)
+            self._fd = -1
         return self.sha256
 
     def discard(self) -> None:
+        """Give up the file; after `close` too (a check of the closed file failed), so it never masks that."""
         if self._written_back is not None:
             self._written_back.exception()
-        os.close(self._fd)
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def promote(
