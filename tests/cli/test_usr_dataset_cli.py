@@ -197,11 +197,9 @@ def _scored_root(tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str
     return root
 
 
-def test_attach_takes_the_upstream_path_key_col_and_columns(
-    tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    root = _scored_root(tmp_path, inputs, capsys)
-    argv = [
+def _upstream_attach(inputs: Path) -> list[str]:
+    """The attach line as the upstream runbooks write it (`--path`, `--key`)."""
+    return [
         "attach",
         "demo",
         "--path",
@@ -211,6 +209,13 @@ def test_attach_takes_the_upstream_path_key_col_and_columns(
         "--key",
         "sequence",
     ]
+
+
+def test_attach_takes_the_upstream_path_key_col_and_columns(
+    tmp_path: Path, inputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _scored_root(tmp_path, inputs, capsys)
+    argv = _upstream_attach(inputs)
     code, out, err = run(
         capsys, root, *argv, "--key-col", "seq", "--columns", "infer__llr", "--allow-missing"
     )
@@ -233,16 +238,7 @@ def test_attach_of_the_runbook_attack_fails_fast_and_writes_nothing(
 ) -> None:
     root = _scored_root(tmp_path, inputs, capsys)
     before = tree_digest(root)
-    argv = [
-        "attach",
-        "demo",
-        "--path",
-        str(inputs / "overlay.csv"),
-        "--namespace",
-        "infer",
-        "--key",
-        "sequence",
-    ]
+    argv = _upstream_attach(inputs)
     code, _, err = run(capsys, root, *argv, *extra)
     assert code == 13 and err.startswith("usr: error[schema]: ") and says in err
     assert tree_digest(root) == before
