@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-ISOLATED_VARIABLES = (
-    "USR_REMOTES_PATH",
-    "USR_ROOT",
-    "USR_HARNESS_FAULT_POINT",
-    "USR_SYNC_STRICT_BOOTSTRAP_ID",
-    "USR_HARNESS_REPORT_PATH",
-    "USR_HARNESS_RUN_SYNC_AUDIT_DRILL",
-    "USR_HARNESS_SYNC_AUDIT_REPORT_PATH",
-)
+ISOLATED_PREFIX = "USR_"
+"""Every variable that steers the engine or the harness (`USR_*`, `USR_HARNESS_*`)."""
+ISOLATED_VARIABLES = ("DNADESIGN_REPO_ROOT",)
+XDG_FOLDERS = {"XDG_STATE_HOME": "state", "XDG_CONFIG_HOME": "config", "XDG_CACHE_HOME": "cache"}
 
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test sees the engine-steering variables of the caller, nor the machine's ~/.ssh."""
-    for name in ISOLATED_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    """No test sees the caller's engine-steering variables, ~/.ssh, or XDG folders (file bases live there)."""
+    for name in list(os.environ):
+        if name.startswith(ISOLATED_PREFIX) or name in ISOLATED_VARIABLES:
+            monkeypatch.delenv(name)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for name, folder in XDG_FOLDERS.items():
+        monkeypatch.setenv(name, str(home / folder))

@@ -71,9 +71,7 @@ def set_profile(sides: Sides, **settings: str) -> None:
 
 
 @pytest.fixture
-def files(request, sides: Sides, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Files:
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.delenv("DNADESIGN_REPO_ROOT", raising=False)
+def files(request, sides: Sides, tmp_path: Path) -> Files:
     set_profile(sides, client=getattr(request, "param", "paramiko"))
     local_repo, remote_repo = tmp_path / "laptop-repo", sides.remote_root / "repo"
     for folder in (local_repo / "outputs", remote_repo / "outputs"):
