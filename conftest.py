@@ -5,6 +5,15 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+"""`dev` for every run (CI included); `HYPOTHESIS_PROFILE=thorough` for a deeper search. A test that
+needs its own count says so with `@settings(max_examples=N)`."""
 
 ISOLATED_PREFIX = "USR_"
 """Every variable that steers the engine or the harness (`USR_*`, `USR_HARNESS_*`)."""

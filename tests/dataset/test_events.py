@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from usr_harness.dataset.context import WriteContext, seeded_context
@@ -166,16 +166,13 @@ MALFORMED = {
     "not an object": b"[1, 2, 3]",
     "oversize": b'{"k":"' + b"y" * MAX_EVENT_BYTES + b'"}',
 }
-FAST = settings(max_examples=30, deadline=None)
 
 
-@FAST
 @given(_logs)
 def test_every_generated_good_log_is_accepted(lines: list[bytes]) -> None:
     assert validate_event_log(b"".join(line + b"\n" for line in lines)) == len(lines)
 
 
-@FAST
 @given(_logs, st.sampled_from(sorted(MALFORMED)), st.integers(min_value=0, max_value=6))
 def test_every_generated_bad_log_is_caught_at_its_line(lines: list[bytes], kind: str, where: int) -> None:
     where = min(where, len(lines))
@@ -185,7 +182,6 @@ def test_every_generated_bad_log_is_caught_at_its_line(lines: list[bytes], kind:
     assert f"line {where + 1}: {kind}" in caught.value.message
 
 
-@FAST
 @given(st.lists(_objects, min_size=1, max_size=6))
 def test_a_good_log_cut_before_its_last_newline_is_caught(objs: list[dict]) -> None:
     lines = [json.dumps(o, separators=(",", ":")).encode() for o in objs]

@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pyarrow as pa
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from usr_harness.dataset.ids import compute_ids, record_id, strip_sequences
-
-FAST = settings(max_examples=40, deadline=None)
 
 
 def test_record_id_is_sha1_of_type_pipe_stripped_sequence() -> None:
@@ -33,7 +31,6 @@ def test_compute_ids_accepts_lists_arrays_and_chunked_arrays() -> None:
     assert compute_ids(["dna", None], ["A", "C"]).to_pylist()[1] is None
 
 
-@FAST
 @given(st.lists(st.tuples(st.sampled_from(["dna", "rna", "protein"]), st.text(max_size=30)), max_size=20))
 def test_bulk_ids_equal_single_ids_and_are_deterministic(rows: list[tuple[str, str]]) -> None:
     bio_types = [bio for bio, _ in rows]
@@ -43,7 +40,6 @@ def test_bulk_ids_equal_single_ids_and_are_deterministic(rows: list[tuple[str, s
     assert bulk == compute_ids(pa.array(bio_types, pa.string()), pa.array(sequences, pa.string())).to_pylist()
 
 
-@FAST
 @given(st.text(max_size=30), st.text(alphabet=" \t\n\u3000\x85", max_size=3))
 def test_ids_ignore_surrounding_whitespace(sequence: str, pad: str) -> None:
     assert record_id("dna", pad + sequence + pad) == record_id("dna", sequence)

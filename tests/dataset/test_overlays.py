@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.dataset.helpers import DENSEGEN, densegen_part, make_rows, tree_digest
@@ -308,7 +308,6 @@ def test_types_match_ignores_list_field_names() -> None:
 
 # --- properties
 
-FAST = settings(max_examples=15, deadline=None)
 _scores = st.floats(allow_nan=False, width=64)
 
 
@@ -320,7 +319,6 @@ def _fresh(scratch: str, n: int) -> tuple[Dataset, list[str]]:
     return dataset, dataset.read_records().column("id").to_pylist()
 
 
-@FAST
 @given(st.data())
 def test_overlay_write_then_read_round_trips(data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as scratch:
@@ -339,7 +337,6 @@ def test_overlay_write_then_read_round_trips(data: st.DataObject) -> None:
         assert all(merged[key]["densegen__score"] is None for key in set(ids) - set(keys))
 
 
-@FAST
 @given(st.data())
 def test_last_writer_wins_per_key(data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory() as scratch:

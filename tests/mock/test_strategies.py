@@ -5,15 +5,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from usr_harness.dataset import Dataset
 from usr_harness.mock.strategies import MockDataset, datasets, overlay_parts, records
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-
-@FAST
 @given(records())
 def test_records_import_and_validate(table) -> None:
     with tempfile.TemporaryDirectory() as scratch:
@@ -22,7 +19,6 @@ def test_records_import_and_validate(table) -> None:
         dataset.validate(strict=True)
 
 
-@FAST
 @given(datasets())
 def test_datasets_materialize_valid(spec: MockDataset) -> None:
     with tempfile.TemporaryDirectory() as scratch:
@@ -31,7 +27,6 @@ def test_datasets_materialize_valid(spec: MockDataset) -> None:
         assert dataset.read().num_rows == spec.records.num_rows
 
 
-@FAST
 @given(overlay_parts(["a" * 40, "b" * 40, "c" * 40]))
 def test_overlay_parts_key_on_the_given_ids(part) -> None:
     keys = part.table.column("id").to_pylist()
