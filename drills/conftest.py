@@ -60,6 +60,15 @@ class Sync:
             self.remote_root, DATASET, count, first=first
         )
 
+    def synced_then_new_work(self, action: str) -> None:
+        """Both sides in sync after one HPC round, then new work on the side `action` reads from."""
+        self.hpc_rounds(0, 1)
+        assert self.pull().ok
+        if action == "pull":
+            self.hpc_rounds(1, 2)
+        else:
+            self.local_overlay()
+
     def require(self, *capabilities: str) -> None:
         """A drill the engine cannot be judged by is `unknown`, saying which capability is missing."""
         reason = self.engine.missing(*capabilities)

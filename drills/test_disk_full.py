@@ -61,12 +61,7 @@ def test_full_disk_fails_staging_and_changes_nothing(
         sync.require("fault-points")
         env = {"USR_HARNESS_FAULT_POINT": FILL[when]}
     receiving = small_disk(_receiving_root(sync, request, action), ROOMY)
-    sync.hpc_rounds(0, 1)
-    assert sync.pull().ok
-    if action == "pull":
-        sync.hpc_rounds(1, 2)
-    else:
-        sync.local_overlay()
+    sync.synced_then_new_work(action)
     used = used_bytes(receiving)
     resize(receiving, used if when == "preflight" else used + HEADROOM)
     sync.record.add_evidence("tmpfs", {"side": action, "used": used, "when": when})

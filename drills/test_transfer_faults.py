@@ -39,12 +39,7 @@ def _states(sync: Sync):
 
 @pytest.mark.parametrize("action", ["pull", "push"])
 def test_relay_cut_at_seeded_offset_leaves_wholly_old_or_new(sync: Sync, action: str, tmp_path: Path):
-    sync.hpc_rounds(0, 1)
-    assert sync.pull().ok
-    if action == "pull":
-        sync.hpc_rounds(1, 2)
-    else:
-        sync.local_overlay()
+    sync.synced_then_new_work(action)
     old = _states(sync)
     port = sync.remote.spec.port
     direction = SERVER_TO_CLIENT if action == "pull" else CLIENT_TO_SERVER

@@ -64,6 +64,15 @@ def data_prints(*trees: Path) -> list[list]:
     return [[e for e in fingerprint_tree(tree).entries if not e.path.endswith(".usr.lock")] for tree in trees]
 
 
+def write_damaged_parquet(path: Path) -> None:
+    """A parquet file whose first column chunk has one flipped byte: its page checksum fails."""
+    write_parquet(records_table(0, 200), path)
+    chunk = pq.read_metadata(path).row_group(0).column(0)
+    data = bytearray(path.read_bytes())
+    data[(chunk.dictionary_page_offset or chunk.data_page_offset) + chunk.total_compressed_size - 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
 def set_profile(sides: Sides, **settings: str) -> None:
     document = yaml.safe_load(sides.remotes_config.read_text())
     document["remotes"]["loopback"].update(settings)
@@ -176,11 +185,7 @@ def test_remote_symlink_at_target_is_refused(files: Files, action: str):
 def test_corrupt_remote_parquet_is_never_promoted(files: Files):
     local = files.local_repo / "outputs" / "records.parquet"
     remote = files.remote_repo / "outputs" / "records.parquet"
-    write_parquet(records_table(0, 200), remote)
-    chunk = pq.read_metadata(remote).row_group(0).column(0)
-    data = bytearray(remote.read_bytes())
-    data[(chunk.dictionary_page_offset or chunk.data_page_offset) + chunk.total_compressed_size - 2] ^= 0xFF
-    remote.write_bytes(bytes(data))
+    write_damaged_parquet(remote)
     result = files.usr("pull", str(local), "loopback", "-y", "--remote-path", str(remote))
     assert result.code == VerifyError.exit_code, result.err + result.out
     assert "checksum" in result.err and not local.exists() and no_temps(local.parent)
@@ -218,11 +223,7 @@ def test_pull_creates_missing_local_folders(files: Files):
 
 def test_failed_pull_into_missing_folders_leaves_both_sides_as_they_were(files: Files):
     remote = files.remote_repo / "outputs" / "records.parquet"
-    write_parquet(records_table(0, 200), remote)
-    chunk = pq.read_metadata(remote).row_group(0).column(0)
-    data = bytearray(remote.read_bytes())
-    data[(chunk.dictionary_page_offset or chunk.data_page_offset) + chunk.total_compressed_size - 2] ^= 0xFF
-    remote.write_bytes(bytes(data))
+    write_damaged_parquet(remote)
     before = data_prints(files.local_repo, files.remote_repo)
     local = files.local_repo / "new" / "deep" / "records.parquet"
     result = files.usr("pull", str(local), "loopback", "-y", "--remote-path", str(remote))
