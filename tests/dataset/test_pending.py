@@ -58,10 +58,12 @@ def test_an_event_append_outside_a_mutation_refuses_a_torn_dataset(dataset: Data
     assert compare(before, fingerprint_tree(tmp_path)).is_empty
 
 
-def test_validate_reports_a_torn_dataset_and_recover_completes_it(dataset: Dataset):
+def test_validate_reports_a_torn_dataset_and_recover_completes_it(dataset: Dataset, tmp_path: Path):
     pushed = leave_mid_promotion(dataset)
+    before = fingerprint_tree(tmp_path)
     with pytest.raises(StagingError, match=r"mid-promotion.*usr recover demo"):
         dataset.validate()
+    assert compare(before, fingerprint_tree(tmp_path)).is_empty
     assert dataset.recover() is True
     assert (dataset.path / ".events.log").read_bytes() == pushed
     dataset.validate(strict=True)
