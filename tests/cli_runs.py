@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from usr_harness.cli.harness_app import main as harness_main
-from usr_harness.cli.usr_app import main as usr_main
+from usr_harness.cli.harness.app import main as harness_main
+from usr_harness.cli.usr.app import main as usr_main
 
 
 class Terminal(io.StringIO):

@@ -44,7 +44,7 @@ def harness_files() -> list[Path]:
     for name in HARNESS:
         place = PACKAGE / name
         files.extend([place] if place.is_file() else sorted(place.rglob("*.py")))
-    files.extend(sorted((PACKAGE / "cli").glob("harness_*.py")))
+    files.extend(sorted((PACKAGE / "cli" / "harness").glob("*.py")))
     return files
 
 

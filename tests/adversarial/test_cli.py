@@ -9,7 +9,7 @@ import pytest
 
 from tests.adversarial.conftest import DATASET
 from usr_harness.adversarial.catalogue import CATALOGUE
-from usr_harness.cli.harness_app import main
+from usr_harness.cli.harness.app import main
 
 
 def test_list_prints_every_case_in_order(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from usr_harness.cli import harness_corrupt
+from usr_harness.cli.harness import corrupt as harness_corrupt
 from usr_harness.cli.runner import run_app
 from usr_harness.corrupt import CATALOGUE
 from usr_harness.report.fingerprint import fingerprint_tree

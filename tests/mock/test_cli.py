@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.cli.harness_app import main
+from usr_harness.cli.harness.app import main
 from usr_harness.dataset import Dataset
 
 

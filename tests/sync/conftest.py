@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from usr_harness.cli.usr_app import main as usr_main
+from usr_harness.cli.usr.app import main as usr_main
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.registry import register_namespace
 from usr_harness.report.fingerprint import fingerprint_tree
@@ -46,7 +46,7 @@ class Sides:
             argv += ["--audit-json-out", str(audit_path)]
         if subprocess_env is not None:
             done = subprocess.run(
-                [sys.executable, "-m", "usr_harness.cli.usr_app", *argv],
+                [sys.executable, "-m", "usr_harness.cli.usr", *argv],
                 env={**os.environ, **subprocess_env},
                 capture_output=True,
                 text=True,

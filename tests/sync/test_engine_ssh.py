@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from usr_harness.cli.usr_app import main as usr_main
+from usr_harness.cli.usr.app import main as usr_main
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.parquet_io import WRITE_OPTIONS, row_group_ends
 from usr_harness.dataset.registry import register_namespace

@@ -322,7 +322,7 @@ def test_file_mode_prints_its_phases_and_a_summary(files: Files, action: str):
 def test_ctrl_c_in_a_file_pull_before_its_rename_changes_nothing(
     files: Files, monkeypatch: pytest.MonkeyPatch
 ):
-    from usr_harness.cli import sync_progress
+    from usr_harness.cli.usr import progress as sync_progress
 
     local = files.local_repo / "outputs" / "notes.csv"
     remote = files.remote_repo / "outputs" / "notes.csv"

@@ -8,7 +8,7 @@ import pytest
 
 from tests.sync.conftest import DATASET, Sides, make_dataset
 from tests.sync.test_engine_ssh import no_stages
-from usr_harness.cli import sync_progress
+from usr_harness.cli.usr import progress as sync_progress
 from usr_harness.report.fingerprint import fingerprint_tree
 
 PHASES = ["connect", "compare", "compare", "transfer", "moved", "verify", "promote", "post-verify"]

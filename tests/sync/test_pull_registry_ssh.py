@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from usr_harness.cli.usr_sync import brought_frozen_registries
+from usr_harness.cli.usr.sync import brought_frozen_registries
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.registry import load_registry, register_namespace
 from usr_harness.errors import NamespaceError

@@ -26,7 +26,7 @@ from usr_harness.engines.remotes import RemoteSpec, RemoteWiring, wire_remote
 from usr_harness.errors import INTERRUPTED_EXIT, UsageError
 
 SECTIONS = ("primary", "meta", ".events.log", "_snapshots", "_derived", "_auxiliary")
-OWN_CLI = "python -m usr_harness.cli.usr_app"
+OWN_CLI = "python -m usr_harness.cli.usr"
 TEXT_TAIL = 2000
 
 
@@ -188,7 +188,7 @@ class Engine:
 
     @staticmethod
     def _in_process(argv: list[str]) -> tuple[int, str, str]:
-        from usr_harness.cli.usr_app import main
+        from usr_harness.cli.usr.app import main
 
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -120,7 +120,7 @@ def test_warm_auth_opens_a_master_that_the_agent_then_rides(
     loopback_host: LoopbackSshd,
     capsys,
 ) -> None:
-    argv = [sys.executable, "-m", "usr_harness.cli.usr_app", "--remotes-config", str(remotes_file)]
+    argv = [sys.executable, "-m", "usr_harness.cli.usr", "--remotes-config", str(remotes_file)]
     code, out = run_on_terminal([*argv, "remotes", "warm-auth", "loopback", "--persist", "60"])
     assert code == 0, out
     assert "master for " in out and ": live (Master running (pid=" in out

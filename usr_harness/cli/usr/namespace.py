@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from usr_harness.cli.usr.state import state
 from usr_harness.errors import NamespaceError, UsageError
 
 namespace_app = typer.Typer(
@@ -19,8 +20,6 @@ namespace_app = typer.Typer(
 
 
 def _root(ctx: typer.Context) -> Path:
-    from usr_harness.cli.usr_app import state
-
     return state(ctx).root
 
 

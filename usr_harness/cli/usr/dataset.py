@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from usr_harness.cli.usr.state import state
 from usr_harness.errors import SchemaError, UsageError
 
 events_app = typer.Typer(
@@ -43,8 +44,6 @@ def _layer() -> ModuleType:
 
 
 def _root(ctx: typer.Context) -> Path:
-    from usr_harness.cli.usr_app import state
-
     return state(ctx).root
 
 

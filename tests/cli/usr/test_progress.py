@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from usr_harness.cli.sync_progress import NoView, PhaseLines, TransferBar, make_view, summary_line
+from usr_harness.cli.usr.progress import NoView, PhaseLines, TransferBar, make_view, summary_line
 
 
 class Tty(io.StringIO):

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import typer
 
-from usr_harness.cli.sync_progress import make_view, summary_line
+from usr_harness.cli.usr.progress import make_view, summary_line
+from usr_harness.cli.usr.state import state
 from usr_harness.errors import INTERRUPTED_EXIT
 from usr_harness.sync import engine, file_mode, targets
 from usr_harness.sync.options import SyncOptions
@@ -79,11 +80,9 @@ def _run(
 ) -> dict:
     """Resolve TARGET (usage errors before any network call), then run the engine for its mode.
 
-    `progress` (auto, bar, lines or quiet: `sync_progress.make_view`) is how a pull or push shows
+    `progress` (auto, bar, lines or quiet: `progress.make_view`) is how a pull or push shows
     its phases, in either mode; diff passes quiet.
     """
-    from usr_harness.cli.usr_app import state
-
     root_state = state(ctx)
     resolved = targets.resolve_target(
         target,
@@ -162,7 +161,7 @@ def _adopt_namespaces(resolved: targets.DatasetTarget, echo) -> None:
     The pull itself has succeeded by now, so a conflict is a warning naming the command
     that reports it, and registry.yaml stays exactly as it was.
     """
-    from usr_harness.cli.usr_namespace import adoption_line
+    from usr_harness.cli.usr.namespace import adoption_line
     from usr_harness.dataset.registry import adopt_namespaces
     from usr_harness.errors import UsrError
 
@@ -285,7 +284,6 @@ def events_merge(
     """Rewrite the local .events.log as: the log of the last sync, the remote's new lines, then this
     side's new lines (every line kept; the remote is only read). Refuses unless both logs start
     with the log of the last sync."""
-    from usr_harness.cli.usr_app import state
     from usr_harness.sync.merge_events import merge_events
 
     root_state = state(ctx)
@@ -307,7 +305,7 @@ def _progress_mode(quiet: bool, show_progress: bool | None) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add diff, pull and push to the root `usr` app, and `merge` to its `events` group."""
-    from usr_harness.cli.usr_dataset import events_app
+    from usr_harness.cli.usr.dataset import events_app
 
     app.command("diff")(diff)
     app.command("pull")(_transfer_command("pull"))

@@ -18,6 +18,7 @@ from typing import Any
 import typer
 import yaml
 
+from usr_harness.cli.usr.state import state
 from usr_harness.errors import AuthError, UsageError, UsrError
 from usr_harness.sync.remote.controlmaster import MasterStatus, master_status, open_master
 from usr_harness.sync.remote.profiles import (
@@ -70,8 +71,6 @@ def required_name(positional: str | None, option: str | None) -> str:
 
 
 def _remotes_config(ctx: typer.Context) -> Path | None:
-    from usr_harness.cli.usr_app import state
-
     return state(ctx).remotes_config
 
 

@@ -8,7 +8,7 @@ import pytest
 import typer
 
 from tests.cli_runs import run_usr as run
-from usr_harness.cli.usr_app import app
+from usr_harness.cli.usr.app import app
 
 
 def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
-from usr_harness.cli import usr_dataset, usr_namespace, usr_remotes, usr_sync
 from usr_harness.cli.runner import run_app
+from usr_harness.cli.usr import dataset, namespace, remotes, sync
+from usr_harness.cli.usr.state import UsrState
 
 app = typer.Typer(
     name="usr",
@@ -19,12 +19,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-@dataclass(frozen=True)
-class UsrState:
-    root: Path
-    remotes_config: Path | None
 
 
 @app.callback()
@@ -43,14 +37,10 @@ def _root_options(
     ctx.obj = UsrState(root=(root or Path.cwd()).absolute(), remotes_config=remotes_config)
 
 
-def state(ctx: typer.Context) -> UsrState:
-    return ctx.find_root().obj
-
-
-usr_dataset.register(app)
-usr_namespace.register(app)
-usr_remotes.register(app)
-usr_sync.register(app)
+dataset.register(app)
+namespace.register(app)
+remotes.register(app)
+sync.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +48,3 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         sys.exit(code)
     return code
-
-
-if __name__ == "__main__":
-    main()

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from usr_harness.cli.harness_cycle import DEFAULT_REPORTS, new_run_dir
+from usr_harness.cli.harness.cycle import DEFAULT_REPORTS, new_run_dir
 from usr_harness.errors import UsageError
 from usr_harness.report.compare import compare_verdicts, movement_summary, verdicts
 from usr_harness.report.golden import check_run, load_golden, refreshed

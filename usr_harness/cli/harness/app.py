@@ -6,14 +6,7 @@ import sys
 
 import typer
 
-from usr_harness.cli import (
-    harness_adversarial,
-    harness_corrupt,
-    harness_cycle,
-    harness_host,
-    harness_mock,
-    harness_report,
-)
+from usr_harness.cli.harness import adversarial, corrupt, cycle, host, mock, report
 from usr_harness.cli.runner import run_app
 
 app = typer.Typer(
@@ -24,12 +17,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-harness_host.register(app)
-harness_mock.register(app)
-harness_adversarial.register(app)
-harness_corrupt.register(app)
-harness_cycle.register(app)
-harness_report.register(app)
+host.register(app)
+mock.register(app)
+adversarial.register(app)
+corrupt.register(app)
+cycle.register(app)
+report.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from usr_harness.cli import harness_cycle
+from usr_harness.cli.harness import cycle
 
 
 class CountingLog(io.StringIO):
@@ -22,8 +22,8 @@ class CountingLog(io.StringIO):
 def test_each_step_line_is_flushed_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     log = CountingLog()
     monkeypatch.setattr("sys.stderr", log)
-    harness_cycle._say("preflight:host-up ...")
-    harness_cycle._say("preflight:host-up: passed (0.2 s) sshd on 127.0.0.1:2222")
+    cycle._say("preflight:host-up ...")
+    cycle._say("preflight:host-up: passed (0.2 s) sshd on 127.0.0.1:2222")
     assert log.getvalue().splitlines() == [
         "cycle: preflight:host-up ...",
         "cycle: preflight:host-up: passed (0.2 s) sshd on 127.0.0.1:2222",

@@ -1,4 +1,4 @@
-"""`usr` dataset and namespace commands end to end through `usr_harness.cli.usr_app.main`."""
+"""`usr` dataset and namespace commands end to end through `usr_harness.cli.usr.app.main`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.dataset.helpers import tree_digest
-from usr_harness.cli.usr_app import main
+from usr_harness.cli.usr.app import main
 from usr_harness.dataset import Dataset
 from usr_harness.errors import DatasetError, NamespaceError, UsageError, ValidationError
 
