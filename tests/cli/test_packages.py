@@ -1,4 +1,4 @@
-"""Each program's command groups import their shared pieces, never the program's app: no import loop.
+"""A program's command groups, state and progress never import its app: no import loop.
 
 Read from the source, so a lazy import inside a function counts too.
 """
@@ -17,7 +17,7 @@ PROGRAMS = ("usr", "harness")
 ENTRY_MODULES = {"app.py", "__main__.py", "__init__.py"}
 
 
-def group_modules() -> list[Path]:
+def program_modules() -> list[Path]:
     return [
         path
         for program in PROGRAMS
@@ -42,11 +42,11 @@ def imported_names(path: Path) -> list[tuple[int, str]]:
 
 
 def test_both_programs_have_command_groups() -> None:
-    assert {path.parent.name for path in group_modules()} == set(PROGRAMS)
+    assert {path.parent.name for path in program_modules()} == set(PROGRAMS)
 
 
-@pytest.mark.parametrize("path", group_modules(), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_a_command_group_never_imports_its_app(path: Path) -> None:
+@pytest.mark.parametrize("path", program_modules(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_module_but_the_entry_points_imports_the_app(path: Path) -> None:
     apps = {f"usr_harness.cli.{program}.app" for program in PROGRAMS}
     for line, module in imported_names(path):
         assert module not in apps, f"{path.parent.name}/{path.name}:{line} imports {module}"
