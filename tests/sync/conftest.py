@@ -1,4 +1,8 @@
-"""Datasets on both sides of a real loopback sshd, and a `usr` runner that returns code + audit."""
+"""Datasets on both sides of a remote, and a `usr` runner that returns code + audit.
+
+`sides` puts the remote behind the real loopback sshd (its tests are marked `ssh`); `disk_sides`
+puts it behind a `client: local` profile, the same agent as a local child over pipes, no sshd.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+import yaml
 
 from usr_harness.cli.usr.app import main as usr_main
 from usr_harness.dataset import Dataset
@@ -18,6 +23,7 @@ from usr_harness.dataset.registry import register_namespace
 from usr_harness.report.fingerprint import fingerprint_tree
 
 DATASET = "demo"
+DISK_REMOTE = "disk2"
 
 
 @dataclass
@@ -114,3 +120,32 @@ def sides(tmp_path: Path, remotes_config: Path, remote_base: Path, capsys) -> Si
     audits = tmp_path / "audits"
     audits.mkdir()
     return Sides(local_root, remote_base, remotes_config, audits, capsys)
+
+
+@pytest.fixture
+def disk_remotes(tmp_path: Path) -> Path:
+    """A remotes YAML (0600) whose profile `disk2` runs the agent locally over pipes on a tmp base_dir."""
+    base_dir = tmp_path / "disk2"
+    base_dir.mkdir()
+    profile = {
+        "type": "ssh",
+        "host": "localhost",
+        "user": "local",
+        "base_dir": str(base_dir),
+        "python": sys.executable,
+        "client": "local",
+    }
+    path = tmp_path / "disk-remotes.yaml"
+    path.write_text(yaml.safe_dump({"remotes": {DISK_REMOTE: profile}}))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def disk_sides(tmp_path: Path, disk_remotes: Path, capsys) -> Sides:
+    """`Sides` whose remote is profile `disk2`: no sshd, so these tests stay in the `not ssh` tier."""
+    local_root = tmp_path / "laptop"
+    local_root.mkdir()
+    audits = tmp_path / "audits"
+    audits.mkdir()
+    return Sides(local_root, tmp_path / "disk2", disk_remotes, audits, capsys)

@@ -5,9 +5,6 @@ before and after; names, sizes and mtimes can lie, content hashes cannot. Symlin
 are recorded with their target and never followed; fifos, sockets and devices are
 recorded by type and never opened. Runtime files (locks, leases, staging) are left
 out because the engine may create and remove them without changing any data.
-
-`TreeEntry` is plain data on purpose: the remote agent's listing of a remote tree
-turns into the same entries, so local and remote trees compare with `compare`.
 """
 
 from __future__ import annotations

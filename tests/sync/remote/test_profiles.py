@@ -46,6 +46,12 @@ def test_profiles_load_with_defaults_and_resolved_paths(tmp_path: Path) -> None:
     assert lab.as_dict()["name"] == "lab"
 
 
+def test_client_local_loads_like_the_ssh_clients(tmp_path: Path) -> None:
+    text = "remotes:\n  disk2: {type: ssh, host: localhost, user: me, base_dir: /mnt/d2, client: local}\n"
+    disk2 = load_profiles(write(tmp_path, text))["disk2"]
+    assert disk2.client == "local" and disk2.base_dir == "/mnt/d2"
+
+
 def test_path_comes_from_the_environment_when_not_given(tmp_path: Path, monkeypatch) -> None:
     path = write(tmp_path, GOOD)
     monkeypatch.setenv("USR_REMOTES_PATH", str(path))
@@ -79,6 +85,7 @@ def test_unknown_remote_lists_the_known_ones(tmp_path: Path) -> None:
         ("remotes:\n  a: {type: ssh, host: h, user: u, base_dir: /x, port: 'x'}\n", "port must be"),
         ("remotes:\n  a: {type: ssh, host: h, user: u, base_dir: rel}\n", "base_dir must be absolute"),
         ("remotes:\n  a: {type: ssh, host: h, user: u, base_dir: /x, batch_mode: 1}\n", "batch_mode"),
+        ("remotes:\n  a: {type: ssh, host: h, user: u, base_dir: /x, client: rsh}\n", "unsupported client"),
         ("remotes:\n  'a b': {type: ssh, host: h, user: u, base_dir: /x}\n", "names may use"),
         ("hosts: {}\n", "unknown top-level key"),
         ("- a\n", "expected a mapping"),

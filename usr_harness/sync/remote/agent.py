@@ -22,7 +22,7 @@ import time
 
 from usr_harness.dataset.flock import LockTimeout, acquire, acquire_dataset, release_all
 from usr_harness.dataset.journal import JournalConflict, apply_journal, journal_pending
-from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relpath, entry_kind, is_runtime
+from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relpath
 from usr_harness.dataset.quoting import quote
 from usr_harness.faults.points import fill_space
 from usr_harness.sync.hash_cache import HashCache
@@ -365,43 +365,6 @@ class Agent(FileOps):
             apply_journal(folder)
         elif stage:
             shutil.rmtree(stage, ignore_errors=True)
-
-    def op_tree(self, request: dict) -> dict:
-        """Every entry of a dataset folder for evidence: type, size, link target, blake3 when importable."""
-        folder = self.dataset_dir(request["dataset"])
-        try:
-            import blake3
-        except ImportError:
-            blake3 = None
-        entries = []
-        pending = [("", folder)] if os.path.isdir(folder) else []
-        while pending:
-            prefix, top = pending.pop()
-            with os.scandir(top) as listing:
-                for child in listing:
-                    if is_runtime(child.name):
-                        continue
-                    rel = prefix + child.name
-                    info = child.stat(follow_symlinks=False)
-                    kind = entry_kind(info.st_mode)
-                    entry = {
-                        "path": rel,
-                        "type": kind if kind in ("file", "dir", "symlink", "fifo") else "other",
-                    }
-                    entry["size"] = info.st_size if kind == "file" else 0
-                    if kind == "dir":
-                        pending.append((rel + "/", child.path))
-                    elif kind == "symlink":
-                        entry["link_target"] = os.readlink(child.path)
-                        entry["size"] = len(os.fsencode(entry["link_target"]))
-                    elif kind == "file" and blake3 is not None:
-                        hasher = blake3.blake3()
-                        with open(child.path, "rb") as handle:
-                            for block in iter(lambda: handle.read(CHUNK), b""):
-                                hasher.update(block)
-                        entry["blake3"] = hasher.hexdigest()
-                    entries.append(entry)
-        return {"ok": True, "exists": os.path.isdir(folder), "entries": entries}
 
     def op_doctor(self, request: dict) -> dict:
         checks = {"base_dir": self.base_dir}

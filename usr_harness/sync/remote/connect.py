@@ -1,19 +1,23 @@
-"""Start the remote agent for a profile: over paramiko (default) or the system OpenSSH client.
+"""Start the remote agent for a profile: over paramiko (default), the system OpenSSH client, or locally.
 
 Either way the engine gets one AgentClient on one connection. The OpenSSH path
 honours the ssh_config files (ProxyJump, ControlMaster, agent keys), so sites
 whose logins need a second factor work after one interactive `warm-auth`.
 Whatever the config says, host keys are checked strictly against the
 profile's known_hosts only, and ssh never learns or rewrites a key.
+`client: local` runs the same agent bundle as a local child over pipes, the
+way borg's `__testsuite__` remote runs its real `serve`: tests without an
+sshd, and a second disk on the same machine.
 """
 
 from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -26,7 +30,6 @@ from usr_harness.sync.remote.session import FAST_CIPHERS, open_session
 
 CONNECT_TIMEOUT_SECONDS = 10
 _SSH_FAILED = 255
-_STDERR_KEPT = 4000
 _HOST_KEY_REFUSALS = (
     "host key verification failed",
     "remote host identification has changed",
@@ -114,56 +117,16 @@ def openssh_argv(profile: RemoteProfile, remote_command: str | None = None) -> l
     return argv
 
 
-class OpenSshChannel(ProcessChannel):
-    """A ProcessChannel whose stderr is drained by a thread, keeping only its tail.
-
-    ssh's warnings, banners and the remote's stderr must never block the child
-    (a full pipe would stall the protocol) nor reach stdout; the tail explains a
-    refusal.
-    """
-
-    def __init__(self, argv: Sequence[str]) -> None:
-        super().__init__(argv)
-        self._stderr = bytearray()
-        self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
-        self._drain.start()
-
-    def _drain_stderr(self) -> None:
-        assert self.process.stderr is not None
-        descriptor = self.process.stderr.fileno()
-        while block := os.read(descriptor, 1 << 16):
-            self._stderr += block
-            del self._stderr[:-_STDERR_KEPT]
-
-    def stderr_text(self) -> str:
-        if self.process.poll() is None:
-            return ""
-        self._drain.join(timeout=5)
-        return bytes(self._stderr).decode("utf-8", "replace").replace("\r", "").strip()
-
-    def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._drain.join(timeout=5)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
-
-
 def _describe(profile: RemoteProfile) -> str:
     return f"remote {profile.name} ({profile.target})"
 
 
-def _openssh_failure(profile: RemoteProfile, stderr: str, exit_code: int | None, cause: UsrError) -> UsrError:
+def _openssh_failure(profile: RemoteProfile, channel: ProcessChannel, cause: TransportError) -> UsrError:
     """Map what ssh printed to the family an operator acts on; `cause` is the agent-side symptom.
 
     Exit code 255 is ssh's own failure, so the agent's guess about python is dropped.
     """
+    stderr, exit_code = channel.stderr_text(), channel.process.returncode
     lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("@")]
     if not lines:
         return cause
@@ -198,16 +161,40 @@ def _openssh_failure(profile: RemoteProfile, stderr: str, exit_code: int | None,
         return ConfigError(f"{where}: ssh configuration: {last}")
     if exit_code == _SSH_FAILED:
         return TransportError(f"{where}: {last}")
-    if isinstance(cause, TransportError):
-        return TransportError(f"{cause.message}; ssh said: {last}")
-    return cause
+    return TransportError(f"{cause.message}; ssh said: {last}")
+
+
+def _local_failure(profile: RemoteProfile, channel: ProcessChannel, cause: TransportError) -> TransportError:
+    """A local agent that ended before its hello: the agent-side symptom plus the child's last word."""
+    lines = [line.strip() for line in channel.stderr_text().splitlines() if line.strip()]
+    if not lines or lines[-1] in cause.message:
+        return cause
+    return TransportError(f"{cause.message}; {profile.python} said: {lines[-1]}")
+
+
+def local_argv(profile: RemoteProfile) -> list[str]:
+    """The agent's own command line, word for word the one the ssh paths hand the remote shell."""
+    return shlex.split(agent_command(profile.python))
+
+
+def _local_channel(profile: RemoteProfile) -> ProcessChannel:
+    try:
+        return ProcessChannel(local_argv(profile))
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise TransportError(f"{_describe(profile)}: cannot run {profile.python}: {reason}") from None
 
 
 @contextmanager
 def connect_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
     """One connection, one agent channel, closed on exit whatever happens."""
     if profile.client == "openssh":
-        with _openssh_agent(profile) as agent:
+        channel = ProcessChannel(openssh_argv(profile, agent_command(profile.python)))
+        with _process_agent(profile, channel, _openssh_failure) as agent:
+            yield agent
+        return
+    if profile.client == "local":
+        with _process_agent(profile, _local_channel(profile), _local_failure) as agent:
             yield agent
         return
     with open_session(profile) as session:
@@ -219,14 +206,17 @@ def connect_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
 
 
 @contextmanager
-def _openssh_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
-    channel = OpenSshChannel(openssh_argv(profile, agent_command(profile.python)))
+def _process_agent(
+    profile: RemoteProfile,
+    channel: ProcessChannel,
+    explain: Callable[[RemoteProfile, ProcessChannel, TransportError], UsrError],
+) -> Iterator[AgentClient]:
+    """The agent behind a child's pipes; `explain` names a failed start's family once the child ended."""
     try:
         agent = AgentClient.start(channel, profile.base_dir, _describe(profile))
     except TransportError as error:
         channel.close()
-        failure = _openssh_failure(profile, channel.stderr_text(), channel.process.returncode, error)
-        raise failure from None
+        raise explain(profile, channel, error) from None
     except BaseException:
         channel.close()
         raise

@@ -22,7 +22,7 @@ from usr_harness.errors import ConfigError
 
 ENV_VAR = "USR_REMOTES_PATH"
 SUPPORTED_TYPES = ("ssh",)
-SUPPORTED_CLIENTS = ("paramiko", "openssh")
+SUPPORTED_CLIENTS = ("paramiko", "openssh", "local")
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

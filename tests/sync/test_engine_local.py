@@ -1,0 +1,162 @@
+"""diff / pull / push end to end with no sshd: the real agent behind a `client: local` profile.
+
+The remote is a second folder on this machine (`disk_sides`), so the whole engine (inventories,
+plan, staged transfer, promotion, post-verify, audit) runs in the `not ssh` tier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from usr_harness.dataset import Dataset
+from usr_harness.dataset.parquet_io import write_parquet
+from usr_harness.errors import DivergedError
+from usr_harness.mock.series import BatchSeries
+from usr_harness.report.fingerprint import ABSENT, fingerprint_tree
+from usr_harness.sync import engine, file_mode
+from usr_harness.sync.options import SyncOptions
+
+from .conftest import DATASET, DISK_REMOTE, Sides, records_table
+
+SERIES = BatchSeries(11, records_per_round=40)
+OTHER_JOB = BatchSeries(29, records_per_round=25)
+
+
+def sync(sides: Sides, action: str, **options: object) -> dict:
+    """One `engine.run` against profile `disk2`; the audit it returns equals the one it wrote."""
+    sides.runs += 1
+    audit_path = sides.audit_dir / f"audit-{sides.runs}.json"
+    request = engine.SyncRequest(
+        root=sides.local_root,
+        dataset=DATASET,
+        remote=DISK_REMOTE,
+        remotes_config=sides.remotes_config,
+        opts=SyncOptions(yes=True, **options),
+        audit_json_out=audit_path,
+        echo=lambda _line: None,
+    )
+    audit = engine.run(action, request)
+    assert json.loads(audit_path.read_text()) == audit
+    return audit["data"]
+
+
+def digests(sides: Sides) -> tuple[str, str]:
+    local, remote = sides.fingerprints()
+    return local.digest, remote.digest
+
+
+def no_stages(root: Path) -> bool:
+    return not [name for name in os.listdir(root) if ".usr-stage-" in name or ".usr-promote-" in name]
+
+
+def test_diff_then_bootstrap_pull_then_noop(disk_sides: Sides) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 3)
+    remote_before = fingerprint_tree(disk_sides.remote).digest
+    diff = sync(disk_sides, "diff")
+    assert diff["transfer_state"] == "DIFF-ONLY" and diff["up_to_date"] is False
+    assert diff["primary"]["changed"] is True and diff["primary"]["local"] is None
+    assert len(diff["_derived"]["remote_only"]) == 3 and diff["_snapshots"]["newer_than_local"] == 1
+    assert digests(disk_sides) == (ABSENT, remote_before)
+
+    pulled = sync(disk_sides, "pull")
+    assert pulled["transfer_state"] == "TRANSFERRED" and pulled["post"]["up_to_date"] is True
+    assert set(diff["_derived"]["remote_only"]) <= set(pulled["plan"]["copy"])
+    assert digests(disk_sides) == (remote_before, remote_before)
+    Dataset.open(disk_sides.local_root, DATASET).validate(strict=False)
+
+    again = sync(disk_sides, "pull")
+    assert again["transfer_state"] == "NO-OP" and "transfer" not in again
+    assert again["plan"] == {"copy": [], "delete": [], "forced": []}
+    assert digests(disk_sides) == (remote_before, remote_before)
+    assert sync(disk_sides, "diff")["up_to_date"] is True
+    assert no_stages(disk_sides.local_root) and no_stages(disk_sides.remote_root)
+
+
+def test_push_of_a_new_local_round_then_noop(disk_sides: Sides) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    sync(disk_sides, "pull")
+    new_part = SERIES.apply_round(disk_sides.local_root, DATASET, 2).part
+    relpath = new_part.relative_to(disk_sides.local).as_posix()
+    local_before = fingerprint_tree(disk_sides.local).digest
+
+    pushed = sync(disk_sides, "push")
+    assert pushed["transfer_state"] == "TRANSFERRED" and pushed["post"]["up_to_date"] is True
+    assert pushed["_derived"]["local_only"] == [relpath] and relpath in pushed["plan"]["copy"]
+    assert pushed["primary"]["changed"] is True and pushed["transfer"]["files"] >= 3
+    assert digests(disk_sides) == (local_before, local_before)
+
+    again = sync(disk_sides, "push")
+    assert again["transfer_state"] == "NO-OP" and "transfer" not in again
+    assert digests(disk_sides) == (local_before, local_before)
+    assert no_stages(disk_sides.remote_root)
+
+
+@pytest.mark.parametrize("action", ["pull", "push"])
+def test_both_sides_changed_since_the_last_sync_is_refused_and_changes_nothing(
+    disk_sides: Sides, action: str
+) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    sync(disk_sides, "pull")
+    SERIES.apply_round(disk_sides.remote_root, DATASET, 2)
+    OTHER_JOB.apply_round(disk_sides.local_root, DATASET, 0)
+    before = digests(disk_sides)
+    with pytest.raises(DivergedError):
+        sync(disk_sides, action)
+    audit = json.loads((disk_sides.audit_dir / f"audit-{disk_sides.runs}.json").read_text())["data"]
+    assert audit["transfer_state"] == "FAILED" and audit["error"]["family"] == "diverged"
+    assert digests(disk_sides) == before
+    assert no_stages(disk_sides.local_root) and no_stages(disk_sides.remote_root)
+
+
+def test_the_usr_command_line_in_process(disk_sides: Sides) -> None:
+    SERIES.run(disk_sides.local_root, DATASET, 2)
+    pushed = disk_sides.usr("push", DATASET, DISK_REMOTE, "-y")
+    assert pushed.code == 0, pushed.err + pushed.out
+    assert "USR sync audit" in pushed.out and pushed.audit["data"]["transfer_state"] == "TRANSFERRED"
+    disk_sides.assert_equal_trees()
+    diff = disk_sides.usr("diff", DATASET, DISK_REMOTE)
+    assert diff.code == 0 and diff.audit["data"]["up_to_date"] is True
+    SERIES.apply_round(disk_sides.remote_root, DATASET, 2)
+    OTHER_JOB.apply_round(disk_sides.local_root, DATASET, 0)
+    before = digests(disk_sides)
+    refused = disk_sides.usr("pull", DATASET, DISK_REMOTE, "-y")
+    assert refused.code == DivergedError.exit_code, refused.err + refused.out
+    assert "error[diverged]" in refused.err and refused.audit["data"]["transfer_state"] == "FAILED"
+    assert digests(disk_sides) == before
+
+
+def test_file_mode_push_noop_and_pull_of_one_parquet_file(disk_sides: Sides, tmp_path: Path) -> None:
+    local = tmp_path / "laptop-repo" / "outputs" / "records.parquet"
+    remote = disk_sides.remote_root / "repo" / "outputs" / "records.parquet"
+    local.parent.mkdir(parents=True)
+    remote.parent.mkdir(parents=True)
+    write_parquet(records_table(0, 30), local)
+
+    def run(action: str) -> dict:
+        request = file_mode.FileRequest(
+            local=local,
+            remote=DISK_REMOTE,
+            remotes_config=disk_sides.remotes_config,
+            remote_path=str(remote),
+            opts=SyncOptions(yes=True),
+            echo=lambda _line: None,
+        )
+        return file_mode.run(action, request)["data"]
+
+    def sha(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    pushed = run("push")
+    assert pushed["mode"] == "file" and pushed["transfer_state"] == "TRANSFERRED"
+    assert pushed["post"]["up_to_date"] is True and sha(remote) == sha(local)
+    inode = remote.stat().st_ino
+    assert run("push")["transfer_state"] == "NO-OP" and remote.stat().st_ino == inode
+    write_parquet(records_table(0, 45), remote)
+    pulled = run("pull")
+    assert pulled["transfer_state"] == "TRANSFERRED" and sha(local) == sha(remote)
+    assert run("diff")["up_to_date"] is True
