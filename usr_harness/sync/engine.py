@@ -33,6 +33,8 @@ from usr_harness.faults.points import ENV_VAR as FAULT_ENV
 from usr_harness.faults.points import FaultInjected, fault_point, parse_spec
 from usr_harness.sync import base_store, promotion, space, verify
 from usr_harness.sync.audit import (
+    AuditRecord,
+    TransferBlock,
     build_audit,
     post_report,
     render_plain,
@@ -74,7 +76,7 @@ class _Run:
     local: Manifest | None = None
     remote: Manifest | None = None
     diff: DiffResult | None = None
-    extra: dict = field(default_factory=dict)
+    record: AuditRecord = field(default_factory=AuditRecord)
     finished: bool = False
     local_inventory: dict | None = None
     """The first local inventory, taken while the connection is being made; used once."""
@@ -99,7 +101,7 @@ class _Run:
             local=self.local,
             remote_manifest=self.remote,
             diff=self.diff,
-            extra=self.extra,
+            record=self.record,
         )
         if self.store is not None:
             local = {**self.store.report(), "reads": self.hashes.reads}
@@ -224,7 +226,7 @@ def _finish(state: _Run, transfer_state: str) -> dict:
 def _finish_failed(state: _Run, error: UsrError, transfer_state: str = "FAILED") -> None:
     """Record `error` in the audit; an audit that cannot be written is a warning beside it, never
     in its place."""
-    state.extra["error"] = error.as_dict()
+    state.record.error = error.as_dict()
     try:
         _finish(state, transfer_state)
     except StagingError as unwritten:
@@ -389,8 +391,8 @@ def _plan(state: _Run, agent: AgentClient, action: str) -> Plan:
 def _gate(state: _Run, plan: Plan) -> str | None:
     """NO-OP, DRY-RUN or a declined prompt end the command before any lock is taken."""
     request = state.request
-    state.extra["plan"] = {"copy": plan.copy, "delete": plan.delete, "forced": plan.forced}
-    state.extra["kept"] = {"side": "local" if state.action == "pull" else "remote", "paths": plan.kept}
+    state.record.plan = {"copy": plan.copy, "delete": plan.delete, "forced": plan.forced}
+    state.record.kept = {"side": "local" if state.action == "pull" else "remote", "paths": plan.kept}
     if plan.noop:
         if not state.diff.changed:
             base_store.save_base(
@@ -515,7 +517,7 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     moved = sum(size for size, _ in receiving.received.values())
-    state.extra["transfer"] = _transfer_stats(plan, moved)
+    state.record.transfer = _transfer_stats(plan, moved)
     try:
         promotion.promote(
             folder,
@@ -591,13 +593,13 @@ def _moving(state: _Run, plan: Plan, source: Manifest, counters: Callable[[], tu
     state.request.progress.transfer(len(plan.copy), total, moved)
 
 
-def _transfer_stats(plan: Plan, moved: int) -> dict:
+def _transfer_stats(plan: Plan, moved: int) -> TransferBlock:
     return {"files": len(plan.copy), "bytes": moved, "deleted": len(plan.delete)}
 
 
 def _post_verify(state: _Run, target: Manifest, source: Manifest, kept: list[str]) -> None:
     post = verify.post_diff(target, source, state.action, kept, state.request.opts)
-    state.extra["post"] = post_report(post)
+    state.record.post = post_report(post)
     verify.check_post(post, state.action, state.request.dataset)
 
 
@@ -669,7 +671,7 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
     request = {"op": "promote", "dataset": dataset, "install": install, "delete": plan.delete}
     request.update({"expect": expect, "events": {"check": True}})
     request.update(_remote_fault("mid-promotion"))
-    state.extra["transfer"] = _transfer_stats(plan, agent.stats.bytes_sent)
+    state.record.transfer = _transfer_stats(plan, agent.stats.bytes_sent)
     state.request.progress.phase("promote")
     agent.request(request)
 
