@@ -16,10 +16,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from usr_harness.errors import FAMILY_BY_NAME, DivergedError, StagingError, UsageError, UsrError, VerifyError
+from usr_harness.errors import (
+    FAMILY_BY_NAME,
+    ConfigError,
+    DivergedError,
+    StagingError,
+    UsageError,
+    UsrError,
+    VerifyError,
+)
 from usr_harness.sync.audit import OUTPUT_VERSION, AuditRecord, render_plain, write_audit
 from usr_harness.sync.diff import same_content
 from usr_harness.sync.file_base import load_file_base, save_file_base
+from usr_harness.sync.hooks import HookError, load_from_env
 from usr_harness.sync.manifest import FileEntry
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.progress import SILENT, Observer
@@ -122,6 +131,10 @@ class _FileRun:
 def run(action: str, request: FileRequest) -> dict:
     """Run one file-mode command; returns the audit, raises the UsrError family after writing it."""
     request.opts.check(action)
+    try:
+        load_from_env()
+    except HookError as error:
+        raise ConfigError(str(error)) from None
     state = _FileRun(action, request)
     try:
         profile = get_profile(request.remote, request.remotes_config)
