@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from usr_harness.dataset.fsio import atomic_write_bytes
 from usr_harness.sync.diff import DiffResult, newer_snapshots
@@ -11,6 +13,56 @@ from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 
 OUTPUT_VERSION = 1
+
+
+class PlanBlock(TypedDict):
+    copy: list[str]
+    delete: list[str]
+    forced: list[str]
+
+
+class KeptBlock(TypedDict):
+    side: str
+    paths: list[str]
+
+
+class TransferBlock(TypedDict):
+    files: int
+    bytes: int
+    deleted: int
+
+
+class PostBlock(TypedDict):
+    up_to_date: bool
+    changed: dict[str, bool]
+
+
+@dataclass
+class AuditRecord:
+    """What a command learned beyond the manifests and the diff, as it learned it.
+
+    A field still None is absent from the audit, so a command that failed before its plan
+    reports no plan rather than an empty one.
+    """
+
+    plan: PlanBlock | None = None
+    kept: KeptBlock | None = None
+    forced: list[str] | None = None
+    transfer: TransferBlock | None = None
+    post: PostBlock | None = None
+    error: dict[str, object] | None = None
+
+    def blocks(self) -> dict[str, object]:
+        """The audit keys in their fixed order: plan, kept, forced, transfer, post, error."""
+        blocks = {
+            "plan": self.plan,
+            "kept": self.kept,
+            "forced": self.forced,
+            "transfer": self.transfer,
+            "post": self.post,
+            "error": self.error,
+        }
+        return {key: value for key, value in blocks.items() if value is not None}
 
 
 def _side_primary(manifest: Manifest) -> dict | None:
@@ -66,7 +118,7 @@ def section_report(local: Manifest, remote: Manifest, diff: DiffResult) -> dict:
     return report
 
 
-def post_report(diff: DiffResult) -> dict:
+def post_report(diff: DiffResult) -> PostBlock:
     """The re-diff after a transfer: every flag false on success."""
     flags = {name: section.changed for name, section in diff.sections.items()}
     flags["events"] = diff.events_changed
@@ -83,8 +135,9 @@ def build_audit(
     local: Manifest | None,
     remote_manifest: Manifest | None,
     diff: DiffResult | None,
-    extra: dict | None = None,
+    record: AuditRecord | None = None,
 ) -> dict:
+    """SPEC §3's audit: the request, the per-section state before any transfer, then the record."""
     data: dict = {
         "action": action,
         "transfer_state": transfer_state,
@@ -97,7 +150,8 @@ def build_audit(
         data["verify"]["primary_effective"] = diff.primary_mode
         data.update(section_report(local, remote_manifest, diff))
         data["warnings"] = list(diff.warnings)
-    data.update(extra or {})
+    if record is not None:
+        data.update(record.blocks())
     return {"usr_output_version": OUTPUT_VERSION, "data": data}
 
 

@@ -1,24 +1,19 @@
-"""`usr diff | pull | push`: manifests, diff, plan, staged transfer, promotion, post-verify, audit.
+"""`usr diff | pull | push`: manifests, diff, plan, staged transfer, verify, promotion, audit.
 
 One SSH connection and one agent channel per command. Every failure writes the
 audit (transfer_state FAILED, `error`) and leaves both sides as they were, or, once
-a promotion journal is committed, wholly new.
+a promotion journal is committed, wholly new. This module is the order of the steps;
+each step lives in its own module (`inventory`, `plan`, `pull`, `push`, `verify`, `audit`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
-from usr_harness.dataset.journal import JournalConflict, journal_path, journal_pending
-from usr_harness.dataset.layout import EVENTS_FILE, META_FILE, check_dataset_id
+from usr_harness.dataset.journal import JournalConflict
+from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id
 from usr_harness.dataset.quoting import quote
 from usr_harness.errors import (
     FAMILY_BY_NAME,
@@ -29,77 +24,19 @@ from usr_harness.errors import (
     UsrError,
     VerifyError,
 )
-from usr_harness.faults.points import ENV_VAR as FAULT_ENV
-from usr_harness.faults.points import FaultInjected, fault_point, parse_spec
-from usr_harness.sync import base_store, promotion, space
-from usr_harness.sync.audit import build_audit, post_report, render_plain, write_audit
-from usr_harness.sync.diff import DiffResult, diff_manifests
-from usr_harness.sync.hash_cache import HashCache
+from usr_harness.sync import base_store, hooks, inventory, promotion, pull, push, space, verify
+from usr_harness.sync.audit import post_report, render_plain, write_audit
+from usr_harness.sync.diff import diff_manifests
 from usr_harness.sync.hash_store import HashStore, store_path
+from usr_harness.sync.hooks import FaultInjected, fault_point
 from usr_harness.sync.manifest import Manifest
-from usr_harness.sync.options import SyncOptions
-from usr_harness.sync.plan import Plan, base_from, parquet_changed_since, plan_sync, primary_missing
-from usr_harness.sync.progress import SILENT, Observer
-from usr_harness.sync.receive import ReceivingStage, receive_order
+from usr_harness.sync.plan import Plan, base_from, plan_sync, primary_missing
 from usr_harness.sync.remote.client import AgentClient
 from usr_harness.sync.remote.connect import PendingAgent, connect_agent_in_background
 from usr_harness.sync.remote.profiles import get_profile
-from usr_harness.sync.scan import add_events_prefix, scan_dataset
+from usr_harness.sync.state import SyncRequest, SyncRun
 
-
-@dataclass
-class SyncRequest:
-    root: Path
-    dataset: str
-    remote: str
-    remotes_config: Path | None
-    opts: SyncOptions = field(default_factory=SyncOptions)
-    audit_json_out: Path | None = None
-    confirm: Callable[[str], bool] | None = None
-    echo: Callable[[str], None] = print
-    progress: Observer = SILENT
-
-
-@dataclass
-class _Run:
-    """What one command learned so far: enough to write an honest audit at any failure."""
-
-    action: str
-    request: SyncRequest
-    local: Manifest | None = None
-    remote: Manifest | None = None
-    diff: DiffResult | None = None
-    extra: dict = field(default_factory=dict)
-    finished: bool = False
-    local_inventory: dict | None = None
-    """The first local inventory, taken while the connection is being made; used once."""
-    hashes: HashCache = field(default_factory=HashCache)
-    store: HashStore | None = None
-    """The local hashes earlier commands persisted (`ROOT/.usr-sync/hashes/`)."""
-    remote_cache: dict | None = None
-    """The remote cache's state and counters, from the agent's last manifest reply."""
-
-    @property
-    def local_dir(self) -> Path:
-        return self.request.root / self.request.dataset
-
-    def audit(self, state: str) -> dict:
-        """The audit; the hash caches' counters sit beside `data`, which stays a function of the state."""
-        audit = build_audit(
-            action=self.action,
-            transfer_state=state,
-            dataset=self.request.dataset,
-            remote=self.request.remote,
-            opts=self.request.opts,
-            local=self.local,
-            remote_manifest=self.remote,
-            diff=self.diff,
-            extra=self.extra,
-        )
-        if self.store is not None:
-            local = {**self.store.report(), "reads": self.hashes.reads}
-            audit["hash_cache"] = {"local": local, "remote": self.remote_cache}
-        return audit
+__all__ = ["SyncRequest", "run"]
 
 
 def run(action: str, request: SyncRequest) -> dict:
@@ -109,7 +46,11 @@ def run(action: str, request: SyncRequest) -> dict:
         check_dataset_id(request.dataset)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    state = _Run(action, request)
+    try:
+        hooks.load_from_env()
+    except hooks.HookError as error:
+        raise ConfigError(str(error)) from None
+    state = SyncRun(action, request)
     state.store = HashStore.load(
         store_path(str(request.root), request.dataset), trust=not request.opts.rehash
     )
@@ -153,12 +94,12 @@ def run(action: str, request: SyncRequest) -> dict:
     return _finish(state, transfer_state)
 
 
-def _connected(state: _Run, pending: PendingAgent) -> str:
+def _connected(state: SyncRun, pending: PendingAgent) -> str:
     """The local inventory is taken while the login runs; then the action, over the agent."""
     _recover_local(state)
-    state.local_inventory = _inventory_local(state)
-    if _will_decode_parquet(state):
-        _load_parquet_checks_in_background()
+    state.local_inventory = inventory.inventory_local(state)
+    if inventory.will_decode_parquet(state):
+        inventory.preload_parquet_checks()
     agent = pending.agent()
     try:
         return _ACTIONS[state.action](state, agent)
@@ -167,36 +108,13 @@ def _connected(state: _Run, pending: PendingAgent) -> str:
         raise
 
 
-def _save_local_hashes(state: _Run) -> None:
+def _save_local_hashes(state: SyncRun) -> None:
     """Persist what this command can vouch for; a side where it cannot be written keeps no cache."""
     with contextlib.suppress(OSError):
         state.store.save(state.hashes)
 
 
-def _will_decode_parquet(state: _Run) -> bool:
-    """A bootstrap pull, or a push of parquet files changed since the last sync (before any plan)."""
-    inventory = state.local_inventory
-    if state.action == "pull":
-        return not inventory["exists"]
-    if state.action != "push" or not inventory["exists"]:
-        return False
-    try:
-        base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
-    except ConfigError:
-        return False  # the plan reports an unreadable base
-    return parquet_changed_since(Manifest.from_scan("local", inventory), base)
-
-
-def _load_parquet_checks_in_background() -> None:
-    """Import pyarrow (~0.3 s) while the login waits, not after the plan."""
-
-    def load() -> None:
-        from usr_harness.dataset import parquet_io, validation  # noqa: F401
-
-    threading.Thread(target=load, name="usr-preload").start()
-
-
-def _finish(state: _Run, transfer_state: str) -> dict:
+def _finish(state: SyncRun, transfer_state: str) -> dict:
     """Print the audit block and write the audit JSON; a JSON that cannot be written is `staging`."""
     state.finished = True
     audit = state.audit(transfer_state)
@@ -216,10 +134,10 @@ def _finish(state: _Run, transfer_state: str) -> dict:
     return audit
 
 
-def _finish_failed(state: _Run, error: UsrError, transfer_state: str = "FAILED") -> None:
+def _finish_failed(state: SyncRun, error: UsrError, transfer_state: str = "FAILED") -> None:
     """Record `error` in the audit; an audit that cannot be written is a warning beside it, never
     in its place."""
-    state.extra["error"] = error.as_dict()
+    state.record.error = error.as_dict()
     try:
         _finish(state, transfer_state)
     except StagingError as unwritten:
@@ -231,7 +149,7 @@ def _abort_remote(agent: AgentClient, dataset: str) -> None:
         agent.request({"op": "abort", "dataset": dataset})
 
 
-def _recover_local(state: _Run) -> None:
+def _recover_local(state: SyncRun) -> None:
     folder = str(state.local_dir)
     if promotion.needs_recovery(folder):
         held = _lock_local(state)
@@ -242,7 +160,7 @@ def _recover_local(state: _Run) -> None:
             release_all(held)
 
 
-def _lock_local(state: _Run) -> list:
+def _lock_local(state: SyncRun) -> list:
     os.makedirs(state.local_dir, exist_ok=True)
     try:
         return acquire_dataset(str(state.local_dir), exclusive=True, timeout=state.request.opts.lock_timeout)
@@ -250,99 +168,24 @@ def _lock_local(state: _Run) -> list:
         raise LockError(f"local {state.request.dataset}: {error}", paths=[error.path]) from None
 
 
-def _hash_sections(opts: SyncOptions) -> list[str]:
-    sections = ["events"]
-    sections += [
-        s for s in ("primary", "meta", "snapshots", "derived", "auxiliary") if opts.compare_mode(s) != "size"
-    ]
-    if opts.verify == "parquet":
-        sections.remove("primary")
-    return sections
-
-
-def _inventory_local(state: _Run, events_prefix: int | None = None, events_base: int | None = None) -> dict:
-    opts = state.request.opts
-    scan = scan_dataset(
-        str(state.local_dir),
-        hash_sections=_hash_sections(opts),
-        parquet=opts.verify in ("parquet", "auto"),
-        events_prefix=events_prefix,
-        events_base=events_base,
-        hashes=state.hashes,
-        store=state.store,
+def _lock_remote(state: SyncRun, agent: AgentClient, *, exclusive: bool) -> None:
+    """Held by the agent for as long as the channel lives; a push writes, a pull only reads."""
+    request = state.request
+    agent.request(
+        {
+            "op": "lock",
+            "dataset": request.dataset,
+            "exclusive": exclusive,
+            "timeout": request.opts.lock_timeout,
+        }
     )
-    if scan["exists"] and not scan["files"]:
-        scan["exists"] = False
-    return scan
 
 
-def _scan_local(state: _Run, events_prefix: int | None = None, events_base: int | None = None) -> Manifest:
-    scan, state.local_inventory = state.local_inventory, None
-    if scan is None:
-        scan = _inventory_local(state, events_prefix, events_base)
-    elif scan["events"] is not None:
-        log = str(state.local_dir / EVENTS_FILE)
-        add_events_prefix(scan["events"], log, events_prefix)
-        add_events_prefix(scan["events"], log, events_base, key="base")
-    return Manifest.from_scan("local", scan)
-
-
-def _scan_remote(
-    state: _Run,
-    agent: AgentClient,
-    events_prefix: int | None = None,
-    known: list[str] | None = None,
-    events_base: int | None = None,
-) -> Manifest:
-    """`known`: the paths the laptop has or shares a base on; the others are hashed while they stream."""
-    opts = state.request.opts
-    request = {
-        "op": "manifest",
-        "dataset": state.request.dataset,
-        "hash_sections": _hash_sections(opts),
-        "parquet": opts.verify in ("parquet", "auto"),
-        "events_prefix": events_prefix,
-        "events_base": events_base,
-        "lock_timeout": opts.lock_timeout,
-        "rehash": opts.rehash,
-    }
-    if known is not None:
-        request["background_hash_except"] = known
-    reply = agent.request(request)
-    state.remote_cache = reply.get("hash_cache")
-    if reply["exists"] and not reply["files"]:
-        reply["exists"] = False
-    return Manifest.from_scan("remote", reply)
-
-
-def _events_size(manifest: Manifest) -> int | None:
-    entry = manifest.events_entry
-    return entry.size if entry is not None else None
-
-
-def _manifests(
-    state: _Run, agent: AgentClient, action: str, base: dict[str, dict] | None, *, streamed: bool = False
+def _compare(
+    state: SyncRun, agent: AgentClient, action: str, base: dict[str, dict] | None, *, streamed: bool = False
 ) -> tuple[Manifest, Manifest]:
-    """Scan the target first so the source can answer the event-log prefix check in the same pass.
-
-    Both sides also hash their log's first bytes up to its size at the last sync (`base`), so the
-    plan tells lines appended since from history rewritten. A pull hashes the remote files neither
-    the base nor the laptop knows while they stream (`streamed`; the plan copies them whatever their hash;
-    `_settle_remote_hashes` collects it).
-    """
-    state.request.progress.phase("compare")
-    logged = (base or {}).get(EVENTS_FILE)
-    events_base = None if logged is None else logged["size"]
-    if action == "push":
-        remote = _scan_remote(state, agent, events_base=events_base)
-        local = _scan_local(state, events_prefix=_events_size(remote), events_base=events_base)
-    else:
-        local = _scan_local(state, events_base=events_base)
-        known = sorted({*local.files, *(base or {})}) if streamed else None
-        remote = _scan_remote(
-            state, agent, events_prefix=_events_size(local), known=known, events_base=events_base
-        )
-    state.local, state.remote = local, remote
+    """Both manifests, then their diff (the audit's sections)."""
+    local, remote = inventory.read_manifests(state, agent, action, base, streamed=streamed)
     state.diff = diff_manifests(local, remote, state.request.opts)
     return local, remote
 
@@ -354,9 +197,9 @@ def _raise_plan_failure(plan: Plan, dataset: str) -> None:
         raise FAMILY_BY_NAME[family](f"{dataset}: {message}", paths=paths, dataset=dataset)
 
 
-def do_diff(state: _Run, agent: AgentClient) -> str:
+def do_diff(state: SyncRun, agent: AgentClient) -> str:
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
-    local, remote = _manifests(state, agent, "pull", base)
+    local, remote = _compare(state, agent, "pull", base)
     plan = plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode)
     corruption = Plan("diff", problems=[p for p in plan.problems if p.corruption])
     failure = corruption.first_failure()
@@ -368,39 +211,24 @@ def do_diff(state: _Run, agent: AgentClient) -> str:
     return "DIFF-ONLY"
 
 
-def _plan(state: _Run, agent: AgentClient, action: str) -> Plan:
+def _plan(state: SyncRun, agent: AgentClient, action: str) -> Plan:
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
-    local, remote = _manifests(state, agent, action, base, streamed=action == "pull")
+    local, remote = _compare(state, agent, action, base, streamed=action == "pull")
     missing = primary_missing(action, local, remote)
     if missing:
         raise VerifyError(f"{state.request.dataset}: {missing}", paths=["records.parquet"])
     plan = plan_sync(action, local, remote, base, state.request.opts, state.diff.primary_mode)
     _raise_plan_failure(plan, state.request.dataset)
     if EVENTS_FILE in plan.kept:
-        _check_kept_log(state, agent, action)
+        verify.check_kept_log(action, state.local_dir, state.request.dataset, agent)
     return plan
 
 
-def _check_kept_log(state: _Run, agent: AgentClient, action: str) -> None:
-    """Lines the target appended since the last sync are kept only when they are well-formed events."""
-    from usr_harness.dataset.events import validate_event_log
-
-    dataset = state.request.dataset
-    if action == "pull":
-        log = (state.local_dir / EVENTS_FILE).read_bytes()
-    else:
-        blocks: list[bytes] = []
-        agent.get_files(dataset, [EVENTS_FILE], lambda path, size, data: blocks.extend(data))
-        log = b"".join(blocks)
-    side = "local" if action == "pull" else "remote"
-    validate_event_log(log, source=f"{side} {dataset}/{EVENTS_FILE}")
-
-
-def _gate(state: _Run, plan: Plan) -> str | None:
+def _gate(state: SyncRun, plan: Plan) -> str | None:
     """NO-OP, DRY-RUN or a declined prompt end the command before any lock is taken."""
     request = state.request
-    state.extra["plan"] = {"copy": plan.copy, "delete": plan.delete, "forced": plan.forced}
-    state.extra["kept"] = {"side": "local" if state.action == "pull" else "remote", "paths": plan.kept}
+    state.record.plan = {"copy": plan.copy, "delete": plan.delete, "forced": plan.forced}
+    state.record.kept = {"side": "local" if state.action == "pull" else "remote", "paths": plan.kept}
     if plan.noop:
         if not state.diff.changed:
             base_store.save_base(
@@ -421,340 +249,54 @@ def _gate(state: _Run, plan: Plan) -> str | None:
     return None
 
 
-def _check_bootstrap_identity(state: _Run, agent: AgentClient) -> None:
-    """On a bootstrap pull, the remote dataset must call itself by the id we asked for."""
-    if state.local.exists or META_FILE not in state.remote.files:
-        return
-    seen: list[str] = []
-
-    def sink(path: str, size: int, blocks: Iterator[bytes]) -> None:
-        seen.append(b"".join(blocks).decode("utf-8", "replace"))
-
-    agent.get_files(state.request.dataset, [META_FILE], sink)
-    first = seen[0].splitlines()[0].strip() if seen and seen[0] else ""
-    expected = f"name: {state.request.dataset}"
-    if first != expected:
-        message = f"bootstrap id mismatch: remote meta.md says {first!r}, expected {expected!r}"
-        if state.request.opts.strict_bootstrap_id:
-            raise VerifyError(f"{state.request.dataset}: {message}", paths=[META_FILE])
-        state.request.echo(f"WARNING: {message}")
-
-
-def do_pull(state: _Run, agent: AgentClient) -> str:
+def do_pull(state: SyncRun, agent: AgentClient) -> str:
     request = state.request
     plan = _plan(state, agent, "pull")
     if not state.local.exists:
-        _check_bootstrap_identity(state, agent)
+        pull.check_bootstrap_identity(state, agent)
     gated = _gate(state, plan)
     if gated:
-        _settle_remote_hashes(state, agent)
+        inventory.settle_remote_hashes(state, agent)
         return gated
     created = not state.local_dir.exists()
     held = _lock_local(state)
     try:
-        agent.request(
-            {
-                "op": "lock",
-                "dataset": request.dataset,
-                "exclusive": False,
-                "timeout": request.opts.lock_timeout,
-            }
-        )
+        _lock_remote(state, agent, exclusive=False)
         plan = _plan(state, agent, "pull")
-        source = _pull_transfer(state, agent, plan)
+        source = pull.receive(state, agent, plan)
         fault_point("before-post-verify")
         request.progress.phase("post-verify")
-        after = _scan_local(state)
-        _post_verify(state, after, source, "pull", plan.kept)
+        after = inventory.scan_local(state)
+        _post_verify(state, after, source, plan.kept)
         base_store.save_base(
             request.root, request.dataset, request.remote, base_from(source, after, plan.kept)
         )
     except BaseException:
         if created:
-            _drop_created_local(state)
+            pull.drop_created_local(state)
         raise
     finally:
         release_all(held)
     return "TRANSFERRED"
 
 
-def _drop_created_local(state: _Run) -> None:
-    """A bootstrap that failed before promotion must not leave an empty dataset folder behind."""
-    folder = str(state.local_dir)
-    if (
-        os.path.isdir(folder)
-        and not promotion.needs_recovery(folder)
-        and not scan_dataset(folder, hash_sections=[])["files"]
-    ):
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
-    """Stage, verify and promote; returns the remote manifest with every hash settled."""
-    source = state.remote
-    folder = str(state.local_dir)
-    fault_point("before-staging")
-    needed = _preflight_local(state, plan)
-    stage = promotion.new_stage(folder)
-    receiving = None
-    try:
-        fault_point("after-preflight", stage)
-        checks = _StagedChecks(state, stage, source)
-        receiving = ReceivingStage(stage, checks.check, on_file=_mid_transfer_fault(), hashes=state.hashes)
-        with receiving:
-            _moving(state, plan, source, lambda: (agent.stats.files_received, agent.stats.bytes_received))
-            agent.get_files(
-                state.request.dataset,
-                receive_order(plan.copy),
-                receiving.sink,
-                footer_first=_checked_while_arriving(plan.copy, source),
-                on_footer=receiving.footer,
-            )
-            failures = receiving.failures()
-        state.request.progress.phase("verify")
-        source = _settle_remote_hashes(state, agent)
-        _verify_staged(state, stage, plan.copy, source, receiving.received, failures, needed)
-        fault_point("after-staging", stage)
-        state.request.progress.phase("promote")
-    except OSError as error:
-        current = receiving.current if receiving is not None else None
-        raise _drop_stage(state, stage, current or stage, needed, error) from None
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    moved = sum(size for size, _ in receiving.received.values())
-    state.extra["transfer"] = _transfer_stats(plan, moved)
-    try:
-        promotion.promote(
-            folder,
-            stage,
-            plan.copy,
-            plan.delete,
-            on_step=lambda: fault_point("mid-promotion"),
-            hashes=state.hashes,
-        )
-    except OSError as error:
-        if journal_pending(folder):
-            raise  # committed: the next command rolls it forward
-        raise _drop_stage(state, stage, journal_path(folder), needed, error) from None
-    return source
-
-
-def _preflight_local(state: _Run, plan: Plan) -> int:
-    """Before any byte moves: the local filesystem must hold every file the pull stages; returns
-    the bytes the stage needs."""
-    sizes = [state.remote.files[path].size for path in plan.copy]
-    parent = space.existing_ancestor(os.path.dirname(os.path.normpath(state.local_dir)))
-    short = space.shortfall(parent, sizes)
-    if short:
-        where = f"local {state.request.dataset}"
-        raise StagingError(
-            space.preflight_message(where, parent, len(sizes), *short),
-            paths=[parent],
-            dataset=state.request.dataset,
-            side="local",
-        )
-    return space.bytes_needed(parent, sizes)
-
-
-def _staging_failure(state: _Run, path: str, stage: str, needed: int | None, error: OSError) -> StagingError:
-    """A local staged write failed: no room after the preflight (a file grew, another writer filled
-    the disk), a name the filesystem already holds, or another refusal of the system."""
-    where = f"local {state.request.dataset}"
-    return StagingError(
-        space.staging_message(where, path, stage, needed, error),
-        paths=[path],
-        dataset=state.request.dataset,
-        side="local",
-    )
-
-
-def _drop_stage(state: _Run, stage: str, path: str, needed: int, error: OSError) -> StagingError:
-    """Remove the stage after a failed write and name the failure (the free space of a full disk is
-    measured before the stage goes)."""
-    failure = _staging_failure(state, path, stage, needed, error)
-    shutil.rmtree(stage, ignore_errors=True)
-    return failure
-
-
-def _settle_remote_hashes(state: _Run, agent: AgentClient) -> Manifest:
-    """The hashes the agent computed while the files streamed (it re-reads a file changed since)."""
-    pending = state.remote.pending_hashes
-    if pending:
-        reply = agent.request({"op": "hashes", "dataset": state.request.dataset, "paths": pending})
-        state.remote = state.remote.with_hashes(reply["sha256"])
-    return state.remote
-
-
-def _checked_while_arriving(paths: list[str], source: Manifest) -> list[str]:
-    """The primary and snapshots (not parts: they are checked against their registry when whole)."""
-    return [path for path in paths if path.endswith(".parquet") and source.files[path].section != "derived"]
-
-
-def _mid_transfer_fault() -> Callable[[], None]:
-    """A per-file callback that fires the `mid-transfer` fault point once the first file has moved."""
-    moved = 0
-
-    def on_file() -> None:
-        nonlocal moved
-        moved += 1
-        if moved == 1:
-            fault_point("mid-transfer")
-
-    return on_file
-
-
-def _moving(state: _Run, plan: Plan, source: Manifest, counters: Callable[[], tuple[int, int]]) -> None:
-    """Tell the observer what is about to move; it reads the channel's counters from here on."""
-    files0, bytes0 = counters()
-
-    def moved() -> tuple[int, int]:
-        files, sent = counters()
-        return files - files0, sent - bytes0
-
-    total = sum(source.files[path].size for path in plan.copy)
-    state.request.progress.transfer(len(plan.copy), total, moved)
-
-
-def _transfer_stats(plan: Plan, moved: int) -> dict:
-    return {"files": len(plan.copy), "bytes": moved, "deleted": len(plan.delete)}
-
-
-class _StagedChecks:
-    """Each staged parquet file decoded with page checksums (parts also against their registry)."""
-
-    def __init__(self, state: _Run, stage: str, source: Manifest) -> None:
-        self.dataset = state.request.dataset
-        self.local_dir = state.local_dir
-        self.stage = Path(stage)
-        self.source = source
-        self._known = None
-        self._known_lock = threading.Lock()
-
-    def check(self, path: str) -> None:
-        from usr_harness.dataset.parquet_io import verify_parquet
-        from usr_harness.dataset.validation import check_incoming_part
-
-        if not path.endswith(".parquet"):
-            return
-        if self.source.files[path].section != "derived":
-            verify_parquet(self.stage / path)
-            return
-        check_incoming_part(self.stage, path, dataset_id=self.dataset, known=self._registries())
-
-    def _registries(self) -> dict:
-        """Loaded at the first part: `receive_order` delivers every frozen registry before any part."""
-        from usr_harness.dataset.validation import incoming_registries
-
-        with self._known_lock:
-            if self._known is None:
-                self._known = incoming_registries(self.local_dir, self.stage)
-            return self._known
-
-
-def _verify_staged(
-    state: _Run,
-    stage: str,
-    paths: list[str],
-    source: Manifest,
-    received: dict,
-    failures: dict,
-    needed: int | None = None,
-) -> None:
-    """Every staged file against the remote manifest, parquet decoded with page checksums, log rules."""
-    from usr_harness.dataset.events import validate_event_log
-
-    dataset = state.request.dataset
-    bad = []
-    for path in paths:
-        expected = source.files[path]
-        got = received.get(path)
-        unproven = expected.hash_pending or (
-            expected.sha256 and got is not None and got[1] != expected.sha256
-        )
-        if got is None or got[0] != expected.size or unproven:
-            bad.append(path)
-    if bad:
-        family = VerifyError if "records.parquet" in bad else FAMILY_BY_NAME["sidecars"]
-        raise family(
-            f"{dataset}: staged files do not match the remote manifest: {', '.join(map(quote, bad[:5]))}",
-            paths=bad,
-        )
-    for path, error in failures.items():
-        if isinstance(error, VerifyError):
-            raise VerifyError(
-                f"{dataset}: {quote(path)} fails parquet checksum decoding: {error}", paths=[path]
-            ) from None
-        if isinstance(error, UsrError):
-            raise error
-        if isinstance(error, OSError):
-            raise _staging_failure(state, path, stage, needed, error) from None
-        raise StagingError(f"{dataset}: cannot stage {quote(path)}: {error}", paths=[path]) from None
-    if EVENTS_FILE in paths:
-        staged_log = Path(stage, EVENTS_FILE).read_bytes()
-        validate_event_log(staged_log, source=f"remote {dataset}/{EVENTS_FILE}")
-        local_log = state.local_dir / EVENTS_FILE
-        if local_log.exists() and not staged_log.startswith(local_log.read_bytes()):
-            raise FAMILY_BY_NAME["events"](
-                f"{dataset}: local .events.log is not a prefix of remote .events.log", paths=[EVENTS_FILE]
-            )
-
-
-def _verify_parquet(path: Path, dataset: str, rel: str) -> None:
-    from usr_harness.dataset.parquet_io import verify_parquet
-
-    try:
-        verify_parquet(path)
-    except UsrError as error:
-        message = f"{dataset}: {quote(rel)} fails parquet checksum decoding: {error}"
-        raise VerifyError(message, paths=[rel]) from None
-
-
-def _post_verify(state: _Run, target: Manifest, source: Manifest, action: str, kept: list[str]) -> None:
-    """The re-diff after a transfer must be clean, except for the target's additions it kept."""
-    local, remote = (target, source) if action == "pull" else (source, target)
-    post = diff_manifests(local, remote, state.request.opts)
-    included = state.request.opts.included_sections()
-    for name in list(post.sections):
-        if name not in included:
-            del post.sections[name]
-    for section in post.sections.values():
-        section.local_only = [path for path in section.local_only if path not in kept]
-        section.remote_only = [path for path in section.remote_only if path not in kept]
-    if "events" not in included or EVENTS_FILE in kept:
-        post.events_changed = False
-    state.extra["post"] = post_report(post)
-    if post.changed:
-        primary_bad = "primary" in post.sections and post.sections["primary"].changed
-        token = f"post-{action}" if primary_bad else f"post-{action}-sidecars"
-        family = VerifyError if primary_bad else FAMILY_BY_NAME["sidecars"]
-        raise family(f"{state.request.dataset}: {token} verification found differences after transfer")
-
-
-def do_push(state: _Run, agent: AgentClient) -> str:
+def do_push(state: SyncRun, agent: AgentClient) -> str:
     request = state.request
-    _check_local_log(state)
+    verify.check_local_log(state.local_dir, request.dataset)
     plan = _plan(state, agent, "push")
     gated = _gate(state, plan)
     if gated:
         return gated
     held = _lock_local(state)
     try:
-        agent.request(
-            {
-                "op": "lock",
-                "dataset": request.dataset,
-                "exclusive": True,
-                "timeout": request.opts.lock_timeout,
-            }
-        )
+        _lock_remote(state, agent, exclusive=True)
         plan = _plan(state, agent, "push")
         source, target = state.local, state.remote
-        _push_transfer(state, agent, plan, source, target)
+        push.send(state, agent, plan, source, target)
         fault_point("before-post-verify")
         request.progress.phase("post-verify")
-        after = _scan_remote(state, agent)
-        _post_verify(state, after, source, "push", plan.kept)
+        after = inventory.scan_remote(state, agent)
+        _post_verify(state, after, source, plan.kept)
         base_store.save_base(
             request.root, request.dataset, request.remote, base_from(source, after, plan.kept)
         )
@@ -763,61 +305,11 @@ def do_push(state: _Run, agent: AgentClient) -> str:
     return "TRANSFERRED"
 
 
-def _check_local_log(state: _Run) -> None:
-    from usr_harness.dataset.events import validate_event_log
-
-    log = state.local_dir / EVENTS_FILE
-    if log.is_file() and not log.is_symlink():
-        validate_event_log(log.read_bytes(), source=f"local {state.request.dataset}/{EVENTS_FILE}")
-
-
-def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest, target: Manifest) -> None:
-    dataset = state.request.dataset
-    fault_point("before-staging")
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="usr-verify") as pool:
-        # Decoding releases the GIL: the local parquet files are checked while they upload, and
-        # nothing is promoted until every check has passed (a failure discards the remote stage).
-        checks = [
-            pool.submit(_verify_parquet, state.local_dir / path, dataset, path)
-            for path in plan.copy
-            if path.endswith(".parquet")
-        ]
-        opening = {"op": "stage", "dataset": dataset, "sizes": [source.files[p].size for p in plan.copy]}
-        opening.update(_remote_fault("after-preflight"))
-        agent.request(opening)
-        files = [(path, state.local_dir / path) for path in plan.copy]
-        _moving(state, plan, source, lambda: (agent.stats.files_sent, agent.stats.bytes_sent))
-        agent.put_files(dataset, files, _mid_transfer_fault())
-        state.request.progress.phase("verify")
-        for check in checks:
-            check.result()
-    fault_point("after-staging")
-    install = [
-        {
-            "path": path,
-            "sha256": source.files[path].sha256 or state.hashes.sha256(str(state.local_dir / path)),
-        }
-        for path in plan.copy
-    ]
-    expect: dict[str, str | None] = {}
-    for path in [*plan.copy, *plan.delete]:
-        entry = target.files.get(path)
-        if entry is None or entry.sha256:
-            expect[path] = None if entry is None else entry.sha256
-    request = {"op": "promote", "dataset": dataset, "install": install, "delete": plan.delete}
-    request.update({"expect": expect, "events": {"check": True}})
-    request.update(_remote_fault("mid-promotion"))
-    state.extra["transfer"] = _transfer_stats(plan, agent.stats.bytes_sent)
-    state.request.progress.phase("promote")
-    agent.request(request)
-
-
-def _remote_fault(point: str) -> dict[str, str]:
-    """A fault point that fires inside the remote agent during a push: `{"fault": action}` when armed."""
-    armed = os.environ.get(FAULT_ENV)
-    if armed and parse_spec(armed)[0] == point:
-        return {"fault": parse_spec(armed)[1]}
-    return {}
+def _post_verify(state: SyncRun, target: Manifest, source: Manifest, kept: list[str]) -> None:
+    """The re-diff goes into the audit before it may refuse the transfer."""
+    post = verify.post_diff(target, source, state.action, kept, state.request.opts)
+    state.record.post = post_report(post)
+    verify.check_post(post, state.action, state.request.dataset)
 
 
 _ACTIONS = {"diff": do_diff, "pull": do_pull, "push": do_push}

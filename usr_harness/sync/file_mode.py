@@ -16,10 +16,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from usr_harness.errors import FAMILY_BY_NAME, DivergedError, StagingError, UsageError, UsrError, VerifyError
-from usr_harness.sync.audit import OUTPUT_VERSION, render_plain, write_audit
+from usr_harness.errors import (
+    FAMILY_BY_NAME,
+    ConfigError,
+    DivergedError,
+    StagingError,
+    UsageError,
+    UsrError,
+    VerifyError,
+)
+from usr_harness.sync.audit import OUTPUT_VERSION, AuditRecord, render_plain, write_audit
 from usr_harness.sync.diff import same_content
 from usr_harness.sync.file_base import load_file_base, save_file_base
+from usr_harness.sync.hooks import HookError, load_from_env
 from usr_harness.sync.manifest import FileEntry
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.progress import SILENT, Observer
@@ -89,7 +98,7 @@ class _FileRun:
     mode: str | None = None
     changed: bool | None = None
     warnings: list[str] = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
+    record: AuditRecord = field(default_factory=AuditRecord)
 
     @property
     def target(self) -> str:
@@ -115,13 +124,17 @@ class _FileRun:
                 "remote": self.remote.report(),
             }
         data["warnings"] = list(self.warnings)
-        data.update(self.extra)
+        data.update(self.record.blocks())
         return {"usr_output_version": OUTPUT_VERSION, "data": data}
 
 
 def run(action: str, request: FileRequest) -> dict:
     """Run one file-mode command; returns the audit, raises the UsrError family after writing it."""
     request.opts.check(action)
+    try:
+        load_from_env()
+    except HookError as error:
+        raise ConfigError(str(error)) from None
     state = _FileRun(action, request)
     try:
         profile = get_profile(request.remote, request.remotes_config)
@@ -143,7 +156,7 @@ def run(action: str, request: FileRequest) -> dict:
                     agent.request({"op": "file_abort", "path": state.remote_path})
                 raise
     except UsrError as error:
-        state.extra["error"] = error.as_dict()
+        state.record.error = error.as_dict()
         _finish(state, "FAILED")
         raise
     return _finish(state, transfer_state)
@@ -246,7 +259,7 @@ def _plan(state: _FileRun) -> bool:
                 paths=[target_path],
                 side=target_side,
             )
-        state.extra["forced"] = [target_path]
+        state.record.forced = [target_path]
     return False
 
 
@@ -335,7 +348,7 @@ def _transfer(
         progress.phase("post-verify")
         _post_verify(state, local, remote)
         _save_base(state, after)
-    state.extra["transfer"] = {"files": 1, "bytes": moved, "deleted": 0}
+    state.record.transfer = {"files": 1, "bytes": moved, "deleted": 0}
     return "TRANSFERRED"
 
 
@@ -424,7 +437,7 @@ def _verify_parquet(path: Path, what: str) -> None:
 
 def _post_verify(state: _FileRun, local: FileSide, remote: FileSide) -> None:
     changed = _differs(local, remote, "hash")
-    state.extra["post"] = {"up_to_date": not changed, "changed": {"primary": changed}}
+    state.record.post = {"up_to_date": not changed, "changed": {"primary": changed}}
     if changed:
         raise VerifyError(
             f"{state.target}: post-{state.action} verification found differences after transfer"
