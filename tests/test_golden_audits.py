@@ -24,8 +24,6 @@ from usr_harness.dataset.context import seeded_context
 from usr_harness.dataset.parquet_io import write_parquet
 from usr_harness.dataset.registry import register_namespace
 
-pytestmark = pytest.mark.ssh
-
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "audits"
 UPDATE_ENV = "USR_HARNESS_UPDATE_GOLDEN"
 UPDATE = os.environ.get(UPDATE_ENV) == "1"
@@ -241,6 +239,7 @@ def run(tmp_path: Path, remotes_config: Path, remote_base: Path, capsys: pytest.
     return Run(local_root, remote_base, remotes_config, audits, capsys)
 
 
+@pytest.mark.ssh
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_audit_matches_its_golden_file(scenario: str, run: Run, tmp_path: Path) -> None:
     SCENARIOS[scenario](run)
@@ -254,3 +253,27 @@ def test_audit_matches_its_golden_file(scenario: str, run: Run, tmp_path: Path) 
     assert golden.is_file(), f"no golden audit {golden}; run with {UPDATE_ENV}=1 to write it"
     found = differences(json.loads(golden.read_text()), actual)
     assert not found, f"{scenario}: the audit moved from {golden.name}:\n" + "\n".join(found)
+
+
+def test_normalise_hides_volatile_fields_and_tmp_roots_only() -> None:
+    audit = {
+        "hash_cache": {"local": {"reads": 14, "state": "missing"}},
+        "data": {"target": "/tmp/x/laptop/f.parquet", "reads": 3},
+    }
+    assert normalise(audit, {"<local-root>": Path("/tmp/x/laptop")}) == {
+        "hash_cache": {"local": {"reads": VOLATILE, "state": "missing"}},
+        "data": {"target": "<local-root>/f.parquet", "reads": 3},
+    }
+
+
+def test_differences_names_every_json_path_that_moved() -> None:
+    expected = {"data": {"plan": {"copy": ["a", "b"]}, "up_to_date": True}, "gone": 1}
+    actual = {"data": {"plan": {"copy": ["a", "c", "d"]}, "up_to_date": 1}, "new": 2}
+    assert differences(expected, actual) == [
+        "$.data.plan.copy: 3 items, expected 2",
+        '$.data.plan.copy[1]: "c", expected "b"',
+        "$.data.up_to_date: 1, expected true",
+        "$.gone: missing (expected 1)",
+        "$.new: unexpected 2",
+    ]
+    assert differences(expected, expected) == []
