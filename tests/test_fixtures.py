@@ -34,3 +34,11 @@ def test_the_example_registry_loads_as_a_datasets_root_registry(tmp_path: Path) 
         "densegen__score",
         "densegen__n_sites",
     ]
+
+
+def test_every_fixtures_folder_is_named_in_the_readme_layout() -> None:
+    layout = re.search(r"## Layout\n\n```\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    assert layout is not None
+    folders = sorted(path.name for path in FIXTURES.iterdir() if path.is_dir())
+    assert {"audits", "adversarial", "peer"} <= set(folders)
+    assert [name for name in folders if f"fixtures/{name}/" not in layout.group(1)] == []

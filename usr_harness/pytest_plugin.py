@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from usr_harness.report.versions import tool_versions
 
 if TYPE_CHECKING:
     from usr_harness.engines import RemoteSpec
@@ -172,28 +173,6 @@ def reproduce_of(config: pytest.Config, nodeid: str) -> str:
         engine_profile=config.getoption("--engine-profile"),
         engine_cmd=config.getoption("--engine-cmd"),
     )
-
-
-def _openssh_version() -> str:
-    try:
-        done = subprocess.run(["ssh", "-V"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return "absent"
-    return (done.stderr or done.stdout).strip()
-
-
-def tool_versions() -> dict[str, str]:
-    """Versions a report needs to be reproduced: read lazily, only for headers and reports."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version(), "openssh": _openssh_version()}
-    for package in ("usr-harness", "paramiko", "pyarrow", "pytest"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "absent"
-    return found
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from usr_harness.cycle.runner import CycleConfig, run_cycle
+from usr_harness.cycle.context import CycleContext
+from usr_harness.cycle.runner import CycleConfig, Step, cycle_steps, run_cycle, run_steps
+from usr_harness.cycle.steps import StepFailed, StepReport
 
 pytestmark = pytest.mark.ssh
 
@@ -63,3 +66,53 @@ def test_ctrl_c_in_the_drills_stops_the_cycle(tmp_path: Path) -> None:
     assert verify and all(step["status"] == "skipped" for step in verify)
     assert result["exit_code"] == 130 and result["interrupted"] is True
     assert json.loads((tmp_path / "run/cycle-report.json").read_text())["interrupted"] is True
+
+
+def _context(tmp_path: Path) -> CycleContext:
+    return CycleContext(CycleConfig(run_dir=tmp_path), ExitStack())
+
+
+def _fail(_context: CycleContext) -> str:
+    raise StepFailed("host refused", exit_code=4)
+
+
+def test_steps_that_need_a_failed_step_are_left_out_and_a_skip_is_recorded(tmp_path: Path) -> None:
+    ran: list[str] = []
+    steps = [
+        Step("up", "up", _fail),
+        Step("needs-up", "x", lambda _c: ran.append("needs-up") or "ran", requires="up"),
+        Step("free", "y", lambda _c: ran.append("free") or "ran"),
+        Step("optional", "z --full", lambda _c: "ran", skip_reason=lambda _r: "not asked", skip_command="z"),
+    ]
+    report = StepReport()
+    run_steps(steps, _context(tmp_path), report)
+    result = report.finish()
+    assert ran == ["free"]
+    assert [(s["name"], s["status"], s["command"]) for s in result["steps"]] == [
+        ("up", "failed", "up"),
+        ("free", "passed", "y"),
+        ("optional", "skipped", "z"),
+    ]
+    assert result["exit_code"] == 4 and result["steps"][2]["detail"] == "not asked"
+
+
+def test_the_cycle_runs_its_steps_in_runbook_order(tmp_path: Path) -> None:
+    steps = cycle_steps(CycleConfig(run_dir=tmp_path, engine_cmd="usr-x"))
+    assert [step.name for step in steps] == [
+        "preflight:tool-versions",
+        "preflight:host-up",
+        "preflight:engine-help",
+        "preflight:doctor",
+        "preflight:seed-remote",
+        "preflight:registry-validate",
+        "run:drills",
+        "verify:pull",
+        "verify:local-work",
+        "verify:push",
+        "verify:final-diff",
+        "verify:fingerprints",
+        "verify:sync-audit-drill",
+    ]
+    needs_host = [step.name for step in steps if step.requires == "preflight:host-up"]
+    assert "run:drills" not in needs_host and "preflight:doctor" in needs_host
+    assert steps[3].command == "usr-x remotes doctor hpc"

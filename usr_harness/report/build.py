@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from usr_harness.cycle.steps import utc_stamp
-from usr_harness.pytest_plugin import tool_versions
 from usr_harness.report.evidence import EVIDENCE_DIR, move_large_evidence
 from usr_harness.report.html import render_page
 from usr_harness.report.model import PAGE_FILE, REPORT_FILE, DrillEntry, Report
 from usr_harness.report.reproduce import reproduce_command
+from usr_harness.report.versions import tool_versions
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""`usr-harness adversarial list|apply`: the hostile-input catalogue and one case against a dataset."""
+"""`usr-harness adversarial list|apply|export`: the hostile-input catalogue, one case, the corpus."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from usr_harness.adversarial.catalogue import CATALOGUE, case_by_id
+from usr_harness.adversarial.export import DEFAULT_SEED, export_corpus
 from usr_harness.adversarial.runner import apply_case
 from usr_harness.errors import UsageError
 
@@ -65,6 +66,16 @@ def apply(
     typer.echo(f"  verdict: {'pass' if ok else 'fail'}")
     if not ok:
         raise typer.Exit(1)
+
+
+@adversarial.command("export")
+def export(
+    folder: Path = typer.Argument(..., metavar="DIR", help="Folder to write the corpus to (replaced)."),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed", help="Seed for the values the cases draw."),
+) -> None:
+    """Write every case's hostile input to DIR, with an index of what each targets and must draw."""
+    written = export_corpus(folder, seed)
+    typer.echo(f"{len(CATALOGUE)} cases, {len(written)} files written to {folder}")
 
 
 def register(app: typer.Typer) -> None:
