@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from usr_harness.cli.usr_app import main as usr_main
+from usr_harness.cli.usr.app import main as usr_main
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.context import seeded_context
 from usr_harness.dataset.parquet_io import write_parquet
