@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from usr_harness.dataset.fsio import atomic_write_bytes
 from usr_harness.sync.diff import DiffResult, newer_snapshots
@@ -11,6 +13,56 @@ from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 
 OUTPUT_VERSION = 1
+
+
+class PlanBlock(TypedDict):
+    copy: list[str]
+    delete: list[str]
+    forced: list[str]
+
+
+class KeptBlock(TypedDict):
+    side: str
+    paths: list[str]
+
+
+class TransferBlock(TypedDict):
+    files: int
+    bytes: int
+    deleted: int
+
+
+class PostBlock(TypedDict):
+    up_to_date: bool
+    changed: dict[str, bool]
+
+
+@dataclass
+class AuditRecord:
+    """What a command learned beyond the manifests and the diff, as it learned it.
+
+    A field still None is absent from the audit, so a command that failed before its plan
+    reports no plan rather than an empty one.
+    """
+
+    plan: PlanBlock | None = None
+    kept: KeptBlock | None = None
+    forced: list[str] | None = None
+    transfer: TransferBlock | None = None
+    post: PostBlock | None = None
+    error: dict[str, object] | None = None
+
+    def blocks(self) -> dict[str, object]:
+        """The audit keys in their fixed order: plan, kept, forced, transfer, post, error."""
+        blocks = {
+            "plan": self.plan,
+            "kept": self.kept,
+            "forced": self.forced,
+            "transfer": self.transfer,
+            "post": self.post,
+            "error": self.error,
+        }
+        return {key: value for key, value in blocks.items() if value is not None}
 
 
 def _side_primary(manifest: Manifest) -> dict | None:
@@ -71,7 +123,7 @@ def section_report(local: Manifest, remote: Manifest, diff: DiffResult) -> dict:
     return report
 
 
-def post_report(diff: DiffResult) -> dict:
+def post_report(diff: DiffResult) -> PostBlock:
     """The re-diff after a transfer: every flag false on success."""
     flags = {name: section.changed for name, section in diff.sections.items()}
     flags["events"] = diff.events_changed
@@ -88,16 +140,21 @@ def build_audit(
     local: Manifest | None,
     remote_manifest: Manifest | None,
     diff: DiffResult | None,
-    extra: dict | None = None,
+    record: AuditRecord | None = None,
 ) -> dict:
+    """SPEC §3's audit: the request, the per-section state before any transfer, then the record."""
     subject = {"dataset": dataset, "remote": remote}
     data = _audit_head(action, transfer_state, subject, opts.verify_block(), diff)
     if diff is not None and local is not None and remote_manifest is not None:
         data["verify"]["primary_effective"] = diff.primary_mode
         data.update(section_report(local, remote_manifest, diff))
         data["warnings"] = list(diff.warnings)
-    data.update(extra or {})
+    if record is not None:
+        data.update(record.blocks())
     return {"usr_output_version": OUTPUT_VERSION, "data": data}
+
+
+_FILE_BLOCK_ORDER = ("forced", "post", "transfer", "error")
 
 
 def build_file_audit(
@@ -112,12 +169,12 @@ def build_file_audit(
     remote_manifest: Manifest | None,
     diff: DiffResult | None,
     warnings: list[str],
-    blocks: dict,
+    record: AuditRecord,
 ) -> dict:
     """File mode's audit: the dataset audit's head and primary block, no sidecar sections.
 
-    `warnings` is always present (the file's own fallbacks, which name the file); `blocks`
-    (forced, post, transfer, error) follow in the order the command learned them.
+    `warnings` is always present (the file's own fallbacks, which name the file); the
+    record's blocks follow in file mode's order (it post-verifies before it counts what moved).
     """
     subject = {"mode": "file", "target": target, "remote": remote, "remote_path": remote_path}
     data = _audit_head(action, transfer_state, subject, {"primary": verify}, diff)
@@ -126,6 +183,8 @@ def build_file_audit(
         if local is not None and remote_manifest is not None:
             data["primary"] = primary_report(local, remote_manifest, diff)
     data["warnings"] = list(warnings)
+    blocks = record.blocks()
+    data.update({key: blocks.pop(key) for key in _FILE_BLOCK_ORDER if key in blocks})
     data.update(blocks)
     return {"usr_output_version": OUTPUT_VERSION, "data": data}
 

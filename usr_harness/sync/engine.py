@@ -31,8 +31,15 @@ from usr_harness.errors import (
 )
 from usr_harness.faults.points import ENV_VAR as FAULT_ENV
 from usr_harness.faults.points import FaultInjected, fault_point, parse_spec
-from usr_harness.sync import base_store, promotion, space
-from usr_harness.sync.audit import build_audit, post_report, render_plain, write_audit
+from usr_harness.sync import base_store, promotion, space, verify
+from usr_harness.sync.audit import (
+    AuditRecord,
+    TransferBlock,
+    build_audit,
+    post_report,
+    render_plain,
+    write_audit,
+)
 from usr_harness.sync.diff import DiffResult, diff_manifests
 from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.hash_store import HashStore, store_path
@@ -69,7 +76,7 @@ class _Run:
     local: Manifest | None = None
     remote: Manifest | None = None
     diff: DiffResult | None = None
-    extra: dict = field(default_factory=dict)
+    record: AuditRecord = field(default_factory=AuditRecord)
     finished: bool = False
     local_inventory: dict | None = None
     """The first local inventory, taken while the connection is being made; used once."""
@@ -94,7 +101,7 @@ class _Run:
             local=self.local,
             remote_manifest=self.remote,
             diff=self.diff,
-            extra=self.extra,
+            record=self.record,
         )
         if self.store is not None:
             local = {**self.store.report(), "reads": self.hashes.reads}
@@ -219,7 +226,7 @@ def _finish(state: _Run, transfer_state: str) -> dict:
 def _finish_failed(state: _Run, error: UsrError, transfer_state: str = "FAILED") -> None:
     """Record `error` in the audit; an audit that cannot be written is a warning beside it, never
     in its place."""
-    state.extra["error"] = error.as_dict()
+    state.record.error = error.as_dict()
     try:
         _finish(state, transfer_state)
     except StagingError as unwritten:
@@ -377,30 +384,15 @@ def _plan(state: _Run, agent: AgentClient, action: str) -> Plan:
     plan = plan_sync(action, local, remote, base, state.request.opts, state.diff.primary_mode)
     _raise_plan_failure(plan, state.request.dataset)
     if EVENTS_FILE in plan.kept:
-        _check_kept_log(state, agent, action)
+        verify.check_kept_log(action, state.local_dir, state.request.dataset, agent)
     return plan
-
-
-def _check_kept_log(state: _Run, agent: AgentClient, action: str) -> None:
-    """Lines the target appended since the last sync are kept only when they are well-formed events."""
-    from usr_harness.dataset.events import validate_event_log
-
-    dataset = state.request.dataset
-    if action == "pull":
-        log = (state.local_dir / EVENTS_FILE).read_bytes()
-    else:
-        blocks: list[bytes] = []
-        agent.get_files(dataset, [EVENTS_FILE], lambda path, size, data: blocks.extend(data))
-        log = b"".join(blocks)
-    side = "local" if action == "pull" else "remote"
-    validate_event_log(log, source=f"{side} {dataset}/{EVENTS_FILE}")
 
 
 def _gate(state: _Run, plan: Plan) -> str | None:
     """NO-OP, DRY-RUN or a declined prompt end the command before any lock is taken."""
     request = state.request
-    state.extra["plan"] = {"copy": plan.copy, "delete": plan.delete, "forced": plan.forced}
-    state.extra["kept"] = {"side": "local" if state.action == "pull" else "remote", "paths": plan.kept}
+    state.record.plan = {"copy": plan.copy, "delete": plan.delete, "forced": plan.forced}
+    state.record.kept = {"side": "local" if state.action == "pull" else "remote", "paths": plan.kept}
     if plan.noop:
         if not state.diff.changed:
             base_store.save_base(
@@ -465,7 +457,7 @@ def do_pull(state: _Run, agent: AgentClient) -> str:
         fault_point("before-post-verify")
         request.progress.phase("post-verify")
         after = _scan_local(state)
-        _post_verify(state, after, source, "pull", plan.kept)
+        _post_verify(state, after, source, plan.kept)
         base_store.save_base(
             request.root, request.dataset, request.remote, base_from(source, after, plan.kept)
         )
@@ -499,7 +491,7 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
     receiving = None
     try:
         fault_point("after-preflight", stage)
-        checks = _StagedChecks(state, stage, source)
+        checks = verify.StagedChecks(state.request.dataset, state.local_dir, stage, source)
         receiving = ReceivingStage(stage, checks.check, on_file=_mid_transfer_fault(), hashes=state.hashes)
         with receiving:
             _moving(state, plan, source, lambda: (agent.stats.files_received, agent.stats.bytes_received))
@@ -507,13 +499,15 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
                 state.request.dataset,
                 receive_order(plan.copy),
                 receiving.sink,
-                footer_first=_checked_while_arriving(plan.copy, source),
+                footer_first=verify.checked_while_arriving(plan.copy, source),
                 on_footer=receiving.footer,
             )
             failures = receiving.failures()
         state.request.progress.phase("verify")
         source = _settle_remote_hashes(state, agent)
-        _verify_staged(state, stage, plan.copy, source, receiving.received, failures, needed)
+        received = receiving.received
+        dataset = state.request.dataset
+        verify.verify_staged(dataset, state.local_dir, stage, plan.copy, source, received, failures, needed)
         fault_point("after-staging", stage)
         state.request.progress.phase("promote")
     except OSError as error:
@@ -523,7 +517,7 @@ def _pull_transfer(state: _Run, agent: AgentClient, plan: Plan) -> Manifest:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     moved = sum(size for size, _ in receiving.received.values())
-    state.extra["transfer"] = _transfer_stats(plan, moved)
+    state.record.transfer = _transfer_stats(plan, moved)
     try:
         promotion.promote(
             folder,
@@ -557,22 +551,10 @@ def _preflight_local(state: _Run, plan: Plan) -> int:
     return space.bytes_needed(parent, sizes)
 
 
-def _staging_failure(state: _Run, path: str, stage: str, needed: int | None, error: OSError) -> StagingError:
-    """A local staged write failed: no room after the preflight (a file grew, another writer filled
-    the disk), a name the filesystem already holds, or another refusal of the system."""
-    where = f"local {state.request.dataset}"
-    return StagingError(
-        space.staging_message(where, path, stage, needed, error),
-        paths=[path],
-        dataset=state.request.dataset,
-        side="local",
-    )
-
-
 def _drop_stage(state: _Run, stage: str, path: str, needed: int, error: OSError) -> StagingError:
     """Remove the stage after a failed write and name the failure (the free space of a full disk is
     measured before the stage goes)."""
-    failure = _staging_failure(state, path, stage, needed, error)
+    failure = verify.staging_failure(state.request.dataset, path, stage, needed, error)
     shutil.rmtree(stage, ignore_errors=True)
     return failure
 
@@ -584,11 +566,6 @@ def _settle_remote_hashes(state: _Run, agent: AgentClient) -> Manifest:
         reply = agent.request({"op": "hashes", "dataset": state.request.dataset, "paths": pending})
         state.remote = state.remote.with_hashes(reply["sha256"])
     return state.remote
-
-
-def _checked_while_arriving(paths: list[str], source: Manifest) -> list[str]:
-    """The primary and snapshots (not parts: they are checked against their registry when whole)."""
-    return [path for path in paths if path.endswith(".parquet") and source.files[path].section != "derived"]
 
 
 def _mid_transfer_fault() -> Callable[[], None]:
@@ -616,124 +593,19 @@ def _moving(state: _Run, plan: Plan, source: Manifest, counters: Callable[[], tu
     state.request.progress.transfer(len(plan.copy), total, moved)
 
 
-def _transfer_stats(plan: Plan, moved: int) -> dict:
+def _transfer_stats(plan: Plan, moved: int) -> TransferBlock:
     return {"files": len(plan.copy), "bytes": moved, "deleted": len(plan.delete)}
 
 
-class _StagedChecks:
-    """Each staged parquet file decoded with page checksums (parts also against their registry)."""
-
-    def __init__(self, state: _Run, stage: str, source: Manifest) -> None:
-        self.dataset = state.request.dataset
-        self.local_dir = state.local_dir
-        self.stage = Path(stage)
-        self.source = source
-        self._known = None
-        self._known_lock = threading.Lock()
-
-    def check(self, path: str) -> None:
-        from usr_harness.dataset.parquet_io import verify_parquet
-        from usr_harness.dataset.validation import check_incoming_part
-
-        if not path.endswith(".parquet"):
-            return
-        if self.source.files[path].section != "derived":
-            verify_parquet(self.stage / path)
-            return
-        check_incoming_part(self.stage, path, dataset_id=self.dataset, known=self._registries())
-
-    def _registries(self) -> dict:
-        """Loaded at the first part: `receive_order` delivers every frozen registry before any part."""
-        from usr_harness.dataset.validation import incoming_registries
-
-        with self._known_lock:
-            if self._known is None:
-                self._known = incoming_registries(self.local_dir, self.stage)
-            return self._known
-
-
-def _verify_staged(
-    state: _Run,
-    stage: str,
-    paths: list[str],
-    source: Manifest,
-    received: dict,
-    failures: dict,
-    needed: int | None = None,
-) -> None:
-    """Every staged file against the remote manifest, parquet decoded with page checksums, log rules."""
-    from usr_harness.dataset.events import validate_event_log
-
-    dataset = state.request.dataset
-    bad = []
-    for path in paths:
-        expected = source.files[path]
-        got = received.get(path)
-        unproven = expected.hash_pending or (
-            expected.sha256 and got is not None and got[1] != expected.sha256
-        )
-        if got is None or got[0] != expected.size or unproven:
-            bad.append(path)
-    if bad:
-        family = VerifyError if "records.parquet" in bad else FAMILY_BY_NAME["sidecars"]
-        raise family(
-            f"{dataset}: staged files do not match the remote manifest: {', '.join(map(quote, bad[:5]))}",
-            paths=bad,
-        )
-    for path, error in failures.items():
-        if isinstance(error, VerifyError):
-            raise VerifyError(
-                f"{dataset}: {quote(path)} fails parquet checksum decoding: {error}", paths=[path]
-            ) from None
-        if isinstance(error, UsrError):
-            raise error
-        if isinstance(error, OSError):
-            raise _staging_failure(state, path, stage, needed, error) from None
-        raise StagingError(f"{dataset}: cannot stage {quote(path)}: {error}", paths=[path]) from None
-    if EVENTS_FILE in paths:
-        staged_log = Path(stage, EVENTS_FILE).read_bytes()
-        validate_event_log(staged_log, source=f"remote {dataset}/{EVENTS_FILE}")
-        local_log = state.local_dir / EVENTS_FILE
-        if local_log.exists() and not staged_log.startswith(local_log.read_bytes()):
-            raise FAMILY_BY_NAME["events"](
-                f"{dataset}: local .events.log is not a prefix of remote .events.log", paths=[EVENTS_FILE]
-            )
-
-
-def _verify_parquet(path: Path, dataset: str, rel: str) -> None:
-    from usr_harness.dataset.parquet_io import verify_parquet
-
-    try:
-        verify_parquet(path)
-    except UsrError as error:
-        message = f"{dataset}: {quote(rel)} fails parquet checksum decoding: {error}"
-        raise VerifyError(message, paths=[rel]) from None
-
-
-def _post_verify(state: _Run, target: Manifest, source: Manifest, action: str, kept: list[str]) -> None:
-    """The re-diff after a transfer must be clean, except for the target's additions it kept."""
-    local, remote = (target, source) if action == "pull" else (source, target)
-    post = diff_manifests(local, remote, state.request.opts)
-    included = state.request.opts.included_sections()
-    for name in list(post.sections):
-        if name not in included:
-            del post.sections[name]
-    for section in post.sections.values():
-        section.local_only = [path for path in section.local_only if path not in kept]
-        section.remote_only = [path for path in section.remote_only if path not in kept]
-    if "events" not in included or EVENTS_FILE in kept:
-        post.events_changed = False
-    state.extra["post"] = post_report(post)
-    if post.changed:
-        primary_bad = "primary" in post.sections and post.sections["primary"].changed
-        token = f"post-{action}" if primary_bad else f"post-{action}-sidecars"
-        family = VerifyError if primary_bad else FAMILY_BY_NAME["sidecars"]
-        raise family(f"{state.request.dataset}: {token} verification found differences after transfer")
+def _post_verify(state: _Run, target: Manifest, source: Manifest, kept: list[str]) -> None:
+    post = verify.post_diff(target, source, state.action, kept, state.request.opts)
+    state.record.post = post_report(post)
+    verify.check_post(post, state.action, state.request.dataset)
 
 
 def do_push(state: _Run, agent: AgentClient) -> str:
     request = state.request
-    _check_local_log(state)
+    verify.check_local_log(state.local_dir, request.dataset)
     plan = _plan(state, agent, "push")
     gated = _gate(state, plan)
     if gated:
@@ -754,21 +626,13 @@ def do_push(state: _Run, agent: AgentClient) -> str:
         fault_point("before-post-verify")
         request.progress.phase("post-verify")
         after = _scan_remote(state, agent)
-        _post_verify(state, after, source, "push", plan.kept)
+        _post_verify(state, after, source, plan.kept)
         base_store.save_base(
             request.root, request.dataset, request.remote, base_from(source, after, plan.kept)
         )
     finally:
         release_all(held)
     return "TRANSFERRED"
-
-
-def _check_local_log(state: _Run) -> None:
-    from usr_harness.dataset.events import validate_event_log
-
-    log = state.local_dir / EVENTS_FILE
-    if log.is_file() and not log.is_symlink():
-        validate_event_log(log.read_bytes(), source=f"local {state.request.dataset}/{EVENTS_FILE}")
 
 
 def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest, target: Manifest) -> None:
@@ -778,7 +642,7 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
         # Decoding releases the GIL: the local parquet files are checked while they upload, and
         # nothing is promoted until every check has passed (a failure discards the remote stage).
         checks = [
-            pool.submit(_verify_parquet, state.local_dir / path, dataset, path)
+            pool.submit(verify.verify_parquet, state.local_dir / path, dataset, path)
             for path in plan.copy
             if path.endswith(".parquet")
         ]
@@ -807,7 +671,7 @@ def _push_transfer(state: _Run, agent: AgentClient, plan: Plan, source: Manifest
     request = {"op": "promote", "dataset": dataset, "install": install, "delete": plan.delete}
     request.update({"expect": expect, "events": {"check": True}})
     request.update(_remote_fault("mid-promotion"))
-    state.extra["transfer"] = _transfer_stats(plan, agent.stats.bytes_sent)
+    state.record.transfer = _transfer_stats(plan, agent.stats.bytes_sent)
     state.request.progress.phase("promote")
     agent.request(request)
 

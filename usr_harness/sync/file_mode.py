@@ -18,7 +18,7 @@ from pathlib import Path
 
 from usr_harness.dataset.layout import RECORDS_FILE
 from usr_harness.errors import FAMILY_BY_NAME, StagingError, UsrError, VerifyError
-from usr_harness.sync.audit import build_file_audit, render_plain
+from usr_harness.sync.audit import AuditRecord, build_file_audit, render_plain
 from usr_harness.sync.command import gate, publish, publish_failure
 from usr_harness.sync.diff import DiffResult, diff_manifests
 from usr_harness.sync.file_base import load_file_base, save_file_base
@@ -40,6 +40,7 @@ from usr_harness.sync.remote.file_agent import (
 )
 from usr_harness.sync.remote.profiles import get_profile
 from usr_harness.sync.targets import file_remote_path
+from usr_harness.sync.verify import check_post, post_diff, verify_parquet_as
 
 
 @dataclass
@@ -91,7 +92,7 @@ class _FileRun:
     remote: FileSide | None = None
     diff: DiffResult | None = None
     warnings: list[str] = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
+    record: AuditRecord = field(default_factory=AuditRecord)
 
     @property
     def target(self) -> str:
@@ -115,7 +116,7 @@ class _FileRun:
             remote_manifest=remote,
             diff=self.diff,
             warnings=self.warnings,
-            blocks=self.extra,
+            record=self.record,
         )
 
 
@@ -143,7 +144,7 @@ def run(action: str, request: FileRequest) -> dict:
                     agent.request({"op": "file_abort", "path": state.remote_path})
                 raise
     except UsrError as error:
-        state.extra["error"] = error.as_dict()
+        state.record.error = error.as_dict()
         publish_failure(state.audit("FAILED"), *_published(state))
         raise
     return publish(state.audit(transfer_state), *_published(state))
@@ -223,7 +224,7 @@ def _plan(state: _FileRun) -> bool:
         problem = plan.problems[0]
         raise FAMILY_BY_NAME[problem.family](problem.message, paths=[problem.path], side=problem.side)
     if plan.forced:
-        state.extra["forced"] = plan.forced
+        state.record.forced = plan.forced
     return plan.noop
 
 
@@ -302,11 +303,10 @@ def _transfer(
         else:
             progress.transfer(1, state.local.size, lambda: (stats.files_sent, stats.bytes_sent))
         moved, after = move(state, agent)
-        local, remote = (after, state.remote) if write_local else (state.local, after)
         progress.phase("post-verify")
-        _post_verify(state, local, remote)
+        _post_verify(state, after)
         _save_base(state, after)
-    state.extra["transfer"] = {"files": 1, "bytes": moved, "deleted": 0}
+    state.record.transfer = {"files": 1, "bytes": moved, "deleted": 0}
     return "TRANSFERRED"
 
 
@@ -345,7 +345,7 @@ def _pull_file(state: _FileRun, agent: AgentClient) -> tuple[int, FileSide]:
 
 def _push_file(state: _FileRun, agent: AgentClient) -> tuple[int, FileSide]:
     if state.target.endswith(".parquet"):
-        _verify_parquet(Path(state.target), f"local {state.target}")
+        verify_parquet_as(Path(state.target), f"local {state.target}", [state.target])
     moved = _send(state, agent)
     expect = state.remote.sha256 if state.remote.exists else None
     state.request.progress.phase("promote")
@@ -373,7 +373,8 @@ def _receive(state: _FileRun, agent: AgentClient) -> int:
                 paths=[state.target],
             )
         if state.target.endswith(".parquet"):
-            _verify_parquet(Path(staged.path), f"staged copy of remote {state.remote_path}")
+            staged_path = Path(staged.path)
+            verify_parquet_as(staged_path, f"staged copy of remote {state.remote_path}", [str(staged_path)])
         expect = state.local.sha256 if state.local.exists else None
         state.request.progress.phase("promote")
         with _local_side():
@@ -384,24 +385,16 @@ def _receive(state: _FileRun, agent: AgentClient) -> int:
     return staged.size
 
 
-def _verify_parquet(path: Path, what: str) -> None:
-    try:
-        from usr_harness.dataset.parquet_io import verify_parquet
-
-        verify_parquet(path)
-    except UsrError as error:
-        raise VerifyError(f"{what} fails parquet checksum decoding: {error}", paths=[str(path)]) from None
-
-
-def _post_verify(state: _FileRun, local: FileSide, remote: FileSide) -> None:
-    """The re-diff by sha256 after the swap must find the two sides equal."""
-    post = diff_manifests(local.manifest("local"), remote.manifest("remote"), _BY_HASH)
+def _post_verify(state: _FileRun, after: FileSide) -> None:
+    """The re-diff by sha256 after the swap must find the target equal to the source."""
+    pulled = state.action == "pull"
+    local = (after if pulled else state.local).manifest("local")
+    remote = (state.remote if pulled else after).manifest("remote")
+    target, source = (local, remote) if pulled else (remote, local)
+    post = post_diff(target, source, state.action, [], _BY_HASH)
     changed = post.sections["primary"].changed
-    state.extra["post"] = {"up_to_date": not post.changed, "changed": {"primary": changed}}
-    if post.changed:
-        raise VerifyError(
-            f"{state.target}: post-{state.action} verification found differences after transfer"
-        )
+    state.record.post = {"up_to_date": not post.changed, "changed": {"primary": changed}}
+    check_post(post, state.action, state.target)
 
 
 def _send(state: _FileRun, agent: AgentClient) -> int:
