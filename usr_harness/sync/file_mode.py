@@ -6,6 +6,10 @@ locked through its sibling `.<name>.usr.lock`; the new bytes land in a
 still holds what the plan saw. A target changed since the last sync is refused
 unless --force, an identical file moves no bytes, and every outcome writes the
 audit, failures included.
+
+The file is a one-entry manifest (in the primary's place): the dataset sync's diff,
+plan (`plan_file`), verification and audit decide and report; this module maps the
+remote path and does the file operations (stat, lock, stage, send or receive, rename).
 """
 
 from __future__ import annotations
@@ -183,6 +187,7 @@ def _stat(state: _FileRun, agent: AgentClient, *, digest: bool) -> None:
         raise VerifyError(f"remote {refusal.message}", paths=refusal.paths, side="remote") from None
     state.local, state.remote = FileSide.of(local), FileSide.of(remote)
     state.diff = diff_manifests(*state.manifests(), state.request.opts)
+    # The same mode the diff chose; the file's own warnings name the file, not records.parquet.
     _mode, state.warnings = effective_mode(verify, state.local, state.remote, state.target)
 
 
