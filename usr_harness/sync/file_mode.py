@@ -215,7 +215,7 @@ def effective_mode(verify: str, local: FileSide, remote: FileSide, name: str) ->
 def _plan(state: _FileRun) -> bool:
     """True when nothing needs to move; refuses a missing source and a target changed since the base."""
     base = None
-    if state.diff.changed:
+    if state.diff.changed:  # a file both sides agree on never needs (or fails on) the base
         base = load_file_base(state.request.local, state.request.remote, state.remote_path)
     plan = plan_file(
         state.action,
