@@ -27,7 +27,7 @@ from usr_harness.errors import (
     VerifyError,
 )
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync import base_store, engine, promotion
+from usr_harness.sync import base_store, inventory, promotion
 
 from .conftest import DATASET, Sides, make_dataset, overlay_table, records_table
 
@@ -342,7 +342,7 @@ def test_a_remote_primary_rewritten_in_place_after_it_streamed_fails_the_pull(
     collected no longer matches what was staged, and nothing is promoted."""
     make_dataset(sides.remote_root)
     primary = sides.remote / "records.parquet"
-    settle = engine._settle_remote_hashes
+    settle = inventory.settle_remote_hashes
 
     def rewrite_then_settle(state, agent):
         data = primary.read_bytes()
@@ -350,7 +350,7 @@ def test_a_remote_primary_rewritten_in_place_after_it_streamed_fails_the_pull(
         primary.write_bytes(data[:at] + b"P" + data[at + 1 :])
         return settle(state, agent)
 
-    monkeypatch.setattr(engine, "_settle_remote_hashes", rewrite_then_settle)
+    monkeypatch.setattr(inventory, "settle_remote_hashes", rewrite_then_settle)
     pulled = sides.usr("pull", DATASET, "loopback", "-y")
     assert pulled.code == VerifyError.exit_code, pulled.out + pulled.err
     assert pulled.audit["data"]["error"]["paths"] == ["records.parquet"]
@@ -364,7 +364,7 @@ def test_a_pull_whose_pending_hashes_were_never_collected_refuses_to_promote(
 ):
     """A hash still pending is never read as 'nothing to compare': the staged files stay unproven."""
     make_dataset(sides.remote_root)
-    monkeypatch.setattr(engine, "_settle_remote_hashes", lambda state, agent: state.remote)
+    monkeypatch.setattr(inventory, "settle_remote_hashes", lambda state, agent: state.remote)
     pulled = sides.usr("pull", DATASET, "loopback", "-y")
     assert pulled.code == VerifyError.exit_code, pulled.out + pulled.err
     assert "records.parquet" in pulled.audit["data"]["error"]["paths"]

@@ -1,0 +1,70 @@
+"""One dataset command's request and what it has learned so far: enough to write an honest audit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from usr_harness.sync.audit import AuditRecord, build_audit
+from usr_harness.sync.diff import DiffResult
+from usr_harness.sync.hash_cache import HashCache
+from usr_harness.sync.hash_store import HashStore
+from usr_harness.sync.manifest import Manifest
+from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.progress import SILENT, Observer
+
+
+@dataclass
+class SyncRequest:
+    root: Path
+    dataset: str
+    remote: str
+    remotes_config: Path | None
+    opts: SyncOptions = field(default_factory=SyncOptions)
+    audit_json_out: Path | None = None
+    confirm: Callable[[str], bool] | None = None
+    echo: Callable[[str], None] = print
+    progress: Observer = SILENT
+
+
+@dataclass
+class SyncRun:
+    """What one command learned so far: enough to write an honest audit at any failure."""
+
+    action: str
+    request: SyncRequest
+    local: Manifest | None = None
+    remote: Manifest | None = None
+    diff: DiffResult | None = None
+    record: AuditRecord = field(default_factory=AuditRecord)
+    finished: bool = False
+    local_inventory: dict | None = None
+    """The first local inventory, taken while the connection is being made; used once."""
+    hashes: HashCache = field(default_factory=HashCache)
+    store: HashStore | None = None
+    """The local hashes earlier commands persisted (`ROOT/.usr-sync/hashes/`)."""
+    remote_cache: dict | None = None
+    """The remote cache's state and counters, from the agent's last manifest reply."""
+
+    @property
+    def local_dir(self) -> Path:
+        return self.request.root / self.request.dataset
+
+    def audit(self, state: str) -> dict:
+        """The audit; the hash caches' counters sit beside `data`, which stays a function of the state."""
+        audit = build_audit(
+            action=self.action,
+            transfer_state=state,
+            dataset=self.request.dataset,
+            remote=self.request.remote,
+            opts=self.request.opts,
+            local=self.local,
+            remote_manifest=self.remote,
+            diff=self.diff,
+            record=self.record,
+        )
+        if self.store is not None:
+            local = {**self.store.report(), "reads": self.hashes.reads}
+            audit["hash_cache"] = {"local": local, "remote": self.remote_cache}
+        return audit
