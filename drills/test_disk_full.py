@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from usr_harness.faults.points import armed_env
 from usr_harness.faults.small_disk import resize, used_bytes
 
 from .conftest import Sync
@@ -59,7 +60,7 @@ def test_full_disk_fails_staging_and_changes_nothing(
     env = None
     if when in FILL:
         sync.require("fault-points")
-        env = {"USR_HARNESS_FAULT_POINT": FILL[when]}
+        env = armed_env(FILL[when])
     receiving = small_disk(_receiving_root(sync, request, action), ROOMY)
     sync.synced_then_new_work(action)
     used = used_bytes(receiving)

@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.context import seeded_context
 from usr_harness.dataset.events import append_event
-from usr_harness.faults.points import POINTS
+from usr_harness.faults.points import POINTS, armed_env
 from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
@@ -158,7 +158,7 @@ def build_machine(host, options: pytest.Config, seed: int, workdir: Path):
         @precondition(lambda self: self.remote_dirty and not self.local_dirty)
         @rule(point=st.sampled_from(POINTS))
         def interrupted_pull(self, point: str) -> None:
-            result = self.engine.pull(DATASET, REMOTE, env={"USR_HARNESS_FAULT_POINT": f"{point}:raise"})
+            result = self.engine.pull(DATASET, REMOTE, env=armed_env(f"{point}:raise"))
             assert not result.ok and result.transfer_state == "FAILED"
             if point in COMPLETES_ANYWAY:
                 self.local_dirty = self.remote_dirty = self.records_dirty = False

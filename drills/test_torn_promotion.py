@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from usr_harness.engines import Engine, EngineResult, RunningCommand
+from usr_harness.faults.points import armed_env
 from usr_harness.hosts.processes import command_line, descendants, parent_pid, process_state
 from usr_harness.pytest_plugin import make_drill_engine
 from usr_harness.report.fingerprint import compare, fingerprint_tree
@@ -28,7 +29,6 @@ from .conftest import DATASET, REMOTE, Sync
 
 pytestmark = [pytest.mark.drill, pytest.mark.ssh]
 
-FAULT = "USR_HARNESS_FAULT_POINT"
 SURVIVABLE = ("transport", "staging", "lock")
 """What a command may say when its other end was killed: never a verdict on the data or the keys."""
 FOREIGN_LINE = b'{"note": "appended by a tool that never looked for a pending promotion"}\n'
@@ -49,11 +49,11 @@ def _tear(sync: Sync, side: str) -> bytes:
     if side == "remote":
         sync.local_overlay()
         promoted = _log(sync.local)
-        killed = sync.push(env={FAULT: "mid-promotion:kill"})
+        killed = sync.push(env=armed_env("mid-promotion:kill"))
     else:
         sync.hpc_rounds(1, 1)
         promoted = _log(sync.hpc)
-        killed = sync.pull(env={FAULT: "mid-promotion:kill"})
+        killed = sync.pull(env=armed_env("mid-promotion:kill"))
     assert not killed.ok, killed.message
     torn = sync.hpc if side == "remote" else sync.local
     assert _journals(torn), f"the {side} side was not left mid-promotion: {killed.message}"
@@ -154,7 +154,7 @@ def test_a_push_that_cannot_lock_leaves_the_lock_holders_promotion_alone(
     laptop_b = make_drill_engine(request.config, tmp_path / "laptop-b", sync.remote, tmp_path / "engine-b")
     assert laptop_b.pull(DATASET, REMOTE).ok
     sync.local_overlay()
-    holder = sync.engine.start("push", DATASET, REMOTE, "-y", audit=True, env={FAULT: "mid-promotion:stop"})
+    holder = sync.engine.start("push", DATASET, REMOTE, "-y", audit=True, env=armed_env("mid-promotion:stop"))
     agent = _wait_stopped(sshd_pid, holder)
     try:
         before = fingerprint_tree(sync.remote_root)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.faults.points import POINTS
+from usr_harness.faults.points import POINTS, armed_env
 from usr_harness.faults.relay import CLIENT_TO_SERVER, SERVER_TO_CLIENT, FaultRelay, RelayPlan, relay_spec
 
 from .conftest import Sync
@@ -79,7 +79,7 @@ def test_fault_points_raise_and_recover(sync: Sync, action: str, point: str):
     else:
         sync.local_overlay()
     old = _states(sync)
-    env = {"USR_HARNESS_FAULT_POINT": f"{point}:raise"}
+    env = armed_env(f"{point}:raise")
     failed = sync.pull(env=env) if action == "pull" else sync.push(env=env)
     assert not failed.ok
     assert failed.transfer_state == "FAILED"

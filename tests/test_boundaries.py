@@ -1,4 +1,5 @@
-"""The harness reaches the engine only through the public front of `usr_harness.sync.remote`.
+"""The harness reaches the engine only through the public front of `usr_harness.sync.remote` and
+the hook point `usr_harness.sync.hooks`; the engine and the dataset layer never reach the harness.
 
 Read from the source, not from imports at run time: a lazy import inside a function counts too.
 """
@@ -27,6 +28,19 @@ HARNESS = [
     "pytest_plugin.py",
 ]
 FRONT = "usr_harness.sync.remote"
+HOOKS = "usr_harness.sync.hooks"
+OUTSIDE_THE_ENGINE = (
+    "faults",
+    "hosts",
+    "corrupt",
+    "report",
+    "cycle",
+    "engines",
+    "mock",
+    "adversarial",
+    "pytest_plugin",
+    "cli",
+)
 
 
 def imported_modules(path: Path) -> list[tuple[int, str, list[str]]]:
@@ -51,9 +65,22 @@ def harness_files() -> list[Path]:
 @pytest.mark.parametrize("path", harness_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_harness_modules_use_only_the_remote_front_of_the_engine(path: Path) -> None:
     for line, module, names in imported_modules(path):
-        if module.startswith("usr_harness.sync"):
-            assert module == FRONT, f"{path.name}:{line} imports {module}; use {FRONT}"
+        if module.startswith("usr_harness.sync") and module != HOOKS:
+            assert module == FRONT, f"{path.name}:{line} imports {module}; use {FRONT} or {HOOKS}"
             assert set(names) <= set(remote.__all__), f"{path.name}:{line} imports {names} beyond the front"
+
+
+def engine_files() -> list[Path]:
+    return [*sorted((PACKAGE / "sync").rglob("*.py")), *sorted((PACKAGE / "dataset").rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", engine_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_engine_and_the_dataset_layer_never_import_the_harness(path: Path) -> None:
+    for line, module, names in imported_modules(path):
+        targets = [module] if module != "usr_harness" else [f"usr_harness.{name}" for name in names]
+        for target in targets:
+            top = target.split(".")[1] if target.startswith("usr_harness.") else None
+            assert top not in OUTSIDE_THE_ENGINE, f"{path.name}:{line} imports {target}"
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "drills").glob("*.py")), ids=lambda p: p.name)

@@ -26,6 +26,7 @@ from usr_harness.errors import (
     UsageError,
     VerifyError,
 )
+from usr_harness.faults.points import armed_env
 from usr_harness.report.fingerprint import fingerprint_tree
 from usr_harness.sync import base_store, inventory, promotion
 
@@ -224,9 +225,7 @@ def test_killed_client_leaves_wholly_old_or_new(sides: Sides, action: str, point
     source_root = sides.remote_root if action == "pull" else sides.local_root
     source = Dataset.open(source_root, DATASET)
     source.attach(overlay_table(source, "densegen__score", 9.0), namespace="densegen")
-    killed = sides.usr(
-        action, DATASET, "loopback", "-y", subprocess_env={"USR_HARNESS_FAULT_POINT": f"{point}:kill"}
-    )
+    killed = sides.usr(action, DATASET, "loopback", "-y", subprocess_env=armed_env(f"{point}:kill"))
     remote_died = action == "push" and point == "mid-promotion"
     assert killed.code == (TransportError.exit_code if remote_died else -9), killed.err
     after = sides.usr(action, DATASET, "loopback", "-y")

@@ -33,7 +33,7 @@ CAPABILITIES: dict[str, str] = {
     "audit-on-failure": "an audit JSON written when a command fails",
     "audit-error": "an `error` record (family, message, paths) in the audit",
     "audit-post": "a `post` re-diff in the audit",
-    "fault-points": "named fault points armed through USR_HARNESS_FAULT_POINT",
+    "fault-points": "named fault points the harness arms through USR_SYNC_HOOKS and USR_HARNESS_FAULT_POINT",
     "family-exit-codes": "one exit code per error family",
     "file-mode": "file mode (a single file as the target)",
     "remote-path": "--remote-path",

@@ -1,25 +1,24 @@
-"""Named fault points inside the engine that a drill can arm through the environment.
+"""Named fault points inside the engine that a drill arms through the environment.
 
 `USR_HARNESS_FAULT_POINT=<name>[:raise|:kill|:stop|:fill][@<n>]` arms one point: the n-th time
 (default 1st) the engine passes it, it raises `FaultInjected`, kills the process with
 SIGKILL, as a crash would, stops it with SIGSTOP, so a drill can act while the command is
 held there (another command, a writer) and then continue or kill it, or (`fill`, at a
 point that names its folder) takes every free byte of that folder's filesystem, as
-another writer filling the disk would. The variable is read only when set, so an unarmed
-engine pays one dictionary lookup per point. Stdlib only: the agent ships `fill_space`
-for the remote side of a push.
+another writer filling the disk would.
+
+The engine knows nothing of this: it calls whatever hook `USR_SYNC_HOOKS` names, and
+`armed_env` names `hook` here. An engine that has no such hooks ignores both variables.
 """
 
 from __future__ import annotations
 
-import errno
 import os
-import signal
+
+from usr_harness.sync.hooks import HOOKS_ENV, fire
 
 ENV_VAR = "USR_HARNESS_FAULT_POINT"
 ACTIONS = ("raise", "kill", "stop", "fill")
-FILLER = "fault-filler"
-"""The file `fill` writes in the folder it is given (a stage, so removing the stage frees the space)."""
 
 POINTS = (
     "before-staging",
@@ -29,12 +28,6 @@ POINTS = (
     "mid-promotion",
     "before-post-verify",
 )
-
-_passes: dict[str, int] = {}
-
-
-class FaultInjected(RuntimeError):
-    """Raised at an armed fault point with action `raise`."""
 
 
 def parse_spec(spec: str) -> tuple[str, str, int]:
@@ -52,41 +45,34 @@ def parse_spec(spec: str) -> tuple[str, str, int]:
     return name, action, count
 
 
-def fill_space(folder: str) -> None:
-    """Take every free byte of `folder`'s filesystem with one file in `folder`."""
-    info = os.statvfs(folder)
-    free = info.f_bavail * info.f_frsize
-    descriptor = os.open(os.path.join(folder, FILLER), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        while free > 0:
-            try:
-                os.posix_fallocate(descriptor, 0, free)
-                return
-            except OSError as error:
-                if error.errno != errno.ENOSPC:
-                    raise
-                free -= info.f_frsize
-    finally:
-        os.close(descriptor)
+class EnvFaultHook:
+    """The engine's `FaultHook`, armed by `USR_HARNESS_FAULT_POINT` (read at each point, so an
+    unarmed process pays one dictionary lookup); passes are counted per point."""
+
+    def __init__(self) -> None:
+        self.passes: dict[str, int] = {}
+
+    def _armed(self) -> tuple[str, str, int] | None:
+        spec = os.environ.get(ENV_VAR)
+        return parse_spec(spec) if spec else None
+
+    def at(self, name: str, folder: str | None) -> None:
+        armed = self._armed()
+        if armed is None or armed[0] != name:
+            return
+        self.passes[name] = self.passes.get(name, 0) + 1
+        if self.passes[name] == armed[2]:
+            fire(armed[1], folder, name)
+
+    def remote_action(self, point: str) -> str | None:
+        armed = self._armed()
+        return armed[1] if armed is not None and armed[0] == point else None
 
 
-def fault_point(name: str, folder: str | None = None) -> None:
-    """Mark that the engine reached `name`; fire if the environment armed it (`fill` needs `folder`)."""
-    spec = os.environ.get(ENV_VAR)
-    if not spec:
-        return
-    armed, action, count = parse_spec(spec)
-    if armed != name:
-        return
-    _passes[name] = _passes.get(name, 0) + 1
-    if _passes[name] != count:
-        return
-    if action == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if action == "stop":
-        os.kill(os.getpid(), signal.SIGSTOP)
-        return
-    if action == "fill" and folder is not None:
-        fill_space(folder)
-        return
-    raise FaultInjected(f"fault point {name} fired")
+hook = EnvFaultHook()
+
+
+def armed_env(spec: str) -> dict[str, str]:
+    """The environment that arms `spec` in an engine process: the point, and this module's hook."""
+    parse_spec(spec)
+    return {ENV_VAR: spec, HOOKS_ENV: "usr_harness.faults.points:hook"}

@@ -17,13 +17,21 @@ from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
 from usr_harness.dataset.journal import JournalConflict
 from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id
 from usr_harness.dataset.quoting import quote
-from usr_harness.errors import FAMILY_BY_NAME, LockError, StagingError, UsageError, UsrError, VerifyError
-from usr_harness.faults.points import FaultInjected, fault_point
-from usr_harness.sync import base_store, inventory, promotion, pull, push, space, verify
+from usr_harness.errors import (
+    FAMILY_BY_NAME,
+    ConfigError,
+    LockError,
+    StagingError,
+    UsageError,
+    UsrError,
+    VerifyError,
+)
+from usr_harness.sync import base_store, hooks, inventory, promotion, pull, push, space, verify
 from usr_harness.sync.audit import post_report, render_plain
 from usr_harness.sync.command import gate, publish, publish_failure
 from usr_harness.sync.diff import diff_manifests
 from usr_harness.sync.hash_store import HashStore, store_path
+from usr_harness.sync.hooks import FaultInjected, fault_point
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.plan import Plan, base_from, plan_sync, primary_missing
 from usr_harness.sync.remote.client import AgentClient
@@ -41,6 +49,10 @@ def run(action: str, request: SyncRequest) -> dict:
         check_dataset_id(request.dataset)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    try:
+        hooks.load_from_env()
+    except hooks.HookError as error:
+        raise ConfigError(str(error)) from None
     state = SyncRun(action, request)
     state.store = HashStore.load(
         store_path(str(request.root), request.dataset), trust=not request.opts.rehash
@@ -281,6 +293,7 @@ def do_push(state: SyncRun, agent: AgentClient) -> str:
 
 
 def _post_verify(state: SyncRun, target: Manifest, source: Manifest, kept: list[str]) -> None:
+    """The re-diff goes into the audit before it may refuse the transfer."""
     post = verify.post_diff(target, source, state.action, kept, state.request.opts)
     state.record.post = post_report(post)
     verify.check_post(post, state.action, state.request.dataset)

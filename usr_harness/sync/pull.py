@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from usr_harness.dataset.journal import journal_path, journal_pending
 from usr_harness.dataset.layout import META_FILE
 from usr_harness.errors import StagingError, VerifyError
-from usr_harness.faults.points import fault_point
 from usr_harness.sync import inventory, promotion, space, verify
+from usr_harness.sync.hooks import fault_point
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.plan import Plan
 from usr_harness.sync.receive import ReceivingStage, receive_order

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
-from usr_harness.faults.points import ENV_VAR as FAULT_ENV
-from usr_harness.faults.points import fault_point, parse_spec
 from usr_harness.sync import verify
+from usr_harness.sync.hooks import fault_point, remote_fault
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.plan import Plan
 from usr_harness.sync.remote.client import AgentClient
@@ -27,7 +25,7 @@ def send(state: SyncRun, agent: AgentClient, plan: Plan, source: Manifest, targe
             if path.endswith(".parquet")
         ]
         opening = {"op": "stage", "dataset": dataset, "sizes": [source.files[p].size for p in plan.copy]}
-        opening.update(_remote_fault("after-preflight"))
+        opening.update(remote_fault("after-preflight"))
         agent.request(opening)
         files = [(path, state.local_dir / path) for path in plan.copy]
         moving(state, plan, source, lambda: (agent.stats.files_sent, agent.stats.bytes_sent))
@@ -50,15 +48,7 @@ def send(state: SyncRun, agent: AgentClient, plan: Plan, source: Manifest, targe
             expect[path] = None if entry is None else entry.sha256
     request = {"op": "promote", "dataset": dataset, "install": install, "delete": plan.delete}
     request.update({"expect": expect, "events": {"check": True}})
-    request.update(_remote_fault("mid-promotion"))
+    request.update(remote_fault("mid-promotion"))
     state.record.transfer = transfer_block(plan, agent.stats.bytes_sent)
     state.request.progress.phase("promote")
     agent.request(request)
-
-
-def _remote_fault(point: str) -> dict[str, str]:
-    """A fault point that fires inside the remote agent during a push: `{"fault": action}` when armed."""
-    armed = os.environ.get(FAULT_ENV)
-    if armed and parse_spec(armed)[0] == point:
-        return {"fault": parse_spec(armed)[1]}
-    return {}

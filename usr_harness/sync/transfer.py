@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from usr_harness.faults.points import fault_point
 from usr_harness.sync.audit import TransferBlock
+from usr_harness.sync.hooks import fault_point
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.plan import Plan
 from usr_harness.sync.state import SyncRun

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import socket
 import sys
 import tempfile
@@ -24,9 +23,9 @@ from usr_harness.dataset.flock import LockTimeout, acquire, acquire_dataset, rel
 from usr_harness.dataset.journal import JournalConflict, apply_journal, journal_pending
 from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relpath, entry_kind, is_runtime
 from usr_harness.dataset.quoting import quote
-from usr_harness.faults.points import fill_space
 from usr_harness.sync.hash_cache import HashCache
 from usr_harness.sync.hash_store import HashStore, cache_report, store_path
+from usr_harness.sync.hooks import FaultInjected, fire
 from usr_harness.sync.promotion import StagedFile, needs_recovery, new_stage, promote, recover
 from usr_harness.sync.remote.file_agent import FileOps
 from usr_harness.sync.remote.pipes import widen_standard_streams
@@ -255,10 +254,7 @@ class Agent(FileOps):
         stage = new_stage(folder)
         self.stages[folder] = stage
         self.needed[folder] = bytes_needed(parent, sizes)
-        if request.get("fault") == "fill":
-            fill_space(stage)
-        else:
-            _fire(_fault_step(request.get("fault"), "after-preflight"))
+        _fire(_fault_step(request.get("fault"), "after-preflight", stage))
         return {"ok": True, "stage": os.path.basename(stage)}
 
     def op_put(self, request: dict) -> dict:
@@ -472,19 +468,18 @@ def _installed_version(name: str) -> str | None:
         return None
 
 
-def _fault_step(action: str | None, point: str = "mid-promotion"):
-    """A drill can make the agent die, fail or stop at a fault point (a crash, a hang)."""
-    if action == "kill":
-        return lambda: os.kill(os.getpid(), signal.SIGKILL)
-    if action == "stop":
-        return lambda: os.kill(os.getpid(), signal.SIGSTOP)
-    if action == "raise":
+def _fault_step(action: str | None, point: str = "mid-promotion", folder: str | None = None):
+    """A drill can make the agent die, fail, stop or fill its disk at a fault point (a crash, a hang)."""
+    if action not in ("kill", "stop", "raise", "fill") or (action == "fill" and folder is None):
+        return None
 
-        def fail() -> None:
-            raise AgentFailure("staging", f"fault point {point} fired on the remote")
+    def step() -> None:
+        try:
+            fire(action, folder, point)
+        except FaultInjected:
+            raise AgentFailure("staging", f"fault point {point} fired on the remote") from None
 
-        return fail
-    return None
+    return step
 
 
 def _fire(step) -> None:

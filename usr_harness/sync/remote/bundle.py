@@ -8,7 +8,6 @@ names are already defined earlier in the same program.
 from __future__ import annotations
 
 import functools
-import hashlib
 import shlex
 from importlib import resources
 
@@ -22,7 +21,7 @@ AGENT_MODULES = (
     "sync/hash_store.py",
     "sync/promotion.py",
     "sync/space.py",
-    "faults/points.py",
+    "sync/hooks.py",
     "sync/remote/pipes.py",
     "sync/remote/file_agent.py",
     "sync/remote/agent.py",
@@ -49,10 +48,6 @@ def agent_source() -> bytes:
             else:
                 lines.append(line)
     return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def agent_digest() -> str:
-    return hashlib.sha256(agent_source()).hexdigest()[:16]
 
 
 def agent_command(python: str) -> str:
