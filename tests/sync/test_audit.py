@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 
 from usr_harness.errors import VerifyError
-from usr_harness.sync.audit import AuditRecord, build_audit, post_report, render_plain, section_report
+from usr_harness.sync.audit import (
+    AuditRecord,
+    build_audit,
+    build_file_audit,
+    post_report,
+    render_plain,
+    section_report,
+)
 from usr_harness.sync.diff import DiffResult, SectionDiff, diff_manifests
 from usr_harness.sync.manifest import EventsInfo, FileEntry, Manifest
 from usr_harness.sync.options import SyncOptions
@@ -208,3 +215,42 @@ def test_the_plain_block_of_a_file_mode_audit_names_the_target_and_what_was_forc
     ]
     assert "  Verify         : primary=hash" in lines
     assert lines[-1] == "  FORCED         : /data/notes.parquet"
+
+
+def file_audit(record: AuditRecord, *, stated: bool = True) -> dict:
+    local = Manifest("local", True, {"records.parquet": entry("records.parquet", "primary", 3, "aa")})
+    remote = Manifest("remote", False)
+    return build_file_audit(
+        action="push",
+        transfer_state="TRANSFERRED" if stated else "FAILED",
+        target="/laptop/f.csv",
+        remote="hpc",
+        remote_path="/hpc/f.csv" if stated else None,
+        verify="auto",
+        local=local if stated else None,
+        remote_manifest=remote if stated else None,
+        diff=diff_manifests(local, remote, SyncOptions(verify="auto")) if stated else None,
+        warnings=["WARNING: x"] if stated else [],
+        record=record,
+    )
+
+
+def test_the_file_audit_keeps_its_own_head_primary_block_and_block_order():
+    record = AuditRecord(forced=["/hpc/f.csv"], transfer={"files": 1, "bytes": 3, "deleted": 0})
+    record.post = {"up_to_date": True, "changed": {"primary": False}}
+    data = file_audit(record)["data"]
+    head = ["action", "transfer_state", "mode", "target", "remote", "remote_path", "verify", "up_to_date"]
+    assert list(data) == [*head, "primary", "warnings", "forced", "post", "transfer"]
+    assert data["verify"] == {"primary": "auto", "primary_effective": "hash"} and data["up_to_date"] is False
+    assert data["primary"] == {"changed": True, "local": {"size": 3, "sha256": "aa"}, "remote": None}
+    assert data["warnings"] == ["WARNING: x"] and data["mode"] == "file"
+
+
+def test_a_file_audit_before_any_stat_has_warnings_but_no_primary():
+    data = file_audit(AuditRecord(error={"family": "usage", "message": "m", "paths": []}), stated=False)[
+        "data"
+    ]
+    assert (
+        data["remote_path"] is None and data["up_to_date"] is None and data["verify"] == {"primary": "auto"}
+    )
+    assert list(data)[-2:] == ["warnings", "error"] and "primary" not in data

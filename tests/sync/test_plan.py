@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from usr_harness.sync.diff import diff_manifests
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
-from usr_harness.sync.plan import base_from, parquet_changed_since, plan_sync, primary_missing
+from usr_harness.sync.plan import base_from, parquet_changed_since, plan_file, plan_sync, primary_missing
 
 
 def sha(text: str) -> str:
@@ -428,3 +428,92 @@ def test_an_addition_is_never_a_deletion_on_the_other_side(case, action, force):
         assert path in result.copy
     for path in set(result.kept):
         assert path in target.files and path not in base and path not in result.copy
+
+
+def one_file(side: str, body: str | None, *, hashed: bool = True) -> Manifest:
+    """A single file as file mode hands it to the plan: one entry in the primary's place."""
+    if body is None:
+        return Manifest(side, False)
+    entry = {"path": "records.parquet", "section": "primary", "kind": "file", "size": len(body)}
+    return Manifest.from_scan(
+        side, {"exists": True, "files": [{**entry, "sha256": sha(body) if hashed else None}]}
+    )
+
+
+NAMES = {"local": "/laptop/f.csv", "remote": "/hpc/f.csv"}
+
+
+def file_plan(action: str, local: str | None, remote: str | None, base: str | None = None, **kw):
+    options = {"names": NAMES, "primary_mode": "hash", "force": False, **kw}
+    recorded = None if base is None else {"sha256": sha(base), "size": len(base)}
+    return plan_file(action, one_file("local", local), one_file("remote", remote), recorded, **options)
+
+
+@pytest.mark.parametrize(("action", "source"), [("push", "local"), ("pull", "remote")])
+def test_a_file_missing_at_its_source_is_a_verify_refusal_on_that_side(action: str, source: str):
+    plan = file_plan(action, None, None)
+    [problem] = plan.problems
+    assert (problem.family, problem.side, problem.path) == ("verify", source, NAMES[source])
+    assert problem.message == f"{source} {NAMES[source]} is missing"
+
+
+def test_an_identical_file_moves_nothing_whatever_the_base():
+    for base in (None, "old"):
+        plan = file_plan("push", "same", "same", base)
+        assert plan.noop and not plan.problems and not plan.forced
+
+
+@pytest.mark.parametrize(("action", "target"), [("push", "remote"), ("pull", "local")])
+def test_a_file_is_copied_to_a_missing_target_or_one_still_at_the_base(action: str, target: str):
+    assert file_plan(
+        action, None if target == "local" else "new", None if target == "remote" else "new"
+    ).copy == [NAMES[target]]
+    bodies = ("new", "old") if action == "push" else ("old", "new")
+    assert file_plan(action, *bodies, base="old").copy == [NAMES[target]]
+
+
+@pytest.mark.parametrize("base", [None, "older"])
+def test_a_target_changed_since_the_base_is_diverged_unless_forced(base: str | None):
+    plan = file_plan("push", "mine", "theirs", base)
+    [problem] = plan.problems
+    assert (problem.family, problem.side, problem.path) == ("diverged", "remote", "/hpc/f.csv")
+    assert problem.message == (
+        "remote /hpc/f.csv changed since the last sync; refusing to overwrite it (use --force to override)"
+    )
+    forced = file_plan("push", "mine", "theirs", base, force=True)
+    assert forced.copy == forced.forced == ["/hpc/f.csv"] and not forced.problems
+
+
+def test_a_target_without_a_digest_is_judged_against_the_base_by_size():
+    base = {"sha256": sha("abc"), "size": 3}
+    local, remote = one_file("local", "abcd"), one_file("remote", "xyz", hashed=False)
+    plan = plan_file("push", local, remote, base, names=NAMES, primary_mode="hash", force=False)
+    assert plan.copy == ["/hpc/f.csv"] and not plan.problems
+
+
+def test_the_effective_mode_decides_sameness():
+    plan = file_plan("push", "abc", "xyz", primary_mode="size")
+    assert plan.noop and not plan.problems
+
+
+@given(
+    st.sampled_from(["push", "pull"]),
+    st.sampled_from([None, "a", "b"]),
+    st.sampled_from([None, "a", "b"]),
+    st.sampled_from([None, "a", "b"]),
+    st.booleans(),
+)
+def test_a_file_plan_either_refuses_moves_nothing_or_copies_to_the_target(action, local, remote, base, force):
+    plan = file_plan(action, local, remote, base, force=force)
+    source, target = (remote, local) if action == "pull" else (local, remote)
+    target_side = "local" if action == "pull" else "remote"
+    assert len(plan.problems) + bool(plan.copy) <= 1 and not plan.delete and not plan.kept
+    if source is None:
+        assert plan.problems[0].family == "verify"
+    elif source == target:
+        assert plan.noop and not plan.problems
+    elif target is not None and target != base and not force:
+        assert plan.problems[0].family == "diverged"
+    else:
+        assert plan.copy == [NAMES[target_side]]
+        assert plan.forced == ([NAMES[target_side]] if target is not None and target != base else [])

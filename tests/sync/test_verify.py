@@ -139,6 +139,18 @@ def test_verify_parquet_names_the_damaged_file(tmp_path: Path):
         verify.verify_parquet(path, DATASET, RECORDS_FILE)
 
 
+def test_verify_parquet_as_opens_with_the_name_it_is_given(tmp_path: Path):
+    path = tmp_path / "staged.parquet"
+    write_parquet(records_table(0, 200), path)
+    verify.verify_parquet_as(path, "staged copy of remote /hpc/f.parquet", [str(path)])
+    damage_first_page(path)
+    with pytest.raises(
+        VerifyError, match=r"^staged copy of remote /hpc/f.parquet fails parquet checksum"
+    ) as raised:
+        verify.verify_parquet_as(path, "staged copy of remote /hpc/f.parquet", [str(path)])
+    assert raised.value.paths == [str(path)]
+
+
 def test_post_verify_ignores_kept_additions_and_names_the_section_that_differs(tmp_path: Path):
     make_dataset(tmp_path / "remote")
     remote = manifest_of(tmp_path / "remote" / DATASET)

@@ -83,15 +83,20 @@ def _side_events(manifest: Manifest) -> dict | None:
     return {"size": entry.size, "sha256": entry.sha256, "lines": lines}
 
 
+def primary_report(local: Manifest, remote: Manifest, diff: DiffResult) -> dict:
+    """The primary's block: whether it differs, and what each side holds (None: missing)."""
+    return {
+        "changed": diff.sections["primary"].changed,
+        "local": _side_primary(local),
+        "remote": _side_primary(remote),
+    }
+
+
 def section_report(local: Manifest, remote: Manifest, diff: DiffResult) -> dict:
     """The per-section block of SPEC §3 (state before any transfer)."""
     s = diff.sections
     report = {
-        "primary": {
-            "changed": s["primary"].changed,
-            "local": _side_primary(local),
-            "remote": _side_primary(remote),
-        },
+        "primary": primary_report(local, remote, diff),
         "meta": {"changed": s["meta"].changed},
         ".events.log": {
             "changed": diff.events_changed,
@@ -138,14 +143,8 @@ def build_audit(
     record: AuditRecord | None = None,
 ) -> dict:
     """SPEC §3's audit: the request, the per-section state before any transfer, then the record."""
-    data: dict = {
-        "action": action,
-        "transfer_state": transfer_state,
-        "dataset": dataset,
-        "remote": remote,
-        "verify": opts.verify_block(),
-        "up_to_date": None if diff is None else not diff.changed,
-    }
+    subject = {"dataset": dataset, "remote": remote}
+    data = _audit_head(action, transfer_state, subject, opts.verify_block(), diff)
     if diff is not None and local is not None and remote_manifest is not None:
         data["verify"]["primary_effective"] = diff.primary_mode
         data.update(section_report(local, remote_manifest, diff))
@@ -153,6 +152,54 @@ def build_audit(
     if record is not None:
         data.update(record.blocks())
     return {"usr_output_version": OUTPUT_VERSION, "data": data}
+
+
+_FILE_BLOCK_ORDER = ("forced", "post", "transfer", "error")
+
+
+def build_file_audit(
+    *,
+    action: str,
+    transfer_state: str,
+    target: str,
+    remote: str,
+    remote_path: str | None,
+    verify: str,
+    local: Manifest | None,
+    remote_manifest: Manifest | None,
+    diff: DiffResult | None,
+    warnings: list[str],
+    record: AuditRecord,
+) -> dict:
+    """File mode's audit: the dataset audit's head and primary block, no sidecar sections.
+
+    `warnings` is always present (the file's own fallbacks, which name the file); the
+    record's blocks follow in file mode's order (it post-verifies before it counts what moved).
+    """
+    subject = {"mode": "file", "target": target, "remote": remote, "remote_path": remote_path}
+    data = _audit_head(action, transfer_state, subject, {"primary": verify}, diff)
+    if diff is not None:
+        data["verify"]["primary_effective"] = diff.primary_mode
+        if local is not None and remote_manifest is not None:
+            data["primary"] = primary_report(local, remote_manifest, diff)
+    data["warnings"] = list(warnings)
+    blocks = record.blocks()
+    data.update({key: blocks.pop(key) for key in _FILE_BLOCK_ORDER if key in blocks})
+    data.update(blocks)
+    return {"usr_output_version": OUTPUT_VERSION, "data": data}
+
+
+def _audit_head(
+    action: str, transfer_state: str, subject: dict, verify: dict, diff: DiffResult | None
+) -> dict:
+    """The keys every audit opens with, in their order: what ran, on what, verified how, whether in step."""
+    return {
+        "action": action,
+        "transfer_state": transfer_state,
+        **subject,
+        "verify": verify,
+        "up_to_date": None if diff is None else not diff.changed,
+    }
 
 
 def write_audit(path: Path, audit: dict) -> None:

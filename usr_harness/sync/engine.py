@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
 from usr_harness.dataset.journal import JournalConflict
@@ -25,7 +27,8 @@ from usr_harness.errors import (
     VerifyError,
 )
 from usr_harness.sync import base_store, hooks, inventory, promotion, pull, push, space, verify
-from usr_harness.sync.audit import post_report, render_plain, write_audit
+from usr_harness.sync.audit import post_report, render_plain
+from usr_harness.sync.command import gate, publish, publish_failure
 from usr_harness.sync.diff import diff_manifests
 from usr_harness.sync.hash_store import HashStore, store_path
 from usr_harness.sync.hooks import FaultInjected, fault_point
@@ -117,31 +120,21 @@ def _save_local_hashes(state: SyncRun) -> None:
 def _finish(state: SyncRun, transfer_state: str) -> dict:
     """Print the audit block and write the audit JSON; a JSON that cannot be written is `staging`."""
     state.finished = True
-    audit = state.audit(transfer_state)
-    state.request.echo(render_plain(audit))
-    path = state.request.audit_json_out
-    if path:
-        try:
-            write_audit(path, audit)
-        except OSError as error:
-            raise StagingError(
-                f"local {state.request.dataset}: cannot write the audit JSON {quote(path)} "
-                f"({error.strerror}); the {state.action} itself ended {transfer_state}",
-                paths=[str(path)],
-                dataset=state.request.dataset,
-                side="local",
-            ) from None
-    return audit
+    return publish(state.audit(transfer_state), *_published(state))
 
 
 def _finish_failed(state: SyncRun, error: UsrError, transfer_state: str = "FAILED") -> None:
     """Record `error` in the audit; an audit that cannot be written is a warning beside it, never
     in its place."""
     state.record.error = error.as_dict()
-    try:
-        _finish(state, transfer_state)
-    except StagingError as unwritten:
-        state.request.echo(f"WARNING: {unwritten.message}")
+    state.finished = True
+    publish_failure(state.audit(transfer_state), *_published(state))
+
+
+def _published(state: SyncRun) -> tuple[Callable[[str], None], Path | None, str, str]:
+    """Where the audit goes: the printed block, the JSON file, the local side's name, the dataset."""
+    request = state.request
+    return request.echo, request.audit_json_out, f"local {request.dataset}", request.dataset
 
 
 def _abort_remote(agent: AgentClient, dataset: str) -> None:
@@ -235,18 +228,12 @@ def _gate(state: SyncRun, plan: Plan) -> str | None:
                 request.root, request.dataset, request.remote, base_from(state.local, state.remote)
             )
         return "NO-OP"
-    if request.opts.dry_run:
-        return "DRY-RUN"
-    if not request.opts.yes:
-        if request.confirm is None:
-            raise UsageError(
-                f"{state.action} of {request.dataset} needs confirmation: pass -y (no terminal to ask on)"
-            )
+
+    def question() -> str:
         summary = render_plain(state.audit("DIFF-ONLY"))
-        question = f"{summary}\n{state.action} {len(plan.copy)} file(s), delete {len(plan.delete)}?"
-        if not request.confirm(question):
-            raise UsageError(f"{state.action} of {request.dataset} declined; nothing changed")
-    return None
+        return f"{summary}\n{state.action} {len(plan.copy)} file(s), delete {len(plan.delete)}?"
+
+    return gate(request.opts, request.confirm, f"{state.action} of {request.dataset}", question)
 
 
 def do_pull(state: SyncRun, agent: AgentClient) -> str:

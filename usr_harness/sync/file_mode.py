@@ -6,6 +6,10 @@ locked through its sibling `.<name>.usr.lock`; the new bytes land in a
 still holds what the plan saw. A target changed since the last sync is refused
 unless --force, an identical file moves no bytes, and every outcome writes the
 audit, failures included.
+
+The file is a one-entry manifest (in the primary's place): the dataset sync's diff,
+plan (`plan_file`), verification and audit decide and report; this module maps the
+remote path and does the file operations (stat, lock, stage, send or receive, rename).
 """
 
 from __future__ import annotations
@@ -16,21 +20,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from usr_harness.errors import (
-    FAMILY_BY_NAME,
-    ConfigError,
-    DivergedError,
-    StagingError,
-    UsageError,
-    UsrError,
-    VerifyError,
-)
-from usr_harness.sync.audit import OUTPUT_VERSION, AuditRecord, render_plain, write_audit
-from usr_harness.sync.diff import same_content
+from usr_harness.dataset.layout import RECORDS_FILE
+from usr_harness.errors import FAMILY_BY_NAME, ConfigError, StagingError, UsrError, VerifyError
+from usr_harness.sync.audit import AuditRecord, build_file_audit, render_plain
+from usr_harness.sync.command import gate, publish, publish_failure
+from usr_harness.sync.diff import DiffResult, diff_manifests
 from usr_harness.sync.file_base import load_file_base, save_file_base
 from usr_harness.sync.hooks import HookError, load_from_env
-from usr_harness.sync.manifest import FileEntry
+from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.plan import plan_file
 from usr_harness.sync.progress import SILENT, Observer
 from usr_harness.sync.remote.client import READ_CHUNK, AgentClient
 from usr_harness.sync.remote.connect import connect_agent
@@ -46,6 +45,7 @@ from usr_harness.sync.remote.file_agent import (
 )
 from usr_harness.sync.remote.profiles import get_profile
 from usr_harness.sync.targets import file_remote_path
+from usr_harness.sync.verify import check_post, post_diff, verify_parquet_as
 
 
 @dataclass
@@ -77,13 +77,13 @@ class FileSide:
             return cls(False)
         return cls(True, entry["size"], entry.get("sha256"), entry.get("parquet"))
 
-    def entry(self) -> FileEntry:
-        return FileEntry(path="", section="primary", kind="file", size=self.size, sha256=self.sha256)
-
-    def report(self) -> dict | None:
+    def manifest(self, side: str) -> Manifest:
+        """The one-entry manifest the shared diff, plan and audit read: the file in the primary's place."""
         if not self.exists:
-            return None
-        return {"size": self.size, "sha256": self.sha256, **(self.parquet or {})}
+            return Manifest(side, False)
+        entry = {"path": RECORDS_FILE, "section": "primary", "kind": "file", "size": self.size}
+        scan = {"exists": True, "files": [{**entry, "sha256": self.sha256}], "primary": self.parquet}
+        return Manifest.from_scan(side, scan)
 
 
 @dataclass
@@ -95,8 +95,7 @@ class _FileRun:
     remote_path: str | None = None
     local: FileSide | None = None
     remote: FileSide | None = None
-    mode: str | None = None
-    changed: bool | None = None
+    diff: DiffResult | None = None
     warnings: list[str] = field(default_factory=list)
     record: AuditRecord = field(default_factory=AuditRecord)
 
@@ -104,28 +103,26 @@ class _FileRun:
     def target(self) -> str:
         return str(self.request.local)
 
+    def manifests(self) -> tuple[Manifest, Manifest] | tuple[None, None]:
+        if self.local is None or self.remote is None:
+            return None, None
+        return self.local.manifest("local"), self.remote.manifest("remote")
+
     def audit(self, transfer_state: str) -> dict:
-        data: dict = {
-            "action": self.action,
-            "transfer_state": transfer_state,
-            "mode": "file",
-            "target": self.target,
-            "remote": self.request.remote,
-            "remote_path": self.remote_path,
-            "verify": {"primary": self.request.opts.verify},
-            "up_to_date": None if self.changed is None else not self.changed,
-        }
-        if self.mode is not None:
-            data["verify"]["primary_effective"] = self.mode
-        if self.local is not None and self.remote is not None:
-            data["primary"] = {
-                "changed": self.changed,
-                "local": self.local.report(),
-                "remote": self.remote.report(),
-            }
-        data["warnings"] = list(self.warnings)
-        data.update(self.record.blocks())
-        return {"usr_output_version": OUTPUT_VERSION, "data": data}
+        local, remote = self.manifests()
+        return build_file_audit(
+            action=self.action,
+            transfer_state=transfer_state,
+            target=self.target,
+            remote=self.request.remote,
+            remote_path=self.remote_path,
+            verify=self.request.opts.verify,
+            local=local,
+            remote_manifest=remote,
+            diff=self.diff,
+            warnings=self.warnings,
+            record=self.record,
+        )
 
 
 def run(action: str, request: FileRequest) -> dict:
@@ -157,17 +154,14 @@ def run(action: str, request: FileRequest) -> dict:
                 raise
     except UsrError as error:
         state.record.error = error.as_dict()
-        _finish(state, "FAILED")
+        publish_failure(state.audit("FAILED"), *_published(state))
         raise
-    return _finish(state, transfer_state)
+    return publish(state.audit(transfer_state), *_published(state))
 
 
-def _finish(state: _FileRun, transfer_state: str) -> dict:
-    audit = state.audit(transfer_state)
-    if state.request.audit_json_out:
-        write_audit(state.request.audit_json_out, audit)
-    state.request.echo(render_plain(audit))
-    return audit
+def _published(state: _FileRun) -> tuple[Callable[[str], None], Path | None, str]:
+    """Where the audit goes: the printed block, the JSON file, and the local side's name."""
+    return state.request.echo, state.request.audit_json_out, f"local {state.target}"
 
 
 @contextlib.contextmanager
@@ -197,8 +191,9 @@ def _stat(state: _FileRun, agent: AgentClient, *, digest: bool) -> None:
     except FileRefusal as refusal:
         raise VerifyError(f"remote {refusal.message}", paths=refusal.paths, side="remote") from None
     state.local, state.remote = FileSide.of(local), FileSide.of(remote)
-    state.mode, state.warnings = effective_mode(verify, state.local, state.remote, state.target)
-    state.changed = _differs(state.local, state.remote, state.mode)
+    state.diff = diff_manifests(*state.manifests(), state.request.opts)
+    # The same mode the diff chose; the file's own warnings name the file, not records.parquet.
+    _mode, state.warnings = effective_mode(verify, state.local, state.remote, state.target)
 
 
 def _usable(stats: dict | None) -> bool:
@@ -222,45 +217,25 @@ def effective_mode(verify: str, local: FileSide, remote: FileSide, name: str) ->
     return "size", [f"WARNING: --verify auto fell back from hash to size for {name}"]
 
 
-def _differs(local: FileSide, remote: FileSide, mode: str) -> bool:
-    if not (local.exists and remote.exists):
-        return local.exists != remote.exists
-    return not same_content(local.entry(), remote.entry(), mode, (local.parquet, remote.parquet))
-
-
-def _sides(state: _FileRun) -> tuple[tuple[str, str, FileSide], tuple[str, str, FileSide]]:
-    """(side, path, file) of the source, then of the target."""
-    local = ("local", state.target, state.local)
-    remote = ("remote", state.remote_path, state.remote)
-    return (remote, local) if state.action == "pull" else (local, remote)
-
-
-def _unchanged_since(side: FileSide, base: dict | None) -> bool:
-    if base is None:
-        return False
-    if side.sha256 and base.get("sha256"):
-        return side.sha256 == base["sha256"]
-    return side.size == base.get("size")
-
-
 def _plan(state: _FileRun) -> bool:
     """True when nothing needs to move; refuses a missing source and a target changed since the base."""
-    (source_side, source_path, source), (target_side, target_path, target) = _sides(state)
-    if not source.exists:
-        raise VerifyError(f"{source_side} {source_path} is missing", paths=[source_path], side=source_side)
-    if not state.changed:
-        return True
-    base = load_file_base(state.request.local, state.request.remote, state.remote_path)
-    if target.exists and not _unchanged_since(target, base):
-        if not state.request.opts.force:
-            raise DivergedError(
-                f"{target_side} {target_path} changed since the last sync; refusing to overwrite it "
-                "(use --force to override)",
-                paths=[target_path],
-                side=target_side,
-            )
-        state.record.forced = [target_path]
-    return False
+    base = None
+    if state.diff.changed:  # a file both sides agree on never needs (or fails on) the base
+        base = load_file_base(state.request.local, state.request.remote, state.remote_path)
+    plan = plan_file(
+        state.action,
+        *state.manifests(),
+        base,
+        names={"local": state.target, "remote": state.remote_path},
+        primary_mode=state.diff.primary_mode,
+        force=state.request.opts.force,
+    )
+    if plan.problems:
+        problem = plan.problems[0]
+        raise FAMILY_BY_NAME[problem.family](problem.message, paths=[problem.path], side=problem.side)
+    if plan.forced:
+        state.record.forced = plan.forced
+    return plan.noop
 
 
 def _save_base(state: _FileRun, written: FileSide) -> None:
@@ -276,18 +251,12 @@ def _noop(state: _FileRun) -> str:
 
 def _gate(state: _FileRun) -> str | None:
     """DRY-RUN or a declined prompt end the command before any lock is taken."""
-    request = state.request
-    if request.opts.dry_run:
-        return "DRY-RUN"
-    if not request.opts.yes:
-        if request.confirm is None:
-            raise UsageError(
-                f"{state.action} of {state.target} needs confirmation: pass -y (no terminal to ask on)"
-            )
-        question = f"{render_plain(state.audit('DIFF-ONLY'))}\n{state.action} {state.target}?"
-        if not request.confirm(question):
-            raise UsageError(f"{state.action} of {state.target} declined; nothing changed")
-    return None
+    target = state.target
+
+    def question() -> str:
+        return f"{render_plain(state.audit('DIFF-ONLY'))}\n{state.action} {target}?"
+
+    return gate(state.request.opts, state.request.confirm, f"{state.action} of {target}", question)
 
 
 @contextlib.contextmanager
@@ -344,9 +313,8 @@ def _transfer(
         else:
             progress.transfer(1, state.local.size, lambda: (stats.files_sent, stats.bytes_sent))
         moved, after = move(state, agent)
-        local, remote = (after, state.remote) if write_local else (state.local, after)
         progress.phase("post-verify")
-        _post_verify(state, local, remote)
+        _post_verify(state, after)
         _save_base(state, after)
     state.record.transfer = {"files": 1, "bytes": moved, "deleted": 0}
     return "TRANSFERRED"
@@ -387,7 +355,7 @@ def _pull_file(state: _FileRun, agent: AgentClient) -> tuple[int, FileSide]:
 
 def _push_file(state: _FileRun, agent: AgentClient) -> tuple[int, FileSide]:
     if state.target.endswith(".parquet"):
-        _verify_parquet(Path(state.target), f"local {state.target}")
+        verify_parquet_as(Path(state.target), f"local {state.target}", [state.target])
     moved = _send(state, agent)
     expect = state.remote.sha256 if state.remote.exists else None
     state.request.progress.phase("promote")
@@ -415,7 +383,8 @@ def _receive(state: _FileRun, agent: AgentClient) -> int:
                 paths=[state.target],
             )
         if state.target.endswith(".parquet"):
-            _verify_parquet(Path(staged.path), f"staged copy of remote {state.remote_path}")
+            staged_path = Path(staged.path)
+            verify_parquet_as(staged_path, f"staged copy of remote {state.remote_path}", [str(staged_path)])
         expect = state.local.sha256 if state.local.exists else None
         state.request.progress.phase("promote")
         with _local_side():
@@ -426,22 +395,16 @@ def _receive(state: _FileRun, agent: AgentClient) -> int:
     return staged.size
 
 
-def _verify_parquet(path: Path, what: str) -> None:
-    try:
-        from usr_harness.dataset.parquet_io import verify_parquet
-
-        verify_parquet(path)
-    except UsrError as error:
-        raise VerifyError(f"{what} fails parquet checksum decoding: {error}", paths=[str(path)]) from None
-
-
-def _post_verify(state: _FileRun, local: FileSide, remote: FileSide) -> None:
-    changed = _differs(local, remote, "hash")
-    state.record.post = {"up_to_date": not changed, "changed": {"primary": changed}}
-    if changed:
-        raise VerifyError(
-            f"{state.target}: post-{state.action} verification found differences after transfer"
-        )
+def _post_verify(state: _FileRun, after: FileSide) -> None:
+    """The re-diff by sha256 after the swap must find the target equal to the source."""
+    pulled = state.action == "pull"
+    local = (after if pulled else state.local).manifest("local")
+    remote = (state.remote if pulled else after).manifest("remote")
+    target, source = (local, remote) if pulled else (remote, local)
+    post = post_diff(target, source, state.action, [], _BY_HASH)
+    changed = post.sections["primary"].changed
+    state.record.post = {"up_to_date": not post.changed, "changed": {"primary": changed}}
+    check_post(post, state.action, state.target)
 
 
 def _send(state: _FileRun, agent: AgentClient) -> int:
@@ -463,5 +426,7 @@ def _send(state: _FileRun, agent: AgentClient) -> int:
         )
     return size
 
+
+_BY_HASH = SyncOptions(verify="hash")
 
 _ACTIONS = {"diff": do_diff, "pull": do_pull, "push": do_push}

@@ -29,6 +29,8 @@ class Problem:
     message: str
     path: str
     corruption: bool = False
+    side: str | None = None
+    """The side the problem is on, where one file's plan knows it (`plan_file`)."""
 
 
 @dataclass
@@ -171,14 +173,16 @@ def _check_derived_present(plan: Plan, source: Manifest, target: Manifest, base:
             plan.problems.append(Problem("sidecars", message, "_derived", corruption=True))
 
 
-def _diverged(plan: Plan, path: str, reason: str, *, copy: bool, force: bool) -> None:
+def _diverged(
+    plan: Plan, path: str, reason: str, *, copy: bool, force: bool, side: str | None = None
+) -> None:
     if force:
         (plan.copy if copy else plan.delete).append(path)
         plan.forced.append(path)
         return
     verb = "overwrite" if copy else "delete"
     plan.problems.append(
-        Problem("diverged", f"{reason}; refusing to {verb} it (use --force to override)", path)
+        Problem("diverged", f"{reason}; refusing to {verb} it (use --force to override)", path, side=side)
     )
 
 
@@ -257,6 +261,41 @@ def _extends_base_log(side: Manifest, base: dict | None) -> bool:
         and info.base_sha256 == base.get("sha256")
         and info.base_ends_line
     )
+
+
+def plan_file(
+    action: str,
+    local: Manifest,
+    remote: Manifest,
+    base: dict | None,
+    *,
+    names: dict[str, str],
+    primary_mode: str,
+    force: bool,
+) -> Plan:
+    """One file as a one-entry sync; `names` holds each side's path as messages name it.
+
+    The source must hold the file, an identical target moves nothing, and a target is
+    overwritten only while it still matches `base` (the last sync's {sha256, size}) or under
+    --force. `copy` and `forced` name the target's path.
+    """
+    source, target = (remote, local) if action == "pull" else (local, remote)
+    plan = Plan(action)
+    src, tgt = source.primary, target.primary
+    if src is None:
+        name = names[source.side]
+        plan.problems.append(Problem("verify", f"{source.side} {name} is missing", name, side=source.side))
+        return plan
+    stats = (source.primary_stats, target.primary_stats)
+    if tgt is not None and same_content(src, tgt, primary_mode, stats):
+        return plan
+    name = names[target.side]
+    if tgt is not None and not _unchanged_since(tgt, base):
+        reason = f"{target.side} {name} changed since the last sync"
+        _diverged(plan, name, reason, copy=True, force=force, side=target.side)
+    else:
+        plan.copy.append(name)
+    return plan
 
 
 def parquet_changed_since(side: Manifest, base: dict[str, dict] | None) -> bool:

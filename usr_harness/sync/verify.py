@@ -119,13 +119,17 @@ def verify_staged(
 
 def verify_parquet(path: Path, dataset: str, rel: str) -> None:
     """A push's local parquet file, decoded while it uploads; named as the audit names it."""
+    verify_parquet_as(path, f"{dataset}: {quote(rel)}", [rel])
+
+
+def verify_parquet_as(path: Path, name: str, paths: list[str]) -> None:
+    """`path` decoded with page checksums; a failure is `verify`, its message opening with `name`."""
     from usr_harness.dataset.parquet_io import verify_parquet as decode
 
     try:
         decode(path)
     except UsrError as error:
-        message = f"{dataset}: {quote(rel)} fails parquet checksum decoding: {error}"
-        raise VerifyError(message, paths=[rel]) from None
+        raise VerifyError(f"{name} fails parquet checksum decoding: {error}", paths=paths) from None
 
 
 def post_diff(
