@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.errors import StagingError, UsageError
-from usr_harness.sync.command import gate, publish, publish_failure
+from usr_harness.errors import ConfigError, StagingError, UsageError
+from usr_harness.sync import hooks
+from usr_harness.sync.command import gate, load_hooks, publish, publish_failure
 from usr_harness.sync.options import SyncOptions
 
 AUDIT = {
@@ -90,3 +91,9 @@ def test_a_failed_command_whose_json_cannot_be_written_warns_beside_its_error(tm
     printed: list[str] = []
     publish_failure(AUDIT, printed.append, blocker / "audit.json", "local f")
     assert printed[1].startswith("WARNING: local f: cannot write the audit JSON ")
+
+
+def test_a_hook_that_cannot_load_is_a_config_error_before_anything_moves(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(hooks.HOOKS_ENV, "usr_no_such_hook_module:hook")
+    with pytest.raises(ConfigError, match="usr_no_such_hook_module"):
+        load_hooks()

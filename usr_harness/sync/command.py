@@ -1,4 +1,4 @@
-"""What every `usr diff | pull | push` shares, dataset or file: the gate before any lock, the audit after.
+"""What every `usr diff | pull | push` shares, dataset or file: hooks, the gate, the published audit.
 
 Both modes ask the same question before they write (DRY-RUN, -y, or a prompt) and
 publish the audit on every outcome, failures included: printed first, then written
@@ -11,9 +11,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from usr_harness.dataset.quoting import quote
-from usr_harness.errors import StagingError, UsageError
+from usr_harness.errors import ConfigError, StagingError, UsageError
+from usr_harness.sync import hooks
 from usr_harness.sync.audit import render_plain, write_audit
 from usr_harness.sync.options import SyncOptions
+
+
+def load_hooks() -> None:
+    """Install the hook `USR_SYNC_HOOKS` names before anything moves; a bad name is a config error."""
+    try:
+        hooks.load_from_env()
+    except hooks.HookError as error:
+        raise ConfigError(str(error)) from None
 
 
 def gate(

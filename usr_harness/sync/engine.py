@@ -19,16 +19,15 @@ from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id
 from usr_harness.dataset.quoting import quote
 from usr_harness.errors import (
     FAMILY_BY_NAME,
-    ConfigError,
     LockError,
     StagingError,
     UsageError,
     UsrError,
     VerifyError,
 )
-from usr_harness.sync import base_store, hooks, inventory, promotion, pull, push, space, verify
+from usr_harness.sync import base_store, inventory, promotion, pull, push, space, verify
 from usr_harness.sync.audit import post_report, render_plain
-from usr_harness.sync.command import gate, publish, publish_failure
+from usr_harness.sync.command import gate, load_hooks, publish, publish_failure
 from usr_harness.sync.diff import diff_manifests
 from usr_harness.sync.hash_store import HashStore, store_path
 from usr_harness.sync.hooks import FaultInjected, fault_point
@@ -49,10 +48,7 @@ def run(action: str, request: SyncRequest) -> dict:
         check_dataset_id(request.dataset)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    try:
-        hooks.load_from_env()
-    except hooks.HookError as error:
-        raise ConfigError(str(error)) from None
+    load_hooks()
     state = SyncRun(action, request)
     state.store = HashStore.load(
         store_path(str(request.root), request.dataset), trust=not request.opts.rehash

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from usr_harness.dataset.layout import RECORDS_FILE
-from usr_harness.errors import FAMILY_BY_NAME, ConfigError, StagingError, UsrError, VerifyError
+from usr_harness.errors import FAMILY_BY_NAME, StagingError, UsrError, VerifyError
 from usr_harness.sync.audit import AuditRecord, build_file_audit, render_plain
-from usr_harness.sync.command import gate, publish, publish_failure
+from usr_harness.sync.command import gate, load_hooks, publish, publish_failure
 from usr_harness.sync.diff import DiffResult, diff_manifests
 from usr_harness.sync.file_base import load_file_base, save_file_base
-from usr_harness.sync.hooks import HookError, load_from_env
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import plan_file
@@ -128,10 +127,7 @@ class _FileRun:
 def run(action: str, request: FileRequest) -> dict:
     """Run one file-mode command; returns the audit, raises the UsrError family after writing it."""
     request.opts.check(action)
-    try:
-        load_from_env()
-    except HookError as error:
-        raise ConfigError(str(error)) from None
+    load_hooks()
     state = _FileRun(action, request)
     try:
         profile = get_profile(request.remote, request.remotes_config)
