@@ -11,18 +11,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
-from usr_harness.cli.usr.app import main as usr_main
+from tests.usr_sides import DATASET, Sides, make_dataset, overlay_table, records_table
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.context import seeded_context
 from usr_harness.dataset.parquet_io import write_parquet
-from usr_harness.dataset.registry import register_namespace
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "audits"
 UPDATE_ENV = "USR_HARNESS_UPDATE_GOLDEN"
@@ -34,7 +31,6 @@ VOLATILE_FIELDS = frozenset(
 )
 """JSON paths ("*": any key) whose values vary between runs: how many files a hash cache re-read
 depends on whether their mtime fell in the same clock tick as the scan (racy-clean files)."""
-DATASET = "demo"
 SEED = 1729
 
 
@@ -87,108 +83,66 @@ def differences(expected: Any, actual: Any, path: str = "$") -> list[str]:
     return []
 
 
-@dataclass
-class Run:
-    """A laptop root and a remote root on the loopback sshd, and `usr` run between them."""
-
-    local_root: Path
-    remote_root: Path
-    remotes_config: Path
-    audit_dir: Path
-    capsys: pytest.CaptureFixture
-    runs: int = 0
-    last: dict | None = None
-
-    def usr(self, *args: str) -> int:
-        """`usr --root LOCAL --remotes-config CFG ARGS --audit-json-out A`; the audit goes to `last`."""
-        self.runs += 1
-        audit_path = self.audit_dir / f"audit-{self.runs}.json"
-        argv = ["--root", str(self.local_root), "--remotes-config", str(self.remotes_config), *args]
-        self.capsys.readouterr()
-        code = usr_main([*argv, "--audit-json-out", str(audit_path)])
-        self.capsys.readouterr()
-        self.last = json.loads(audit_path.read_text()) if audit_path.exists() else None
-        return code
-
-    def open(self, side: Path, seed: int) -> Dataset:
-        """The dataset on `side`, written with a seeded clock and randomness: same bytes every run."""
-        return Dataset.open(side, DATASET, ctx=seeded_context(seed))
-
-
-def records_table(start: int, count: int) -> pa.Table:
-    bases = "ACGT"
-    sequences = [
-        "".join(bases[(i >> (2 * j)) % 4] for j in range(12)) + "ACGT" * (2 + i % 3)
-        for i in range(start, start + count)
-    ]
-    return pa.table({"bio_type": ["dna"] * count, "sequence": sequences, "alphabet": ["dna_4"] * count})
-
-
-def overlay(dataset: Dataset, column: str, scale: float) -> pa.Table:
-    ids = dataset.read_records().column("id")
-    return pa.table({"id": ids, column: pa.array([scale * i for i in range(len(ids))], pa.float64())})
+def open_seeded(side: Path, seed: int) -> Dataset:
+    """The dataset on `side`, written with a seeded clock and randomness: same bytes every run."""
+    return Dataset.open(side, DATASET, ctx=seeded_context(seed))
 
 
 def hpc_dataset(root: Path) -> None:
-    """The remote as an HPC run leaves it: core records and one densegen batch."""
-    register_namespace(root, "densegen", [("densegen__score", "float64")], owner="hpc")
-    register_namespace(root, "infer", [("infer__llr", "float64")], owner="laptop")
-    dataset = Dataset.init(root, DATASET, source="golden", ctx=seeded_context(SEED))
-    dataset.import_rows(records_table(0, 12), source="golden")
-    dataset.attach(overlay(dataset, "densegen__score", 0.5), namespace="densegen")
+    make_dataset(root, source="golden", ctx=seeded_context(SEED))
 
 
-def synced(run: Run) -> None:
+def synced(run: Sides) -> None:
     """Both sides hold the same dataset after a first pull."""
     hpc_dataset(run.remote_root)
-    assert run.usr("pull", DATASET, "loopback", "-y") == 0, run.last
+    assert run.usr("pull", DATASET, "loopback", "-y").code == 0, run.last
 
 
-def new_remote_batch(run: Run) -> None:
-    dataset = run.open(run.remote_root, SEED + 1)
-    dataset.attach(overlay(dataset, "densegen__score", 2.0), namespace="densegen")
+def new_remote_batch(run: Sides) -> None:
+    dataset = open_seeded(run.remote_root, SEED + 1)
+    dataset.attach(overlay_table(dataset, "densegen__score", 2.0), namespace="densegen")
 
 
-def local_overlay(run: Run) -> None:
-    dataset = run.open(run.local_root, SEED + 2)
-    dataset.attach(overlay(dataset, "infer__llr", 0.25), namespace="infer")
+def local_overlay(run: Sides) -> None:
+    dataset = open_seeded(run.local_root, SEED + 2)
+    dataset.attach(overlay_table(dataset, "infer__llr", 0.25), namespace="infer")
 
 
-def diff_up_to_date(run: Run) -> None:
+def diff_up_to_date(run: Sides) -> None:
     synced(run)
     run.usr("diff", DATASET, "loopback")
 
 
-def diff_new_remote_batch(run: Run) -> None:
+def diff_new_remote_batch(run: Sides) -> None:
     synced(run)
     new_remote_batch(run)
     run.usr("diff", DATASET, "loopback")
 
 
-def pull_new_batch(run: Run) -> None:
+def pull_new_batch(run: Sides) -> None:
     synced(run)
     new_remote_batch(run)
     run.usr("pull", DATASET, "loopback", "-y")
 
 
-def pull_no_op(run: Run) -> None:
+def pull_no_op(run: Sides) -> None:
     synced(run)
     run.usr("pull", DATASET, "loopback", "-y")
 
 
-def push_local_overlay(run: Run) -> None:
+def push_local_overlay(run: Sides) -> None:
     synced(run)
     local_overlay(run)
     run.usr("push", DATASET, "loopback", "-y")
 
 
-def push_dry_run(run: Run) -> None:
+def push_dry_run(run: Sides) -> None:
     synced(run)
     local_overlay(run)
     run.usr("push", DATASET, "loopback", "--dry-run")
 
 
-def pull_refused_local_changed(run: Run) -> None:
+def pull_refused_local_changed(run: Sides) -> None:
     """A new remote batch while the laptop changed its side since the last sync: pull must refuse."""
     synced(run)
     new_remote_batch(run)
@@ -196,17 +150,17 @@ def pull_refused_local_changed(run: Run) -> None:
     run.usr("pull", DATASET, "loopback", "-y")
 
 
-def pull_verify_size(run: Run) -> None:
+def pull_verify_size(run: Sides) -> None:
     hpc_dataset(run.remote_root)
     run.usr("pull", DATASET, "loopback", "-y", "--verify", "size")
 
 
-def pull_verify_parquet(run: Run) -> None:
+def pull_verify_parquet(run: Sides) -> None:
     hpc_dataset(run.remote_root)
     run.usr("pull", DATASET, "loopback", "-y", "--verify", "parquet")
 
 
-def pull_one_file(run: Run) -> None:
+def pull_one_file(run: Sides) -> None:
     """File mode: one parquet file, pulled by its remote path."""
     remote = run.remote_root / "repo" / "outputs" / "records.parquet"
     remote.parent.mkdir(parents=True)
@@ -216,7 +170,7 @@ def pull_one_file(run: Run) -> None:
     run.usr("pull", str(local), "loopback", "-y", "--remote-path", str(remote))
 
 
-SCENARIOS: dict[str, Callable[[Run], None]] = {
+SCENARIOS: dict[str, Callable[[Sides], None]] = {
     "diff-up-to-date": diff_up_to_date,
     "diff-new-remote-batch": diff_new_remote_batch,
     "pull-new-batch": pull_new_batch,
@@ -231,21 +185,21 @@ SCENARIOS: dict[str, Callable[[Run], None]] = {
 
 
 @pytest.fixture
-def run(tmp_path: Path, remotes_config: Path, remote_base: Path, capsys: pytest.CaptureFixture) -> Run:
+def run(tmp_path: Path, remotes_config: Path, remote_base: Path, capsys: pytest.CaptureFixture) -> Sides:
     local_root = tmp_path / "laptop"
     local_root.mkdir()
     audits = tmp_path / "audits"
     audits.mkdir()
-    return Run(local_root, remote_base, remotes_config, audits, capsys)
+    return Sides(local_root, remote_base, remotes_config, audits, capsys)
 
 
 @pytest.mark.ssh
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_audit_matches_its_golden_file(scenario: str, run: Run, tmp_path: Path) -> None:
+def test_audit_matches_its_golden_file(scenario: str, run: Sides, tmp_path: Path) -> None:
     SCENARIOS[scenario](run)
-    assert run.last is not None, f"{scenario}: the engine wrote no audit"
+    assert run.last is not None and run.last.audit is not None, f"{scenario}: the engine wrote no audit"
     roots = {"<local-root>": run.local_root, "<remote-root>": run.remote_root, "<tmp>": tmp_path}
-    actual = normalise(run.last, roots)
+    actual = normalise(run.last.audit, roots)
     golden = GOLDEN_DIR / f"{scenario}.json"
     if UPDATE:
         golden.parent.mkdir(parents=True, exist_ok=True)

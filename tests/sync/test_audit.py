@@ -61,17 +61,26 @@ def audit(record: AuditRecord | None = None, *, state: str = "DIFF-ONLY") -> dic
     )
 
 
-def test_an_audit_without_manifests_has_only_the_request_and_an_unknown_state():
-    built = build_audit(
-        action="push",
+def bare_audit(action: str, record: AuditRecord | None = None, opts: SyncOptions | None = None) -> dict:
+    """The audit of a command that failed before either manifest was taken."""
+    return build_audit(
+        action=action,
         transfer_state="FAILED",
         dataset="demo",
         remote="hpc",
-        opts=SyncOptions(verify="size"),
+        opts=opts or SyncOptions(),
         local=None,
         remote_manifest=None,
         diff=None,
-        record=AuditRecord(error={"family": "lock", "message": "held", "paths": []}),
+        record=record,
+    )
+
+
+def test_an_audit_without_manifests_has_only_the_request_and_an_unknown_state():
+    built = bare_audit(
+        "push",
+        AuditRecord(error={"family": "lock", "message": "held", "paths": []}),
+        SyncOptions(verify="size"),
     )
     assert built["usr_output_version"] == 1
     assert list(built["data"]) == [*HEAD, "error"]
@@ -94,17 +103,7 @@ def test_the_record_follows_the_sections_in_a_fixed_order_and_none_is_absent():
 
 
 def test_the_audit_json_of_a_failed_command_is_exactly_the_request_and_the_error():
-    built = build_audit(
-        action="pull",
-        transfer_state="FAILED",
-        dataset="demo",
-        remote="hpc",
-        opts=SyncOptions(),
-        local=None,
-        remote_manifest=None,
-        diff=None,
-        record=AuditRecord(error={"family": "transport", "message": "no route", "paths": []}),
-    )
+    built = bare_audit("pull", AuditRecord(error={"family": "transport", "message": "no route", "paths": []}))
     assert json.dumps(built) == (
         '{"usr_output_version": 1, "data": {"action": "pull", "transfer_state": "FAILED", '
         '"dataset": "demo", "remote": "hpc", "verify": {"primary": "hash", "sidecars": "strict", '
@@ -179,16 +178,7 @@ def test_the_plain_block_names_what_moved_what_was_kept_and_the_error():
 
 
 def test_the_plain_block_of_a_bare_audit_has_no_section_lines():
-    built = build_audit(
-        action="diff",
-        transfer_state="FAILED",
-        dataset="demo",
-        remote="hpc",
-        opts=SyncOptions(),
-        local=None,
-        remote_manifest=None,
-        diff=None,
-    )
+    built = bare_audit("diff")
     assert render_plain(built).splitlines() == [
         "USR sync audit: diff demo <-> hpc",
         "  Transfer state : FAILED",

@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.usr_sides import DATASET, Sides, make_dataset, overlay_table
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.registry import register_namespace
 from usr_harness.errors import UsageError
 from usr_harness.report.fingerprint import fingerprint_tree
-
-from .conftest import DATASET, Sides, make_dataset, overlay_table
 
 CLIENTS = ("paramiko", "openssh")
 

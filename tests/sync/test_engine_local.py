@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.usr_sides import DATASET, Sides, records_table
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.parquet_io import write_parquet
 from usr_harness.errors import DivergedError
@@ -21,7 +22,7 @@ from usr_harness.report.fingerprint import ABSENT, fingerprint_tree
 from usr_harness.sync import engine, file_mode
 from usr_harness.sync.options import SyncOptions
 
-from .conftest import DATASET, DISK_REMOTE, Sides, records_table
+from .conftest import DISK_REMOTE
 
 SERIES = BatchSeries(11, records_per_round=40)
 OTHER_JOB = BatchSeries(29, records_per_round=25)

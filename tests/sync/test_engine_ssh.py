@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from tests.usr_sides import DATASET, Sides, make_dataset, overlay_table, records_table
 from usr_harness.cli.usr.app import main as usr_main
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.parquet_io import WRITE_OPTIONS, row_group_ends
@@ -29,8 +30,6 @@ from usr_harness.errors import (
 from usr_harness.faults.points import armed_env
 from usr_harness.report.fingerprint import fingerprint_tree
 from usr_harness.sync import base_store, inventory, promotion
-
-from .conftest import DATASET, Sides, make_dataset, overlay_table, records_table
 
 pytestmark = pytest.mark.ssh
 

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from tests.usr_sides import Sides, records_table
 from usr_harness.dataset.parquet_io import write_parquet
 from usr_harness.errors import DivergedError, UsageError, VerifyError
 from usr_harness.report.fingerprint import fingerprint_tree
@@ -22,8 +23,6 @@ from usr_harness.sync.remote.file_agent import (
     open_file_stage,
     promote_file,
 )
-
-from .conftest import Sides, records_table
 
 # Round trips run with both SSH clients; refusals are the agent's, so paramiko alone covers them.
 CLIENTS = ("paramiko", "openssh")

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tests.sync.conftest import DATASET, Sides, make_dataset
 from tests.sync.test_engine_ssh import no_stages
+from tests.usr_sides import DATASET, Sides, make_dataset
 from usr_harness.cli.usr import progress as sync_progress
 from usr_harness.report.fingerprint import fingerprint_tree
 

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from tests.usr_sides import DATASET, Sides, make_dataset, overlay_table
 from usr_harness.cli.usr.sync import brought_frozen_registries
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.registry import load_registry, register_namespace
 from usr_harness.errors import NamespaceError
 from usr_harness.report.fingerprint import fingerprint_tree
-
-from .conftest import DATASET, Sides, make_dataset, overlay_table
 
 
 def _overlay_file(sides: Sides, tmp_path: Path) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from tests.usr_sides import DATASET, make_dataset, records_table
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
 from usr_harness.dataset.parquet_io import write_parquet
 from usr_harness.errors import EventsError, SidecarsError, VerifyError
@@ -17,8 +18,6 @@ from usr_harness.sync.diff import diff_manifests
 from usr_harness.sync.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.scan import scan_dataset, sha256_file
-
-from .conftest import DATASET, make_dataset, records_table
 
 ALL_SECTIONS = ["events", "primary", "meta", "snapshots", "derived", "auxiliary"]
 

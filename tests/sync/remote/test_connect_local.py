@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.errors import ConfigError, LockError, TransportError
+from tests.sync.remote.round_trip import assert_agent_round_trip
+from usr_harness.errors import ConfigError, TransportError
 from usr_harness.sync.remote.bundle import BOOTSTRAP
 from usr_harness.sync.remote.connect import connect_agent, connect_agent_in_background, local_argv
 from usr_harness.sync.remote.profiles import RemoteProfile
@@ -35,19 +36,7 @@ def test_the_child_runs_the_bootstrap_the_ssh_paths_run(tmp_path: Path) -> None:
 
 
 def test_hello_manifest_and_lock_round_trip(tmp_path: Path) -> None:
-    (tmp_path / "demo").mkdir()
-    (tmp_path / "demo" / "records.parquet").write_bytes(b"R" * 64)
-    profile = local_profile(tmp_path)
-    with connect_agent(profile) as first, connect_agent(profile) as second:
-        assert first.hello["base_dir"] == str(tmp_path.resolve())
-        assert first.hello["pid"] != second.hello["pid"]
-        manifest = first.request({"op": "manifest", "dataset": "demo"})
-        assert [entry["path"] for entry in manifest["files"]] == ["records.parquet"]
-        first.request({"op": "lock", "dataset": "demo", "exclusive": True, "timeout": 1})
-        with pytest.raises(LockError):
-            second.request({"op": "lock", "dataset": "demo", "exclusive": True, "timeout": 0.2})
-    with connect_agent(profile) as third:
-        assert third.request({"op": "lock", "dataset": "demo", "exclusive": True, "timeout": 1})["ok"]
+    assert_agent_round_trip(local_profile(tmp_path), tmp_path)
 
 
 def test_connecting_in_background_hands_over_the_same_agent(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.errors import AuthError, ConfigError, LockError, TransportError
+from tests.sync.remote.round_trip import assert_agent_round_trip
+from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.keys import write_ed25519_keypair
 from usr_harness.hosts.loopback import LoopbackSshd
 from usr_harness.sync.remote.connect import connect_agent, openssh_argv, ssh_config_args
@@ -35,17 +36,7 @@ def closed_port() -> int:
 
 
 def test_hello_manifest_and_lock_round_trip(profile: RemoteProfile, remote_base: Path) -> None:
-    (remote_base / "demo").mkdir()
-    (remote_base / "demo" / "records.parquet").write_bytes(b"R" * 64)
-    with connect_agent(profile) as first, connect_agent(profile) as second:
-        assert first.hello["base_dir"] == str(remote_base.resolve())
-        manifest = first.request({"op": "manifest", "dataset": "demo"})
-        assert [entry["path"] for entry in manifest["files"]] == ["records.parquet"]
-        first.request({"op": "lock", "dataset": "demo", "exclusive": True, "timeout": 1})
-        with pytest.raises(LockError):
-            second.request({"op": "lock", "dataset": "demo", "exclusive": True, "timeout": 0.2})
-    with connect_agent(profile) as third:
-        assert third.request({"op": "lock", "dataset": "demo", "exclusive": True, "timeout": 1})["ok"]
+    assert_agent_round_trip(profile, remote_base)
 
 
 def test_unknown_host_key_is_refused_with_how_to_trust(profile: RemoteProfile, tmp_path: Path) -> None:
