@@ -33,6 +33,13 @@ class DoctorReport:
         return {"remote": self.remote, "ok": self.ok, "checks": [vars(c) for c in self.checks]}
 
 
+def _reached(profile: RemoteProfile) -> Check:
+    """How the agent was reached: an SSH login, or (`client: local`) a child on this machine."""
+    if profile.client == "local":
+        return Check("local agent", "ok", f"{profile.python} started over pipes, no SSH")
+    return Check("ssh auth", "ok", f"{profile.target} via {profile.client}")
+
+
 def run_doctor(profile: RemoteProfile) -> DoctorReport:
     """Each check is recorded; the first failing one ends the run with what it found."""
     report = DoctorReport(profile.name)
@@ -41,7 +48,7 @@ def run_doctor(profile: RemoteProfile) -> DoctorReport:
         with connect_agent(profile) as agent:
             hello = agent.hello
             midpoint = (started + time.time_ns()) // 2
-            report.checks.append(Check("ssh auth", "ok", f"{profile.target} via {profile.client}"))
+            report.checks.append(_reached(profile))
             report.checks.append(Check("remote python", "ok", f"{profile.python} {hello['python']}"))
             checks = agent.request({"op": "doctor"})
     except UsrError as error:

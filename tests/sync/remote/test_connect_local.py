@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.sync.remote.round_trip import assert_agent_round_trip
+from tests.sync.remote.agent_checks import assert_agent_round_trip, local_profile
 from usr_harness.errors import ConfigError, TransportError
 from usr_harness.sync.remote.bundle import BOOTSTRAP
 from usr_harness.sync.remote.connect import connect_agent, connect_agent_in_background, local_argv
-from usr_harness.sync.remote.profiles import RemoteProfile
-
-
-def local_profile(base_dir: Path, python: str = sys.executable) -> RemoteProfile:
-    return RemoteProfile(
-        name="disk2",
-        type="ssh",
-        host="localhost",
-        user="me",
-        base_dir=str(base_dir),
-        python=python,
-        client="local",
-    )
 
 
 def test_the_child_runs_the_bootstrap_the_ssh_paths_run(tmp_path: Path) -> None:

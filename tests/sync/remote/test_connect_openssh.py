@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync.remote.round_trip import assert_agent_round_trip
+from tests.sync.remote.agent_checks import assert_agent_round_trip
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.keys import write_ed25519_keypair
 from usr_harness.hosts.loopback import LoopbackSshd

@@ -207,7 +207,11 @@ def wizard_remote(
     identity_file: str = typer.Option(None, "--identity-file", help="Private key to log in with."),
     known_hosts: str = typer.Option(None, "--known-hosts", help="known_hosts file to check the host key in."),
     python: str = typer.Option(None, "--python", help="Remote python (default python3)."),
-    client: str = typer.Option(None, "--client", help=f"SSH client: {' | '.join(SUPPORTED_CLIENTS)}."),
+    client: str = typer.Option(
+        None,
+        "--client",
+        help=f"How to reach the agent: {' | '.join(SUPPORTED_CLIENTS)} (local: a child process, no SSH).",
+    ),
     batch_mode: bool = typer.Option(
         None,
         "--batch-mode/--no-batch-mode",

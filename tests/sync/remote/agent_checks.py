@@ -1,7 +1,8 @@
-"""The round trip every way of reaching the agent must carry: hello, a manifest, a contended lock."""
+"""Shared by tests of every way of reaching the agent: a `client: local` profile and the round trip."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,19 @@ import pytest
 from usr_harness.errors import LockError
 from usr_harness.sync.remote.connect import connect_agent
 from usr_harness.sync.remote.profiles import RemoteProfile
+
+
+def local_profile(base_dir: Path, python: str = sys.executable) -> RemoteProfile:
+    """A profile whose agent is a local child over pipes: the real protocol, no sshd."""
+    return RemoteProfile(
+        name="disk2",
+        type="ssh",
+        host="localhost",
+        user="me",
+        base_dir=str(base_dir),
+        python=python,
+        client="local",
+    )
 
 
 def assert_agent_round_trip(profile: RemoteProfile, base_dir: Path) -> None:
