@@ -37,6 +37,11 @@ class PostBlock(TypedDict):
     changed: dict[str, bool]
 
 
+DATASET_BLOCK_ORDER = ("plan", "kept", "forced", "transfer", "post", "error")
+FILE_BLOCK_ORDER = ("forced", "post", "transfer", "error", "plan", "kept")
+"""File mode post-verifies before it counts what moved; it never plans sections nor keeps files."""
+
+
 @dataclass
 class AuditRecord:
     """What a command learned beyond the manifests and the diff, as it learned it.
@@ -52,17 +57,10 @@ class AuditRecord:
     post: PostBlock | None = None
     error: dict[str, object] | None = None
 
-    def blocks(self) -> dict[str, object]:
-        """The audit keys in their fixed order: plan, kept, forced, transfer, post, error."""
-        blocks = {
-            "plan": self.plan,
-            "kept": self.kept,
-            "forced": self.forced,
-            "transfer": self.transfer,
-            "post": self.post,
-            "error": self.error,
-        }
-        return {key: value for key, value in blocks.items() if value is not None}
+    def blocks(self, order: tuple[str, ...] = DATASET_BLOCK_ORDER) -> dict[str, object]:
+        """The audit keys in `order` (a dataset audit's unless told), each field still None left out."""
+        present = {key: getattr(self, key) for key in order}
+        return {key: value for key, value in present.items() if value is not None}
 
 
 def _side_primary(manifest: Manifest) -> dict | None:
@@ -154,9 +152,6 @@ def build_audit(
     return {"usr_output_version": OUTPUT_VERSION, "data": data}
 
 
-_FILE_BLOCK_ORDER = ("forced", "post", "transfer", "error")
-
-
 def build_file_audit(
     *,
     action: str,
@@ -183,9 +178,7 @@ def build_file_audit(
         if local is not None and remote_manifest is not None:
             data["primary"] = primary_report(local, remote_manifest, diff)
     data["warnings"] = list(warnings)
-    blocks = record.blocks()
-    data.update({key: blocks.pop(key) for key in _FILE_BLOCK_ORDER if key in blocks})
-    data.update(blocks)
+    data.update(record.blocks(FILE_BLOCK_ORDER))
     return {"usr_output_version": OUTPUT_VERSION, "data": data}
 
 

@@ -233,10 +233,8 @@ def _gate(state: SyncRun, plan: Plan) -> str | None:
 
 
 def do_pull(state: SyncRun, agent: AgentClient) -> str:
-    request = state.request
     plan = _plan(state, agent, "pull")
-    if not state.local.exists:
-        pull.check_bootstrap_identity(state, agent)
+    pull.check_bootstrap_identity(state, agent)
     gated = _gate(state, plan)
     if gated:
         inventory.settle_remote_hashes(state, agent)
@@ -247,13 +245,7 @@ def do_pull(state: SyncRun, agent: AgentClient) -> str:
         _lock_remote(state, agent, exclusive=False)
         plan = _plan(state, agent, "pull")
         source = pull.receive(state, agent, plan)
-        fault_point("before-post-verify")
-        request.progress.phase("post-verify")
-        after = inventory.scan_local(state)
-        _post_verify(state, after, source, plan.kept)
-        base_store.save_base(
-            request.root, request.dataset, request.remote, base_from(source, after, plan.kept)
-        )
+        _post_verify_and_record_base(state, source, plan.kept, lambda: inventory.scan_local(state))
     except BaseException:
         if created:
             pull.drop_created_local(state)
@@ -276,23 +268,25 @@ def do_push(state: SyncRun, agent: AgentClient) -> str:
         plan = _plan(state, agent, "push")
         source, target = state.local, state.remote
         push.send(state, agent, plan, source, target)
-        fault_point("before-post-verify")
-        request.progress.phase("post-verify")
-        after = inventory.scan_remote(state, agent)
-        _post_verify(state, after, source, plan.kept)
-        base_store.save_base(
-            request.root, request.dataset, request.remote, base_from(source, after, plan.kept)
-        )
+        _post_verify_and_record_base(state, source, plan.kept, lambda: inventory.scan_remote(state, agent))
     finally:
         release_all(held)
     return "TRANSFERRED"
 
 
-def _post_verify(state: SyncRun, target: Manifest, source: Manifest, kept: list[str]) -> None:
-    """The re-diff goes into the audit before it may refuse the transfer."""
-    post = verify.post_diff(target, source, state.action, kept, state.request.opts)
+def _post_verify_and_record_base(
+    state: SyncRun, source: Manifest, kept: list[str], scan_target: Callable[[], Manifest]
+) -> None:
+    """Re-scan the written side and re-diff it against the source; the result goes into the audit
+    before it may refuse the transfer, and only a clean one becomes the next sync's base."""
+    request = state.request
+    fault_point("before-post-verify")
+    request.progress.phase("post-verify")
+    target = scan_target()
+    post = verify.post_diff(target, source, state.action, kept, request.opts)
     state.record.post = post_report(post)
-    verify.check_post(post, state.action, state.request.dataset)
+    verify.check_post(post, state.action, request.dataset)
+    base_store.save_base(request.root, request.dataset, request.remote, base_from(source, target, kept))
 
 
 _ACTIONS = {"diff": do_diff, "pull": do_pull, "push": do_push}
