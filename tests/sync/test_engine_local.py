@@ -16,10 +16,10 @@ import pytest
 from tests.usr_sides import DATASET, Sides, records_table
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.parquet_io import write_parquet
-from usr_harness.errors import DivergedError
+from usr_harness.errors import ConfigError, DivergedError, StagingError, VerifyError
 from usr_harness.mock.series import BatchSeries
 from usr_harness.report.fingerprint import ABSENT, fingerprint_tree
-from usr_harness.sync import engine, file_mode
+from usr_harness.sync import engine, file_mode, hooks
 from usr_harness.sync.options import SyncOptions
 
 from .conftest import DISK_REMOTE
@@ -161,3 +161,84 @@ def test_file_mode_push_noop_and_pull_of_one_parquet_file(disk_sides: Sides, tmp
     pulled = run("pull")
     assert pulled["transfer_state"] == "TRANSFERRED" and sha(local) == sha(remote)
     assert run("diff")["up_to_date"] is True
+
+
+@pytest.mark.parametrize("action", ["pull", "push"])
+def test_a_hook_that_cannot_load_refuses_before_either_side_changes(
+    disk_sides: Sides, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    sync(disk_sides, "pull")
+    SERIES.apply_round(disk_sides.remote_root, DATASET, 2)
+    OTHER_JOB.apply_round(disk_sides.local_root, DATASET, 0)
+    before = digests(disk_sides)
+    monkeypatch.setenv(hooks.HOOKS_ENV, "usr_no_such_hook_module:hook")
+    with pytest.raises(ConfigError, match="usr_no_such_hook_module"):
+        sync(disk_sides, action)
+    assert digests(disk_sides) == before
+    assert no_stages(disk_sides.local_root) and no_stages(disk_sides.remote_root)
+
+
+def folder_state(folder: Path) -> dict[str, str]:
+    """Each file beside the target by sha256, leaving out the `.<name>.usr.lock` siblings file mode keeps."""
+    return {
+        entry.name: hashlib.sha256(entry.read_bytes()).hexdigest()
+        for entry in sorted(folder.iterdir())
+        if not entry.name.endswith(".usr.lock")
+    }
+
+
+def file_request(
+    local: Path, remote: Path, sides: Sides, audit: Path, said: list[str]
+) -> file_mode.FileRequest:
+    return file_mode.FileRequest(
+        local=local,
+        remote=DISK_REMOTE,
+        remotes_config=sides.remotes_config,
+        remote_path=str(remote),
+        opts=SyncOptions(yes=True),
+        audit_json_out=audit,
+        echo=said.append,
+    )
+
+
+def test_a_file_audit_json_that_cannot_be_written_is_staging_after_a_whole_pull(
+    disk_sides: Sides, tmp_path: Path
+) -> None:
+    local = tmp_path / "laptop-repo" / "records.parquet"
+    remote = disk_sides.remote_root / "repo" / "records.parquet"
+    local.parent.mkdir(parents=True)
+    remote.parent.mkdir(parents=True)
+    write_parquet(records_table(0, 45), remote)
+    remote_before = folder_state(remote.parent)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the audit's folder should be\n")
+    said: list[str] = []
+    with pytest.raises(
+        StagingError, match=r"cannot write the audit JSON .* the pull itself ended TRANSFERRED"
+    ):
+        file_mode.run("pull", file_request(local, remote, disk_sides, blocker / "audit.json", said))
+    assert any("Transfer state : TRANSFERRED" in line for line in said), said
+    assert local.read_bytes() == remote.read_bytes()
+    assert folder_state(remote.parent) == remote_before
+    assert list(folder_state(local.parent)) == ["records.parquet"]
+
+
+def test_a_failed_file_pull_whose_audit_cannot_be_written_keeps_its_own_error(
+    disk_sides: Sides, tmp_path: Path
+) -> None:
+    local = tmp_path / "laptop-repo" / "records.parquet"
+    remote = disk_sides.remote_root / "repo" / "records.parquet"
+    local.parent.mkdir(parents=True)
+    remote.parent.mkdir(parents=True)
+    write_parquet(records_table(0, 30), local)
+    local_before = folder_state(local.parent)
+    remote_before = folder_state(remote.parent)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the audit's folder should be\n")
+    said: list[str] = []
+    with pytest.raises(VerifyError, match="is missing"):
+        file_mode.run("pull", file_request(local, remote, disk_sides, blocker / "audit.json", said))
+    assert any(line.startswith("WARNING:") and "cannot write the audit JSON" in line for line in said), said
+    assert folder_state(local.parent) == local_before
+    assert folder_state(remote.parent) == remote_before
