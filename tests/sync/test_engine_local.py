@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,12 @@ def sync(sides: Sides, action: str, **options: object) -> dict:
 def digests(sides: Sides) -> tuple[str, str]:
     local, remote = sides.fingerprints()
     return local.digest, remote.digest
+
+
+def synced(sides: Sides) -> None:
+    """Two HPC rounds on the remote, pulled: both sides equal, with a base to diverge from."""
+    SERIES.run(sides.remote_root, DATASET, 2)
+    sync(sides, "pull")
 
 
 def no_stages(root: Path) -> bool:
@@ -101,8 +108,7 @@ def test_push_of_a_new_local_round_then_noop(disk_sides: Sides) -> None:
 def test_both_sides_changed_since_the_last_sync_is_refused_and_changes_nothing(
     disk_sides: Sides, action: str
 ) -> None:
-    SERIES.run(disk_sides.remote_root, DATASET, 2)
-    sync(disk_sides, "pull")
+    synced(disk_sides)
     SERIES.apply_round(disk_sides.remote_root, DATASET, 2)
     OTHER_JOB.apply_round(disk_sides.local_root, DATASET, 0)
     before = digests(disk_sides)
@@ -131,23 +137,33 @@ def test_the_usr_command_line_in_process(disk_sides: Sides) -> None:
     assert digests(disk_sides) == before
 
 
-def test_file_mode_push_noop_and_pull_of_one_parquet_file(disk_sides: Sides, tmp_path: Path) -> None:
+def file_pair(sides: Sides, tmp_path: Path) -> tuple[Path, Path]:
+    """One file's place on each side (local, remote), in folders that exist and hold nothing yet."""
     local = tmp_path / "laptop-repo" / "outputs" / "records.parquet"
-    remote = disk_sides.remote_root / "repo" / "outputs" / "records.parquet"
+    remote = sides.remote_root / "repo" / "outputs" / "records.parquet"
     local.parent.mkdir(parents=True)
     remote.parent.mkdir(parents=True)
+    return local, remote
+
+
+def file_request(sides: Sides, local: Path, remote: Path, **given: object) -> file_mode.FileRequest:
+    """A confirmed file-mode request between `local` and `remote` over profile `disk2`."""
+    settings: dict = {"opts": SyncOptions(yes=True), "echo": lambda _line: None, **given}
+    return file_mode.FileRequest(
+        local=local,
+        remote=DISK_REMOTE,
+        remotes_config=sides.remotes_config,
+        remote_path=str(remote),
+        **settings,
+    )
+
+
+def test_file_mode_push_noop_and_pull_of_one_parquet_file(disk_sides: Sides, tmp_path: Path) -> None:
+    local, remote = file_pair(disk_sides, tmp_path)
     write_parquet(records_table(0, 30), local)
 
     def run(action: str) -> dict:
-        request = file_mode.FileRequest(
-            local=local,
-            remote=DISK_REMOTE,
-            remotes_config=disk_sides.remotes_config,
-            remote_path=str(remote),
-            opts=SyncOptions(yes=True),
-            echo=lambda _line: None,
-        )
-        return file_mode.run(action, request)["data"]
+        return file_mode.run(action, file_request(disk_sides, local, remote))["data"]
 
     def sha(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -164,13 +180,14 @@ def test_file_mode_push_noop_and_pull_of_one_parquet_file(disk_sides: Sides, tmp
 
 
 @pytest.mark.parametrize("action", ["pull", "push"])
-def test_a_hook_that_cannot_load_refuses_before_either_side_changes(
+def test_a_hook_that_cannot_load_refuses_the_transfer_before_either_side_changes(
     disk_sides: Sides, monkeypatch: pytest.MonkeyPatch, action: str
 ) -> None:
-    SERIES.run(disk_sides.remote_root, DATASET, 2)
-    sync(disk_sides, "pull")
-    SERIES.apply_round(disk_sides.remote_root, DATASET, 2)
-    OTHER_JOB.apply_round(disk_sides.local_root, DATASET, 0)
+    synced(disk_sides)
+    if action == "pull":
+        SERIES.apply_round(disk_sides.remote_root, DATASET, 2)
+    else:
+        OTHER_JOB.apply_round(disk_sides.local_root, DATASET, 0)
     before = digests(disk_sides)
     monkeypatch.setenv(hooks.HOOKS_ENV, "usr_no_such_hook_module:hook")
     with pytest.raises(ConfigError, match="usr_no_such_hook_module"):
@@ -188,36 +205,36 @@ def folder_state(folder: Path) -> dict[str, str]:
     }
 
 
-def file_request(
-    local: Path, remote: Path, sides: Sides, audit: Path, said: list[str]
-) -> file_mode.FileRequest:
-    return file_mode.FileRequest(
-        local=local,
-        remote=DISK_REMOTE,
-        remotes_config=sides.remotes_config,
-        remote_path=str(remote),
-        opts=SyncOptions(yes=True),
-        audit_json_out=audit,
-        echo=said.append,
-    )
+@dataclass
+class UnwritableAudit:
+    """A file pull between empty folders whose audit JSON must go under a regular file (never writable)."""
+
+    local: Path
+    remote: Path
+    request: file_mode.FileRequest
+    said: list[str]
 
 
-def test_a_file_audit_json_that_cannot_be_written_is_staging_after_a_whole_pull(
-    disk_sides: Sides, tmp_path: Path
-) -> None:
-    local = tmp_path / "laptop-repo" / "records.parquet"
-    remote = disk_sides.remote_root / "repo" / "records.parquet"
-    local.parent.mkdir(parents=True)
-    remote.parent.mkdir(parents=True)
-    write_parquet(records_table(0, 45), remote)
-    remote_before = folder_state(remote.parent)
+@pytest.fixture
+def unwritable_audit(disk_sides: Sides, tmp_path: Path) -> UnwritableAudit:
+    local, remote = file_pair(disk_sides, tmp_path)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the audit's folder should be\n")
     said: list[str] = []
+    request = file_request(disk_sides, local, remote, audit_json_out=blocker / "audit.json", echo=said.append)
+    return UnwritableAudit(local, remote, request, said)
+
+
+def test_a_file_audit_json_that_cannot_be_written_is_staging_after_a_whole_pull(
+    unwritable_audit: UnwritableAudit,
+) -> None:
+    local, remote, said = unwritable_audit.local, unwritable_audit.remote, unwritable_audit.said
+    write_parquet(records_table(0, 45), remote)
+    remote_before = folder_state(remote.parent)
     with pytest.raises(
         StagingError, match=r"cannot write the audit JSON .* the pull itself ended TRANSFERRED"
     ):
-        file_mode.run("pull", file_request(local, remote, disk_sides, blocker / "audit.json", said))
+        file_mode.run("pull", unwritable_audit.request)
     assert any("Transfer state : TRANSFERRED" in line for line in said), said
     assert local.read_bytes() == remote.read_bytes()
     assert folder_state(remote.parent) == remote_before
@@ -225,20 +242,14 @@ def test_a_file_audit_json_that_cannot_be_written_is_staging_after_a_whole_pull(
 
 
 def test_a_failed_file_pull_whose_audit_cannot_be_written_keeps_its_own_error(
-    disk_sides: Sides, tmp_path: Path
+    unwritable_audit: UnwritableAudit,
 ) -> None:
-    local = tmp_path / "laptop-repo" / "records.parquet"
-    remote = disk_sides.remote_root / "repo" / "records.parquet"
-    local.parent.mkdir(parents=True)
-    remote.parent.mkdir(parents=True)
+    local, remote, said = unwritable_audit.local, unwritable_audit.remote, unwritable_audit.said
     write_parquet(records_table(0, 30), local)
     local_before = folder_state(local.parent)
     remote_before = folder_state(remote.parent)
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the audit's folder should be\n")
-    said: list[str] = []
     with pytest.raises(VerifyError, match="is missing"):
-        file_mode.run("pull", file_request(local, remote, disk_sides, blocker / "audit.json", said))
+        file_mode.run("pull", unwritable_audit.request)
     assert any(line.startswith("WARNING:") and "cannot write the audit JSON" in line for line in said), said
     assert folder_state(local.parent) == local_before
     assert folder_state(remote.parent) == remote_before
