@@ -19,8 +19,8 @@ from benchmarks.datasets import BuiltDataset
 from benchmarks.measure import Run
 from benchmarks.references import rsync_argv, scp_argv
 from benchmarks.workspace import CLIENTS, Workspace, drop
-from usr_harness.sync.hash_cache import RACY_NS
-from usr_harness.sync.remote.connect import fast_cipher_options
+from usr_harness.sync.inventory.hash_cache import RACY_NS
+from usr_harness.sync.remote.near.connect import fast_cipher_options
 
 
 @dataclass

@@ -27,8 +27,8 @@ from benchmarks.table import Figure, Target
 from benchmarks.workspace import Workspace, drop
 from usr_harness.dataset.layout import SYNC_STATE_DIR
 from usr_harness.dataset.registry import registry_path
-from usr_harness.sync.hash_cache import RACY_NS
-from usr_harness.sync.hash_store import STORE_DIR
+from usr_harness.sync.inventory.hash_cache import RACY_NS
+from usr_harness.sync.inventory.hash_store import STORE_DIR
 
 COMMANDS = (("diff", "DIFF-ONLY"), ("pull", "NO-OP"), ("push", "NO-OP"))
 SETTLE_SECONDS = RACY_NS / 1e9 + 0.5

@@ -14,7 +14,7 @@ from benchmarks.references import hashlib_sha256, sha256sum_argv, sha256sum_dige
 from usr_harness.dataset.parquet_io import write_parquet
 from usr_harness.mock.records import mock_records
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync.scan import sha256_file
+from usr_harness.sync.inventory.scan import sha256_file
 
 MOCK_ROWS = 1_000_000
 MOCK_SEED = 7

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from usr_harness.dataset.registry import load_registry
-from usr_harness.sync.remote.profiles import get_profile
+from usr_harness.sync.remote.near.profiles import get_profile
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from usr_harness.sync.file_base import bases_dir
+from usr_harness.sync.modes.file_base import bases_dir
 
 
 def test_no_engine_variable_and_every_xdg_folder_is_under_the_temp_home() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.corrupt.dataset_tree import build_datasets_root
 from usr_harness.hosts.loopback import LoopbackSshd
-from usr_harness.sync.remote.session import SshSession, open_session
+from usr_harness.sync.remote.near.session import SshSession, open_session
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from tests.corrupt.effects import check_effect
 from usr_harness.corrupt import CATALOGUE, Corruption, LocalTree, RemoteTree, apply
 from usr_harness.errors import UsageError
 from usr_harness.report.fingerprint import compare, fingerprint_tree
-from usr_harness.sync.remote.session import SshSession
+from usr_harness.sync.remote.near.session import SshSession
 
 DATASET = "demo"
 SEED = 20260101

@@ -9,7 +9,7 @@ import pytest
 
 from usr_harness.dataset import journal
 from usr_harness.report.fingerprint import compare, fingerprint_tree
-from usr_harness.sync import promotion
+from usr_harness.sync.commit import promotion
 
 INSTALL = ["records.parquet", "_derived/ns/part-2.parquet"]
 DELETE = ["_derived/ns/part-1.parquet"]

@@ -13,7 +13,7 @@ from usr_harness.dataset.events import append_event
 from usr_harness.dataset.journal import journal_pending, write_journal
 from usr_harness.errors import StagingError
 from usr_harness.report.fingerprint import compare, fingerprint_tree
-from usr_harness.sync import promotion
+from usr_harness.sync.commit import promotion
 
 
 def leave_mid_promotion(dataset: Dataset) -> bytes:

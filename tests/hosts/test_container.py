@@ -8,7 +8,7 @@ import pytest
 
 from usr_harness.errors import ConfigError
 from usr_harness.hosts.container import CONFIG_MOUNT, ContainerSshd, docker_unavailable
-from usr_harness.sync.remote.connect import connect_agent
+from usr_harness.sync.remote.near.connect import connect_agent
 
 
 def test_without_docker_start_is_a_config_error_and_writes_nothing(

@@ -12,8 +12,8 @@ from usr_harness.errors import ConfigError
 from usr_harness.hosts import loopback
 from usr_harness.hosts.loopback import LoopbackSshd
 from usr_harness.hosts.processes import pid_alive
-from usr_harness.sync.remote.profiles import load_profiles
-from usr_harness.sync.remote.session import open_session
+from usr_harness.sync.remote.near.profiles import load_profiles
+from usr_harness.sync.remote.near.session import open_session
 
 pytestmark = pytest.mark.ssh
 

@@ -10,8 +10,8 @@ import pytest
 
 from usr_harness.dataset.parquet_io import footer_metadata, row_group_ends
 from usr_harness.errors import VerifyError
-from usr_harness.sync.arriving_parquet import ArrivingParquet
-from usr_harness.sync.receive import ReceivingStage
+from usr_harness.sync.move.arriving_parquet import ArrivingParquet
+from usr_harness.sync.move.receive import ReceivingStage
 
 ROW_GROUPS = 8
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 from usr_harness.errors import VerifyError
-from usr_harness.sync.audit import (
+from usr_harness.sync.inventory.manifest import EventsInfo, FileEntry, Manifest
+from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.plan.diff import DiffResult, SectionDiff, diff_manifests
+from usr_harness.sync.record.audit import (
     AuditRecord,
     build_audit,
     build_file_audit,
@@ -13,9 +16,6 @@ from usr_harness.sync.audit import (
     render_plain,
     section_report,
 )
-from usr_harness.sync.diff import DiffResult, SectionDiff, diff_manifests
-from usr_harness.sync.manifest import EventsInfo, FileEntry, Manifest
-from usr_harness.sync.options import SyncOptions
 
 HEAD = ["action", "transfer_state", "dataset", "remote", "verify", "up_to_date"]
 SECTIONS = ["primary", "meta", ".events.log", "_snapshots", "_derived", "_auxiliary", "warnings"]

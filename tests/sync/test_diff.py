@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from usr_harness.dataset.layout import section_of
-from usr_harness.sync.diff import diff_manifests, newer_snapshots, resolve_primary_mode, same_content
-from usr_harness.sync.manifest import FileEntry, Manifest
+from usr_harness.sync.inventory.manifest import FileEntry, Manifest
 from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.plan.diff import diff_manifests, newer_snapshots, resolve_primary_mode, same_content
 
 PATHS = ["records.parquet", "meta.md", ".events.log", "_snapshots/records-20260101T000000000000.parquet"]
 PATHS += ["_derived/ns/part-20260101T000000000000-abcdef01.parquet", "notes/a.txt"]

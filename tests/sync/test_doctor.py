@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.sync.remote.agent_checks import local_profile
-from usr_harness.sync.doctor import run_doctor
+from usr_harness.sync.remote.near.doctor import run_doctor
 
 
 def test_a_local_profile_names_the_local_agent_not_an_ssh_login(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from usr_harness.dataset.parquet_io import write_parquet
 from usr_harness.errors import ConfigError, DivergedError, StagingError, VerifyError
 from usr_harness.mock.series import BatchSeries
 from usr_harness.report.fingerprint import ABSENT, fingerprint_tree
-from usr_harness.sync import engine, file_mode, hooks
+from usr_harness.sync import engine, hooks
+from usr_harness.sync.modes import file_mode
 from usr_harness.sync.options import SyncOptions
 
 from .conftest import DISK_REMOTE

@@ -29,7 +29,9 @@ from usr_harness.errors import (
 )
 from usr_harness.faults.points import armed_env
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync import base_store, inventory, promotion
+from usr_harness.sync.commit import promotion
+from usr_harness.sync.inventory import sides as inventory
+from usr_harness.sync.plan import base_store
 
 pytestmark = pytest.mark.ssh
 

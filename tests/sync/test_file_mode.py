@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from usr_harness.sync.diff import diff_manifests
-from usr_harness.sync.file_mode import FileSide, effective_mode
+from usr_harness.sync.modes.file_mode import FileSide, effective_mode
 from usr_harness.sync.options import VERIFY_MODES, SyncOptions
+from usr_harness.sync.plan.diff import diff_manifests
 
 file_sides = st.one_of(
     st.just(FileSide(False)),

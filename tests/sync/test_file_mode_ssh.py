@@ -15,8 +15,8 @@ from tests.usr_sides import Sides, records_table
 from usr_harness.dataset.parquet_io import write_parquet
 from usr_harness.errors import DivergedError, UsageError, VerifyError
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync.file_mode import FileSide, effective_mode
-from usr_harness.sync.remote.file_agent import (
+from usr_harness.sync.modes.file_mode import FileSide, effective_mode
+from usr_harness.sync.remote.far.file_agent import (
     FileRefusal,
     checked_file_path,
     lock_file_target,

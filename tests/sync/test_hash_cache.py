@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.sync import hash_cache
-from usr_harness.sync.hash_cache import HashCache
-from usr_harness.sync.promotion import StagedFile, new_stage, promote
+from usr_harness.sync.commit.promotion import StagedFile, new_stage, promote
+from usr_harness.sync.inventory import hash_cache
+from usr_harness.sync.inventory.hash_cache import HashCache
 
 TICK = 0.02
 """Longer than one timestamp tick of the kernel's coarse clock, so a later write gets a new ctime."""

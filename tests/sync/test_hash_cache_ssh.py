@@ -16,8 +16,8 @@ import pytest
 from tests.usr_sides import DATASET, Sides, make_dataset
 from usr_harness.dataset.layout import is_runtime
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync.hash_cache import RACY_NS
-from usr_harness.sync.hash_store import store_path
+from usr_harness.sync.inventory.hash_cache import RACY_NS
+from usr_harness.sync.inventory.hash_store import store_path
 
 from .test_engine_ssh import flip_same_size
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.sync import hash_cache
-from usr_harness.sync.hash_cache import RACY_NS, HashCache
-from usr_harness.sync.hash_store import HashStore, cache_report, store_path
-from usr_harness.sync.scan import scan_dataset
+from usr_harness.sync.inventory import hash_cache
+from usr_harness.sync.inventory.hash_cache import RACY_NS, HashCache
+from usr_harness.sync.inventory.hash_store import HashStore, cache_report, store_path
+from usr_harness.sync.inventory.scan import scan_dataset
 
 TICK = 0.02
 """Longer than one tick of the kernel's coarse clock, so a later write gets a new ctime."""

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from usr_harness.errors import EventsError
-from usr_harness.sync.log_merge import merge_logs
+from usr_harness.sync.plan.log_merge import merge_logs
 
 
 def line(n: int, who: str) -> bytes:

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from usr_harness.dataset.layout import section_of
-from usr_harness.sync.manifest import FileEntry, Manifest
+from usr_harness.sync.inventory.manifest import FileEntry, Manifest
 
 SCAN = {
     "exists": True,

@@ -8,7 +8,7 @@ from tests.usr_sides import DATASET, Sides, make_dataset, overlay_table
 from usr_harness.dataset import Dataset
 from usr_harness.errors import DatasetError, EventsError, UsageError, VerifyError
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync import base_store
+from usr_harness.sync.plan import base_store
 
 
 def _branch(sides: Sides) -> tuple[bytes, bytes]:

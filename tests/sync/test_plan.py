@@ -9,10 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from usr_harness.sync.diff import diff_manifests
-from usr_harness.sync.manifest import Manifest
+from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
-from usr_harness.sync.plan import base_from, parquet_changed_since, plan_file, plan_sync, primary_missing
+from usr_harness.sync.plan.diff import diff_manifests
+from usr_harness.sync.plan.planner import (
+    base_from,
+    parquet_changed_since,
+    plan_file,
+    plan_sync,
+    primary_missing,
+)
 
 
 def sha(text: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.sync import promotion
+from usr_harness.sync.commit import promotion
 
 
 def make_dataset(root: Path) -> Path:

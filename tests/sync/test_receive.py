@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.sync.receive import ReceivingStage, receive_order
+from usr_harness.sync.move.receive import ReceivingStage, receive_order
 
 
 def blocks_of(body: bytes, size: int = 7):

@@ -12,8 +12,8 @@ import pytest
 from tests.usr_sides import records_table
 from usr_harness.dataset.parquet_io import write_parquet
 from usr_harness.mock.series import BatchSeries
-from usr_harness.sync.hash_cache import HashCache
-from usr_harness.sync.scan import add_events_prefix, count_lines, scan_dataset, sha256_file
+from usr_harness.sync.inventory.hash_cache import HashCache
+from usr_harness.sync.inventory.scan import add_events_prefix, count_lines, scan_dataset, sha256_file
 
 EVENTS = b'{"action":"init"}\n{"action":"attach"}\n'
 

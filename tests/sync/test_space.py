@@ -6,7 +6,7 @@ import errno
 import os
 from pathlib import Path
 
-from usr_harness.sync import space
+from usr_harness.sync.move import space
 
 
 def test_sizes_round_up_to_whole_blocks(tmp_path: Path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from usr_harness.errors import UsageError
-from usr_harness.sync.targets import (
+from usr_harness.sync.modes.targets import (
     DatasetTarget,
     FileTarget,
     file_remote_path,

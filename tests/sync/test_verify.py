@@ -13,11 +13,11 @@ from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
 from usr_harness.dataset.parquet_io import write_parquet
 from usr_harness.errors import EventsError, SidecarsError, VerifyError
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync import verify
-from usr_harness.sync.diff import diff_manifests
-from usr_harness.sync.manifest import Manifest
+from usr_harness.sync.commit import verify
+from usr_harness.sync.inventory.manifest import Manifest
+from usr_harness.sync.inventory.scan import scan_dataset, sha256_file
 from usr_harness.sync.options import SyncOptions
-from usr_harness.sync.scan import scan_dataset, sha256_file
+from usr_harness.sync.plan.diff import diff_manifests
 
 ALL_SECTIONS = ["events", "primary", "meta", "snapshots", "derived", "auxiliary"]
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from usr_harness.dataset.layout import JOURNAL_MARKER, TEMP_PREFIX, check_relpath
 
 if TYPE_CHECKING:
-    from usr_harness.sync.hash_cache import HashCache
+    from usr_harness.sync.inventory.hash_cache import HashCache
 
 JOURNAL_VERSION = 2
 

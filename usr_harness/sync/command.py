@@ -13,8 +13,8 @@ from pathlib import Path
 from usr_harness.dataset.quoting import quote
 from usr_harness.errors import ConfigError, StagingError, UsageError
 from usr_harness.sync import hooks
-from usr_harness.sync.audit import render_plain, write_audit
 from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.record.audit import render_plain, write_audit
 
 
 def load_hooks() -> None:

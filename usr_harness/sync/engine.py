@@ -25,17 +25,20 @@ from usr_harness.errors import (
     UsrError,
     VerifyError,
 )
-from usr_harness.sync import base_store, inventory, promotion, pull, push, space, verify
-from usr_harness.sync.audit import post_report, render_plain
 from usr_harness.sync.command import gate, load_hooks, publish, publish_failure
-from usr_harness.sync.diff import diff_manifests
-from usr_harness.sync.hash_store import HashStore, store_path
+from usr_harness.sync.commit import promotion, verify
 from usr_harness.sync.hooks import FaultInjected, fault_point
-from usr_harness.sync.manifest import Manifest
-from usr_harness.sync.plan import Plan, base_from, plan_sync, primary_missing
-from usr_harness.sync.remote.client import AgentClient
-from usr_harness.sync.remote.connect import PendingAgent, connect_agent_in_background
-from usr_harness.sync.remote.profiles import get_profile
+from usr_harness.sync.inventory import sides
+from usr_harness.sync.inventory.hash_store import HashStore, store_path
+from usr_harness.sync.inventory.manifest import Manifest
+from usr_harness.sync.move import pull, push, space
+from usr_harness.sync.plan import base_store
+from usr_harness.sync.plan.diff import diff_manifests
+from usr_harness.sync.plan.planner import Plan, base_from, plan_sync, primary_missing
+from usr_harness.sync.record.audit import post_report, render_plain
+from usr_harness.sync.remote.near.client import AgentClient
+from usr_harness.sync.remote.near.connect import PendingAgent, connect_agent_in_background
+from usr_harness.sync.remote.near.profiles import get_profile
 from usr_harness.sync.state import SyncRequest, SyncRun
 
 __all__ = ["SyncRequest", "run"]
@@ -96,9 +99,9 @@ def run(action: str, request: SyncRequest) -> dict:
 def _connected(state: SyncRun, pending: PendingAgent) -> str:
     """The local inventory is taken while the login runs; then the action, over the agent."""
     _recover_local(state)
-    state.local_inventory = inventory.inventory_local(state)
-    if inventory.will_decode_parquet(state):
-        inventory.preload_parquet_checks()
+    state.local_inventory = sides.inventory_local(state)
+    if sides.will_decode_parquet(state):
+        sides.preload_parquet_checks()
     agent = pending.agent()
     try:
         return _ACTIONS[state.action](state, agent)
@@ -174,7 +177,7 @@ def _compare(
     state: SyncRun, agent: AgentClient, action: str, base: dict[str, dict] | None, *, streamed: bool = False
 ) -> tuple[Manifest, Manifest]:
     """Both manifests, then their diff (the audit's sections)."""
-    local, remote = inventory.read_manifests(state, agent, action, base, streamed=streamed)
+    local, remote = sides.read_manifests(state, agent, action, base, streamed=streamed)
     state.diff = diff_manifests(local, remote, state.request.opts)
     return local, remote
 
@@ -237,7 +240,7 @@ def do_pull(state: SyncRun, agent: AgentClient) -> str:
     pull.check_bootstrap_identity(state, agent)
     gated = _gate(state, plan)
     if gated:
-        inventory.settle_remote_hashes(state, agent)
+        sides.settle_remote_hashes(state, agent)
         return gated
     created = not state.local_dir.exists()
     held = _lock_local(state)
@@ -245,7 +248,7 @@ def do_pull(state: SyncRun, agent: AgentClient) -> str:
         _lock_remote(state, agent, exclusive=False)
         plan = _plan(state, agent, "pull")
         source = pull.receive(state, agent, plan)
-        _post_verify_and_record_base(state, source, plan.kept, lambda: inventory.scan_local(state))
+        _post_verify_and_record_base(state, source, plan.kept, lambda: sides.scan_local(state))
     except BaseException:
         if created:
             pull.drop_created_local(state)
@@ -268,7 +271,7 @@ def do_push(state: SyncRun, agent: AgentClient) -> str:
         plan = _plan(state, agent, "push")
         source, target = state.local, state.remote
         push.send(state, agent, plan, source, target)
-        _post_verify_and_record_base(state, source, plan.kept, lambda: inventory.scan_remote(state, agent))
+        _post_verify_and_record_base(state, source, plan.kept, lambda: sides.scan_remote(state, agent))
     finally:
         release_all(held)
     return "TRANSFERRED"

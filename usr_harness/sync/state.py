@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from usr_harness.sync.audit import AuditRecord, build_audit
-from usr_harness.sync.diff import DiffResult
-from usr_harness.sync.hash_cache import HashCache
-from usr_harness.sync.hash_store import HashStore
-from usr_harness.sync.manifest import Manifest
+from usr_harness.sync.inventory.hash_cache import HashCache
+from usr_harness.sync.inventory.hash_store import HashStore
+from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.plan.diff import DiffResult
 from usr_harness.sync.progress import SILENT, Observer
+from usr_harness.sync.record.audit import AuditRecord, build_audit
 
 
 @dataclass

@@ -9,8 +9,8 @@ import yaml
 
 from tests.cli_runs import run_harness as run
 from usr_harness.hosts.processes import pid_alive
-from usr_harness.sync.remote.profiles import load_profiles
-from usr_harness.sync.remote.session import open_session
+from usr_harness.sync.remote.near.profiles import load_profiles
+from usr_harness.sync.remote.near.session import open_session
 
 pytestmark = pytest.mark.ssh
 

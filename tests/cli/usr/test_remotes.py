@@ -13,8 +13,8 @@ from tests.cli_runs import Terminal as _Terminal
 from tests.cli_runs import run_usr as run
 from usr_harness.hosts.loopback import LoopbackSshd
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync.remote.profiles import RemoteProfile
-from usr_harness.sync.remote.session import open_session
+from usr_harness.sync.remote.near.profiles import RemoteProfile
+from usr_harness.sync.remote.near.session import open_session
 
 pytestmark = pytest.mark.ssh
 

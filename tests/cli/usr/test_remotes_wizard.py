@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.cli_runs import run_usr as run
 from usr_harness.hosts.loopback import LoopbackSshd
-from usr_harness.sync.remote.profiles import load_profiles
+from usr_harness.sync.remote.near.profiles import load_profiles
 
 ANNOTATED = """\
 # Remotes for the lab. Ask Dana before changing hpc.

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from usr_harness.errors import LockError
-from usr_harness.sync.remote.connect import connect_agent
-from usr_harness.sync.remote.profiles import RemoteProfile
+from usr_harness.sync.remote.near.connect import connect_agent
+from usr_harness.sync.remote.near.profiles import RemoteProfile
 
 
 def local_profile(base_dir: Path, python: str = sys.executable) -> RemoteProfile:

@@ -15,9 +15,9 @@ from tests.sync.remote.agent_checks import assert_agent_round_trip
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.keys import write_ed25519_keypair
 from usr_harness.hosts.loopback import LoopbackSshd
-from usr_harness.sync.remote.connect import connect_agent, openssh_argv, ssh_config_args
-from usr_harness.sync.remote.pipes import PIPE_BYTES
-from usr_harness.sync.remote.profiles import RemoteProfile
+from usr_harness.sync.remote.far.pipes import PIPE_BYTES
+from usr_harness.sync.remote.near.connect import connect_agent, openssh_argv, ssh_config_args
+from usr_harness.sync.remote.near.profiles import RemoteProfile
 
 pytestmark = pytest.mark.ssh
 

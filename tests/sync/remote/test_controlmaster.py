@@ -27,9 +27,9 @@ import yaml
 from tests.cli_runs import Terminal as _Terminal
 from tests.cli_runs import run_usr as run
 from usr_harness.hosts.loopback import LoopbackSshd
-from usr_harness.sync.remote.connect import connect_agent, openssh_options
-from usr_harness.sync.remote.controlmaster import master_status
-from usr_harness.sync.remote.profiles import RemoteProfile
+from usr_harness.sync.remote.near.connect import connect_agent, openssh_options
+from usr_harness.sync.remote.near.controlmaster import master_status
+from usr_harness.sync.remote.near.profiles import RemoteProfile
 
 pytestmark = pytest.mark.ssh
 

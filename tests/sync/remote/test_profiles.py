@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from usr_harness.errors import ConfigError
-from usr_harness.sync.remote.profiles import RemoteProfile, get_profile, load_profiles, resolve_remotes_path
+from usr_harness.sync.remote.near.profiles import (
+    RemoteProfile,
+    get_profile,
+    load_profiles,
+    resolve_remotes_path,
+)
 
 GOOD = """\
 remotes:

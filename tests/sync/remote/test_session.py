@@ -13,8 +13,8 @@ import pytest
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.keys import write_ed25519_keypair
 from usr_harness.hosts.loopback import LoopbackSshd
-from usr_harness.sync.remote.profiles import RemoteProfile
-from usr_harness.sync.remote.session import fetch_host_key, open_session, trust_host_key
+from usr_harness.sync.remote.near.profiles import RemoteProfile
+from usr_harness.sync.remote.near.session import fetch_host_key, open_session, trust_host_key
 
 pytestmark = pytest.mark.ssh
 
@@ -125,7 +125,7 @@ def test_silent_server_times_out_as_transport_error(profile: RemoteProfile) -> N
 
 def test_a_connection_dropped_during_login_is_transport_not_auth(profile: RemoteProfile) -> None:
     """paramiko reports a peer that vanished mid-login as an AuthenticationException: not a key problem."""
-    from usr_harness.sync.remote.session import _translate
+    from usr_harness.sync.remote.near.session import _translate
 
     dropped = paramiko.AuthenticationException("Authentication failed: transport shut down or saw EOF")
     error = _translate(profile, Path(profile.known_hosts), dropped)

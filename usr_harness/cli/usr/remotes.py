@@ -20,8 +20,8 @@ import yaml
 
 from usr_harness.cli.usr.state import state
 from usr_harness.errors import AuthError, UsageError, UsrError
-from usr_harness.sync.remote.controlmaster import MasterStatus, master_status, open_master
-from usr_harness.sync.remote.profiles import (
+from usr_harness.sync.remote.near.controlmaster import MasterStatus, master_status, open_master
+from usr_harness.sync.remote.near.profiles import (
     SUPPORTED_CLIENTS,
     RemoteProfile,
     get_profile,
@@ -29,8 +29,8 @@ from usr_harness.sync.remote.profiles import (
     resolve_remotes_path,
     warn,
 )
-from usr_harness.sync.remote.session import fetch_host_key, known_host_keys, trust_host_key
-from usr_harness.sync.remote.wizard import (
+from usr_harness.sync.remote.near.session import fetch_host_key, known_host_keys, trust_host_key
+from usr_harness.sync.remote.near.wizard import (
     PRESETS,
     choose_remotes_file,
     existing_settings,
@@ -134,7 +134,7 @@ def doctor_remote(
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Prove a sync can run: SSH auth, remote python, base_dir writable, locking, sha256, pyarrow, clock."""
-    from usr_harness.sync.doctor import run_doctor
+    from usr_harness.sync.remote.near.doctor import run_doctor
 
     profile = get_profile(required_name(name, remote), _remotes_config(ctx))
     report = run_doctor(profile)

@@ -17,7 +17,8 @@ import typer
 from usr_harness.cli.usr.progress import make_view, summary_line
 from usr_harness.cli.usr.state import state
 from usr_harness.errors import INTERRUPTED_EXIT
-from usr_harness.sync import engine, file_mode, targets
+from usr_harness.sync import engine
+from usr_harness.sync.modes import file_mode, targets
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.progress import interrupted_line
 
@@ -284,7 +285,7 @@ def events_merge(
     """Rewrite the local .events.log as: the log of the last sync, the remote's new lines, then this
     side's new lines (every line kept; the remote is only read). Refuses unless both logs start
     with the log of the last sync."""
-    from usr_harness.sync.merge_events import merge_events
+    from usr_harness.sync.plan.merge_events import merge_events
 
     root_state = state(ctx)
     merge_events(

@@ -13,17 +13,17 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from usr_harness.sync.remote.connect import connect_agent
-    from usr_harness.sync.remote.profiles import RemoteProfile, get_profile, load_profiles
-    from usr_harness.sync.remote.session import SshSession, open_session
+    from usr_harness.sync.remote.near.connect import connect_agent
+    from usr_harness.sync.remote.near.profiles import RemoteProfile, get_profile, load_profiles
+    from usr_harness.sync.remote.near.session import SshSession, open_session
 
 _HOMES = {
-    "RemoteProfile": "profiles",
-    "get_profile": "profiles",
-    "load_profiles": "profiles",
-    "SshSession": "session",
-    "open_session": "session",
-    "connect_agent": "connect",
+    "RemoteProfile": "near.profiles",
+    "get_profile": "near.profiles",
+    "load_profiles": "near.profiles",
+    "SshSession": "near.session",
+    "open_session": "near.session",
+    "connect_agent": "near.connect",
 }
 
 __all__ = [

@@ -1,0 +1,143 @@
+"""Each side's manifest for one command: the local scan (begun while the login runs) and the agent's reply."""
+
+from __future__ import annotations
+
+import threading
+
+from usr_harness.dataset.layout import EVENTS_FILE
+from usr_harness.errors import ConfigError
+from usr_harness.sync.inventory.manifest import Manifest
+from usr_harness.sync.inventory.scan import add_events_prefix, scan_dataset
+from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.plan import base_store
+from usr_harness.sync.plan.planner import parquet_changed_since
+from usr_harness.sync.remote.near.client import AgentClient
+from usr_harness.sync.state import SyncRun
+
+
+def hash_sections(opts: SyncOptions) -> list[str]:
+    sections = ["events"]
+    sections += [
+        s for s in ("primary", "meta", "snapshots", "derived", "auxiliary") if opts.compare_mode(s) != "size"
+    ]
+    if opts.verify == "parquet":
+        sections.remove("primary")
+    return sections
+
+
+def inventory_local(state: SyncRun, events_prefix: int | None = None, events_base: int | None = None) -> dict:
+    opts = state.request.opts
+    scan = scan_dataset(
+        str(state.local_dir),
+        hash_sections=hash_sections(opts),
+        parquet=opts.verify in ("parquet", "auto"),
+        events_prefix=events_prefix,
+        events_base=events_base,
+        hashes=state.hashes,
+        store=state.store,
+    )
+    if scan["exists"] and not scan["files"]:
+        scan["exists"] = False
+    return scan
+
+
+def scan_local(state: SyncRun, events_prefix: int | None = None, events_base: int | None = None) -> Manifest:
+    scan, state.local_inventory = state.local_inventory, None
+    if scan is None:
+        scan = inventory_local(state, events_prefix, events_base)
+    elif scan["events"] is not None:
+        log = str(state.local_dir / EVENTS_FILE)
+        add_events_prefix(scan["events"], log, events_prefix)
+        add_events_prefix(scan["events"], log, events_base, key="base")
+    return Manifest.from_scan("local", scan)
+
+
+def scan_remote(
+    state: SyncRun,
+    agent: AgentClient,
+    events_prefix: int | None = None,
+    known: list[str] | None = None,
+    events_base: int | None = None,
+) -> Manifest:
+    """`known`: the paths the laptop has or shares a base on; the others are hashed while they stream."""
+    opts = state.request.opts
+    request = {
+        "op": "manifest",
+        "dataset": state.request.dataset,
+        "hash_sections": hash_sections(opts),
+        "parquet": opts.verify in ("parquet", "auto"),
+        "events_prefix": events_prefix,
+        "events_base": events_base,
+        "lock_timeout": opts.lock_timeout,
+        "rehash": opts.rehash,
+    }
+    if known is not None:
+        request["background_hash_except"] = known
+    reply = agent.request(request)
+    state.remote_cache = reply.get("hash_cache")
+    if reply["exists"] and not reply["files"]:
+        reply["exists"] = False
+    return Manifest.from_scan("remote", reply)
+
+
+def _events_size(manifest: Manifest) -> int | None:
+    entry = manifest.events_entry
+    return entry.size if entry is not None else None
+
+
+def read_manifests(
+    state: SyncRun, agent: AgentClient, action: str, base: dict[str, dict] | None, *, streamed: bool = False
+) -> tuple[Manifest, Manifest]:
+    """Scan the target first so the source can answer the event-log prefix check in the same pass.
+
+    Both sides also hash their log's first bytes up to its size at the last sync (`base`), so the
+    plan tells lines appended since from history rewritten. A pull hashes the remote files neither
+    the base nor the laptop knows while they stream (`streamed`; the plan copies them whatever their hash;
+    `settle_remote_hashes` collects it).
+    """
+    state.request.progress.phase("compare")
+    logged = (base or {}).get(EVENTS_FILE)
+    events_base = None if logged is None else logged["size"]
+    if action == "push":
+        remote = scan_remote(state, agent, events_base=events_base)
+        local = scan_local(state, events_prefix=_events_size(remote), events_base=events_base)
+    else:
+        local = scan_local(state, events_base=events_base)
+        known = sorted({*local.files, *(base or {})}) if streamed else None
+        remote = scan_remote(
+            state, agent, events_prefix=_events_size(local), known=known, events_base=events_base
+        )
+    state.local, state.remote = local, remote
+    return local, remote
+
+
+def settle_remote_hashes(state: SyncRun, agent: AgentClient) -> Manifest:
+    """The hashes the agent computed while the files streamed (it re-reads a file changed since)."""
+    pending = state.remote.pending_hashes
+    if pending:
+        reply = agent.request({"op": "hashes", "dataset": state.request.dataset, "paths": pending})
+        state.remote = state.remote.with_hashes(reply["sha256"])
+    return state.remote
+
+
+def will_decode_parquet(state: SyncRun) -> bool:
+    """A bootstrap pull, or a push of parquet files changed since the last sync (before any plan)."""
+    inventory = state.local_inventory
+    if state.action == "pull":
+        return not inventory["exists"]
+    if state.action != "push" or not inventory["exists"]:
+        return False
+    try:
+        base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
+    except ConfigError:
+        return False  # the plan reports an unreadable base
+    return parquet_changed_since(Manifest.from_scan("local", inventory), base)
+
+
+def preload_parquet_checks() -> None:
+    """Import pyarrow (~0.3 s) while the login waits, not after the plan."""
+
+    def load() -> None:
+        from usr_harness.dataset import parquet_io, validation  # noqa: F401
+
+    threading.Thread(target=load, name="usr-preload").start()

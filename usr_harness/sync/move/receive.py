@@ -1,0 +1,119 @@
+"""A pull's receiving side: each file is made durable and checked while the next one streams in.
+
+fsync and parquet decoding both release the GIL, so a small thread pool runs them beside
+the network receive instead of after it. A large parquet file whose footer was sent ahead
+is decoded row group by row group while it is still arriving. Results are collected in
+arrival order, so the first failure reported is the same whatever the threads' timing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from usr_harness.dataset.layout import REGISTRY_DIR
+from usr_harness.errors import VerifyError
+from usr_harness.sync.commit.promotion import StagedFile
+from usr_harness.sync.inventory.hash_cache import HashCache
+
+if TYPE_CHECKING:
+    from usr_harness.sync.move.arriving_parquet import ArrivingParquet
+
+WORKERS = 2
+
+
+def receive_order(paths: list[str]) -> list[str]:
+    """Frozen registries first: a part is checked against them as soon as it lands."""
+    return sorted(paths, key=lambda path: not path.startswith(REGISTRY_DIR + "/"))
+
+
+class ReceivingStage:
+    """`sink` for `AgentClient.get_files`; `check(path)` runs in the pool once the file is written.
+
+    `footer(path, bytes)` takes a footer sent ahead of its file: that file is then checked
+    as it arrives (`ArrivingParquet`) instead of by `check`.
+    """
+
+    def __init__(
+        self,
+        stage: str,
+        check: Callable[[str], None],
+        *,
+        on_file: Callable[[], None],
+        hashes: HashCache | None = None,
+    ) -> None:
+        self.stage = stage
+        self.received: dict[str, tuple[int, str]] = {}
+        self.current: str | None = None
+        """The file being written when a write fails (a full disk names it)."""
+        self._check = check
+        self._on_file = on_file
+        self._hashes = hashes
+        self._footers: dict[str, bytes] = {}
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="usr-receive")
+        self._pending: list[tuple[str, StagedFile, list[Future]]] = []
+
+    def __enter__(self) -> ReceivingStage:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        for _, staged, futures in self._pending:
+            if futures[-1].cancel():
+                staged.discard()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def footer(self, path: str, footer: bytes) -> None:
+        self._footers[path] = footer
+
+    def sink(self, path: str, size: int, blocks: Iterator[bytes]) -> None:
+        self.current = path
+        staged = StagedFile(self.stage, path, self._hashes)
+        futures: list[Future] = []
+        try:
+            arriving = self._arriving(staged, path)
+            for block in blocks:
+                staged.write(block)
+                if arriving is not None:
+                    futures += [self._pool.submit(work) for work in arriving.ready(staged.size)]
+        except BaseException:
+            staged.discard()
+            raise
+        self.current = None
+        self.received[path] = (staged.size, staged.sha256)
+        futures.append(self._pool.submit(self._settle, staged, path, arriving))
+        self._pending.append((path, staged, futures))
+        self._on_file()
+
+    def _arriving(self, staged: StagedFile, path: str) -> ArrivingParquet | None:
+        """A footer that does not even parse is left to `check`, which reports the file as damaged."""
+        footer = self._footers.pop(path, None)
+        if footer is None:
+            return None
+        from usr_harness.sync.move.arriving_parquet import ArrivingParquet  # pyarrow: only once a footer came
+
+        try:
+            return ArrivingParquet(Path(staged.path), footer)
+        except VerifyError:
+            return None
+
+    def _settle(self, staged: StagedFile, path: str, arriving: ArrivingParquet | None) -> None:
+        staged.close()
+        if arriving is None:
+            self._check(path)
+        else:
+            arriving.finish()
+
+    def failures(self) -> dict[str, BaseException]:
+        """Wait for every file; path -> the first exception its fsync or checks raised, in arrival order."""
+        found = {}
+        for path, _, futures in self._pending:
+            for future in futures:
+                error = future.exception()
+                if error is not None:
+                    found.setdefault(path, error)
+        return found

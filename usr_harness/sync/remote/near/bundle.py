@@ -1,0 +1,55 @@
+"""Assemble the remote agent: a single self-contained stdlib program from the shared modules.
+
+The modules listed here are stdlib-only and import each other only with
+`from usr_harness... import ...` statements, which the bundle drops because the
+names are already defined earlier in the same program.
+"""
+
+from __future__ import annotations
+
+import functools
+import shlex
+from importlib import resources
+
+AGENT_MODULES = (
+    "dataset/quoting.py",
+    "dataset/layout.py",
+    "dataset/flock.py",
+    "dataset/journal.py",
+    "sync/inventory/scan.py",
+    "sync/inventory/hash_cache.py",
+    "sync/inventory/hash_store.py",
+    "sync/commit/promotion.py",
+    "sync/move/space.py",
+    "sync/hooks.py",
+    "sync/remote/far/pipes.py",
+    "sync/remote/far/file_agent.py",
+    "sync/remote/far/agent.py",
+)
+
+BOOTSTRAP = (
+    "import sys;n=int(sys.stdin.buffer.readline());"
+    "exec(compile(sys.stdin.buffer.read(n),'usr-agent','exec'),{'__name__':'__main__'})"
+)
+
+
+@functools.cache
+def agent_source() -> bytes:
+    """The agent program text, identical for every call in a process."""
+    package = resources.files("usr_harness")
+    lines = ["from __future__ import annotations"]
+    for module in AGENT_MODULES:
+        in_import = False
+        for line in package.joinpath(module).read_text(encoding="utf-8").splitlines():
+            if in_import:
+                in_import = line != ")"
+            elif line.startswith(("from usr_harness", "from __future__")):
+                in_import = line.endswith("(")
+            else:
+                lines.append(line)
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def agent_command(python: str) -> str:
+    """The exec-channel command that reads the agent from stdin and runs it."""
+    return f"{shlex.quote(python)} -u -c {shlex.quote(BOOTSTRAP)}"
