@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -65,8 +65,16 @@ from usr_harness.dataset.snapshots import list_snapshots
 from usr_harness.dataset.stamps import parse_rfc3339
 from usr_harness.errors import DatasetError, SchemaError, ValidationError
 
-if TYPE_CHECKING:
-    from usr_harness.dataset.dataset import Dataset
+
+class Dataset(Protocol):
+    """What validation reads of a `dataset.Dataset`; a Protocol, so this module need not import it back."""
+
+    id: str
+    root: Path
+    path: Path
+
+    @property
+    def records_path(self) -> Path: ...
 
 
 def known_registries(dataset_dir: Path, current: Registry) -> dict[str, Registry]:

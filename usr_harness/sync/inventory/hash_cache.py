@@ -24,7 +24,8 @@ import threading
 import time
 from concurrent.futures import Future
 
-from usr_harness.sync.inventory.scan import CHUNK
+CHUNK = 1 << 20
+"""Read size for hashing and streaming (here, below `scan`, so the two never import each other)."""
 
 RACY_NS = 2_000_000_000
 """Generous against coarse timestamps (Lustre and some NFS servers keep whole seconds)."""

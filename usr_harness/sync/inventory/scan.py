@@ -14,12 +14,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE, check_relpath, entry_kind, section_of
+from usr_harness.sync.inventory.hash_cache import CHUNK
 
 if TYPE_CHECKING:
     from usr_harness.sync.inventory.hash_cache import HashCache
     from usr_harness.sync.inventory.hash_store import HashStore
-
-CHUNK = 1 << 20
 
 
 def sha256_file(path: str, limit: int | None = None) -> str:

@@ -25,9 +25,9 @@ from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relp
 from usr_harness.dataset.quoting import quote
 from usr_harness.sync.commit.promotion import StagedFile, needs_recovery, new_stage, promote, recover
 from usr_harness.sync.hooks import FaultInjected, fire
-from usr_harness.sync.inventory.hash_cache import HashCache
+from usr_harness.sync.inventory.hash_cache import CHUNK, HashCache
 from usr_harness.sync.inventory.hash_store import HashStore, cache_report, store_path
-from usr_harness.sync.inventory.scan import CHUNK, scan_dataset, sha256_file
+from usr_harness.sync.inventory.scan import scan_dataset, sha256_file
 from usr_harness.sync.move.space import (
     bytes_needed,
     is_disk_full,

@@ -19,7 +19,8 @@ from usr_harness.dataset.journal import fsync_dir
 from usr_harness.dataset.layout import TEMP_PREFIX, entry_kind
 from usr_harness.dataset.quoting import quote
 from usr_harness.sync.commit.promotion import StagedFile
-from usr_harness.sync.inventory.scan import CHUNK, parquet_stats
+from usr_harness.sync.inventory.hash_cache import CHUNK
+from usr_harness.sync.inventory.scan import parquet_stats
 
 
 class FileRefusal(Exception):
