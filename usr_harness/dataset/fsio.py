@@ -9,6 +9,7 @@ import os
 import secrets
 from pathlib import Path
 
+from usr_harness.dataset.journal import fsync_dir
 from usr_harness.dataset.layout import TEMP_PREFIX, entry_kind
 
 
@@ -26,14 +27,6 @@ def file_kind(path: Path) -> str:
 def temp_sibling(path: Path) -> Path:
     """A runtime-only name beside `path` (never synced, never inventoried)."""
     return path.with_name(f"{TEMP_PREFIX}{path.name}.{os.getpid()}-{secrets.token_hex(6)}")
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def fsync_file(path: Path) -> None:

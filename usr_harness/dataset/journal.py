@@ -39,8 +39,9 @@ class JournalConflict(Exception):
         self.relpath = relpath
 
 
-def fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def fsync_dir(path: str | os.PathLike) -> None:
+    """fsync a folder, so a new or renamed name in it survives a crash (the one copy: fsio uses it too)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
     finally:

@@ -39,7 +39,8 @@ from usr_harness.sync.record.audit import post_report, render_plain
 from usr_harness.sync.remote.near.client import AgentClient
 from usr_harness.sync.remote.near.connect import PendingAgent, connect_agent_in_background
 from usr_harness.sync.remote.near.profiles import get_profile
-from usr_harness.sync.state import SyncRequest, SyncRun
+from usr_harness.sync.request import SyncRequest
+from usr_harness.sync.state import SyncRun
 
 __all__ = ["SyncRequest", "run"]
 

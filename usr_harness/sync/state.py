@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from usr_harness.sync.inventory.hash_cache import HashCache
 from usr_harness.sync.inventory.hash_store import HashStore
 from usr_harness.sync.inventory.manifest import Manifest
-from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan.diff import DiffResult
-from usr_harness.sync.progress import SILENT, Observer
 from usr_harness.sync.record.audit import AuditRecord, build_audit
-
-
-@dataclass
-class SyncRequest:
-    root: Path
-    dataset: str
-    remote: str
-    remotes_config: Path | None
-    opts: SyncOptions = field(default_factory=SyncOptions)
-    audit_json_out: Path | None = None
-    confirm: Callable[[str], bool] | None = None
-    echo: Callable[[str], None] = print
-    progress: Observer = SILENT
+from usr_harness.sync.request import SyncRequest
 
 
 @dataclass

@@ -30,7 +30,6 @@ from usr_harness.sync.modes.targets import file_remote_path
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan.diff import DiffResult, diff_manifests
 from usr_harness.sync.plan.planner import plan_file
-from usr_harness.sync.progress import SILENT, Observer
 from usr_harness.sync.record.audit import AuditRecord, build_file_audit, render_plain
 from usr_harness.sync.remote.far.file_agent import (
     FileRefusal,
@@ -45,20 +44,7 @@ from usr_harness.sync.remote.far.file_agent import (
 from usr_harness.sync.remote.near.client import READ_CHUNK, AgentClient
 from usr_harness.sync.remote.near.connect import connect_agent
 from usr_harness.sync.remote.near.profiles import get_profile
-
-
-@dataclass
-class FileRequest:
-    local: Path
-    remote: str
-    remotes_config: Path | None
-    remote_path: str | None = None
-    repo_root: Path | None = None
-    opts: SyncOptions = field(default_factory=SyncOptions)
-    audit_json_out: Path | None = None
-    confirm: Callable[[str], bool] | None = None
-    echo: Callable[[str], None] = print
-    progress: Observer = SILENT
+from usr_harness.sync.request import FileRequest
 
 
 @dataclass(frozen=True)
