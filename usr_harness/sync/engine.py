@@ -34,7 +34,8 @@ from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.move import pull, push, space
 from usr_harness.sync.plan import base_store
 from usr_harness.sync.plan.diff import diff_manifests
-from usr_harness.sync.plan.planner import Plan, base_from, plan_sync, primary_missing
+from usr_harness.sync.plan.model import Plan
+from usr_harness.sync.plan.planner import base_from, plan_sync, primary_missing
 from usr_harness.sync.record.audit import post_report, render_plain
 from usr_harness.sync.remote.near.client import AgentClient
 from usr_harness.sync.remote.near.connect import PendingAgent, connect_agent_in_background

@@ -17,7 +17,7 @@ from usr_harness.sync.inventory.scan import scan_dataset
 from usr_harness.sync.move import space
 from usr_harness.sync.move.receive import ReceivingStage, receive_order
 from usr_harness.sync.move.transfer import mid_transfer_fault, moving, transfer_block
-from usr_harness.sync.plan.planner import Plan
+from usr_harness.sync.plan.model import Plan
 from usr_harness.sync.remote.near.client import AgentClient
 from usr_harness.sync.state import SyncRun
 

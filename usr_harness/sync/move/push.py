@@ -8,7 +8,7 @@ from usr_harness.sync.commit import verify
 from usr_harness.sync.hooks import fault_point, remote_fault
 from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.move.transfer import mid_transfer_fault, moving, transfer_block
-from usr_harness.sync.plan.planner import Plan
+from usr_harness.sync.plan.model import Plan
 from usr_harness.sync.remote.near.client import AgentClient
 from usr_harness.sync.state import SyncRun
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from usr_harness.sync.hooks import fault_point
 from usr_harness.sync.inventory.manifest import Manifest
-from usr_harness.sync.plan.planner import Plan
+from usr_harness.sync.plan.model import Plan
 from usr_harness.sync.record.audit import TransferBlock
 from usr_harness.sync.state import SyncRun
 

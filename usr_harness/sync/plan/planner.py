@@ -10,61 +10,15 @@ and snapshots are immutable, so one that differs across sides is corruption.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from usr_harness.dataset.layout import EVENTS_FILE
 from usr_harness.dataset.quoting import quote
-from usr_harness.sync.inventory.manifest import EventsInfo, FileEntry, Manifest
+from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan.diff import same_content
+from usr_harness.sync.plan.log_plan import plan_events
+from usr_harness.sync.plan.model import Plan, Problem, diverged, refused_entry, unchanged_since
 
 IMMUTABLE_SECTIONS = ("derived", "snapshots")
-# Which problem wins when several are found: corruption first, data loss last.
-FAMILY_ORDER = ("verify", "sidecars", "events", "diverged")
-
-
-@dataclass(frozen=True)
-class Problem:
-    family: str
-    message: str
-    path: str
-    corruption: bool = False
-    side: str | None = None
-    """The side the problem is on, where one file's plan knows it (`plan_file`)."""
-
-
-@dataclass
-class Plan:
-    action: str
-    copy: list[str] = field(default_factory=list)
-    delete: list[str] = field(default_factory=list)
-    forced: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    """The target's additions since the last sync, left where they are."""
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def noop(self) -> bool:
-        return not self.copy and not self.delete
-
-    def first_failure(self) -> tuple[str, str, list[str]] | None:
-        """(family, message, every path of that family) for the most serious problem."""
-        if not self.problems:
-            return None
-        family = min((p.family for p in self.problems), key=FAMILY_ORDER.index)
-        chosen = [p for p in self.problems if p.family == family]
-        message = chosen[0].message
-        if len(chosen) > 1:
-            message += f" (and {len(chosen) - 1} more {family} problem(s))"
-        return family, message, [p.path for p in chosen]
-
-
-def _unchanged_since(entry: FileEntry, base: dict | None) -> bool:
-    if base is None or entry.kind != "file" or entry.hash_pending:
-        return False
-    if entry.sha256 and base.get("sha256"):
-        return entry.sha256 == base["sha256"]
-    return entry.size == base.get("size")
 
 
 def plan_sync(
@@ -91,7 +45,7 @@ def plan_sync(
     if "derived" in sections and not opts.force:
         _check_derived_present(plan, source, target, base)
     if "events" in sections:
-        _plan_events(plan, source, target, opts, base.get(EVENTS_FILE))
+        plan_events(plan, source, target, opts, base.get(EVENTS_FILE))
     return plan
 
 
@@ -103,7 +57,7 @@ def _plan_file(plan, path, source, target, base, has_base, opts, primary) -> Non
     family = "verify" if section == "primary" else "sidecars"
     for side, entry in ((source, src), (target, tgt)):
         if entry is not None and not entry.regular:
-            plan.problems.append(_refused_entry(family, side, entry))
+            plan.problems.append(refused_entry(family, side, entry))
             return
     mode = primary_mode if section == "primary" else opts.compare_mode(section)
     if src and tgt and same_content(src, tgt, mode, stats):
@@ -111,7 +65,7 @@ def _plan_file(plan, path, source, target, base, has_base, opts, primary) -> Non
     immutable = section in IMMUTABLE_SECTIONS
     if immutable and base is not None:
         for side, entry in ((source, src), (target, tgt)):
-            if entry is not None and not _unchanged_since(entry, base):
+            if entry is not None and not unchanged_since(entry, base):
                 plan.problems.append(
                     Problem(
                         "sidecars",
@@ -124,7 +78,7 @@ def _plan_file(plan, path, source, target, base, has_base, opts, primary) -> Non
                 return
     if src and tgt and has_base and base is None:
         reason = f"{path} was added on both sides since the last sync with different bytes"
-        _diverged(plan, path, reason, copy=True, force=opts.force)
+        diverged(plan, path, reason, copy=True, force=opts.force)
     elif src and tgt:
         if immutable:
             plan.problems.append(
@@ -136,29 +90,20 @@ def _plan_file(plan, path, source, target, base, has_base, opts, primary) -> Non
                     corruption=True,
                 )
             )
-        elif _unchanged_since(tgt, base):
+        elif unchanged_since(tgt, base):
             plan.copy.append(path)
         else:
             reason = f"{target.side} {quote(path)} changed since the last sync"
-            _diverged(plan, path, reason, copy=True, force=opts.force)
+            diverged(plan, path, reason, copy=True, force=opts.force)
     elif src:
         plan.copy.append(path)
-    elif _unchanged_since(tgt, base):
+    elif unchanged_since(tgt, base):
         plan.delete.append(path)
     elif has_base and base is None:
         plan.kept.append(path)
     else:
         reason = f"{target.side} {quote(path)} is not on the {source.side} side and not in the last sync"
-        _diverged(plan, path, reason, copy=False, force=opts.force)
-
-
-def _refused_entry(family: str, side: Manifest, entry: FileEntry) -> Problem:
-    """A symlink, fifo, device or unsafe name is never followed, opened or copied."""
-    if entry.unsafe:
-        message = f"{side.side} {entry.unsafe}; refused"
-    else:
-        message = f"{side.side} {entry.kind} entry {quote(entry.path)} refused"
-    return Problem(family, message, entry.path, corruption=True)
+        diverged(plan, path, reason, copy=False, force=opts.force)
 
 
 def _check_derived_present(plan: Plan, source: Manifest, target: Manifest, base: dict[str, dict]) -> None:
@@ -171,96 +116,6 @@ def _check_derived_present(plan: Plan, source: Manifest, target: Manifest, base:
                 "refusing to sync an incomplete dataset (use --force to accept the loss)"
             )
             plan.problems.append(Problem("sidecars", message, "_derived", corruption=True))
-
-
-def _diverged(
-    plan: Plan, path: str, reason: str, *, copy: bool, force: bool, side: str | None = None
-) -> None:
-    if force:
-        (plan.copy if copy else plan.delete).append(path)
-        plan.forced.append(path)
-        return
-    verb = "overwrite" if copy else "delete"
-    plan.problems.append(
-        Problem("diverged", f"{reason}; refusing to {verb} it (use --force to override)", path, side=side)
-    )
-
-
-def _plan_events(
-    plan: Plan, source: Manifest, target: Manifest, opts: SyncOptions, base: dict | None
-) -> None:
-    src, tgt = source.events_entry, target.events_entry
-    if src is None and tgt is None:
-        return
-    for side, entry in ((source, src), (target, tgt)):
-        if entry is not None and not entry.regular:
-            plan.problems.append(_refused_entry("events", side, entry))
-            return
-    if src is None:
-        if source.exists and source.primary is not None:
-            message = (
-                f"{source.side} .events.log is missing while {target.side} has one; history cannot shrink"
-            )
-            plan.problems.append(Problem("diverged", message, EVENTS_FILE))
-        return
-    if tgt is None:
-        if target.exists and target.primary is not None:
-            _diverged(plan, EVENTS_FILE, f"{target.side} .events.log is missing", copy=True, force=opts.force)
-        else:
-            plan.copy.append(EVENTS_FILE)
-        return
-    if src.sha256 == tgt.sha256 and src.size == tgt.size:
-        return
-    info = source.events
-    if src.size > tgt.size and _starts_with(info, tgt):
-        plan.copy.append(EVENTS_FILE)
-        return
-    if _is_base_log(src, base) and _extends_base_log(target, base):
-        plan.kept.append(EVENTS_FILE)
-        return
-    if _extends_base_log(source, base) and _extends_base_log(target, base):
-        message = (
-            f"{target.side} .events.log is not a prefix of {source.side} .events.log: both logs grew "
-            "since the last sync (histories branched); `usr events merge DATASET REMOTE` here "
-            "merges them"
-        )
-        plan.problems.append(Problem("diverged", message, EVENTS_FILE))
-    elif src.size <= tgt.size:
-        message = (
-            f"{source.side} .events.log does not extend {target.side} .events.log (the log may only grow)"
-        )
-        plan.problems.append(Problem("events", message, EVENTS_FILE))
-    else:
-        message = (
-            f"{target.side} .events.log is not a prefix of {source.side} .events.log (histories branched)"
-        )
-        plan.problems.append(Problem("events", message, EVENTS_FILE))
-
-
-def _starts_with(info: EventsInfo | None, entry: FileEntry) -> bool:
-    """The log `info` describes begins with the whole of `entry`'s log, cut at a line end."""
-    return (
-        info is not None
-        and info.prefix_len == entry.size
-        and info.prefix_sha256 == entry.sha256
-        and info.prefix_ends_line
-    )
-
-
-def _is_base_log(entry: FileEntry, base: dict | None) -> bool:
-    return base is not None and entry.sha256 == base.get("sha256") and entry.size == base.get("size")
-
-
-def _extends_base_log(side: Manifest, base: dict | None) -> bool:
-    """The side's log starts with the whole log of the last sync (lines appended since, none changed)."""
-    info = side.events
-    return (
-        base is not None
-        and info is not None
-        and info.base_len == base.get("size")
-        and info.base_sha256 == base.get("sha256")
-        and info.base_ends_line
-    )
 
 
 def plan_file(
@@ -290,9 +145,9 @@ def plan_file(
     if tgt is not None and same_content(src, tgt, primary_mode, stats):
         return plan
     name = names[target.side]
-    if tgt is not None and not _unchanged_since(tgt, base):
+    if tgt is not None and not unchanged_since(tgt, base):
         reason = f"{target.side} {name} changed since the last sync"
-        _diverged(plan, name, reason, copy=True, force=force, side=target.side)
+        diverged(plan, name, reason, copy=True, force=force, side=target.side)
     else:
         plan.copy.append(name)
     return plan
@@ -303,7 +158,7 @@ def parquet_changed_since(side: Manifest, base: dict[str, dict] | None) -> bool:
     lets a push load its parquet checks before the remote answers (a wrong guess costs an import)."""
     base = base or {}
     return any(
-        path.endswith(".parquet") and not _unchanged_since(entry, base.get(path))
+        path.endswith(".parquet") and not unchanged_since(entry, base.get(path))
         for path, entry in side.files.items()
     )
 
