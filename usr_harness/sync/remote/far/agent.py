@@ -20,36 +20,23 @@ import tempfile
 import time
 
 from usr_harness.dataset.flock import LockTimeout, acquire, acquire_dataset, release_all
-from usr_harness.dataset.journal import JournalConflict, apply_journal, journal_pending
-from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id, check_relpath
+from usr_harness.dataset.journal import JournalConflict
+from usr_harness.dataset.layout import check_dataset_id, check_relpath
 from usr_harness.dataset.quoting import quote
-from usr_harness.sync.commit.promotion import StagedFile, needs_recovery, new_stage, promote, recover
-from usr_harness.sync.hooks import FaultInjected, fire
+from usr_harness.sync.commit.promotion import needs_recovery, recover
 from usr_harness.sync.inventory.hash_cache import CHUNK, HashCache
 from usr_harness.sync.inventory.hash_store import HashStore, cache_report, store_path
-from usr_harness.sync.inventory.scan import scan_dataset, sha256_file
+from usr_harness.sync.inventory.scan import scan_dataset
 from usr_harness.sync.move.space import (
-    bytes_needed,
     is_disk_full,
-    preflight_message,
-    shortfall,
-    staging_message,
 )
 from usr_harness.sync.remote.far.file_agent import FileOps
 from usr_harness.sync.remote.far.pipes import widen_standard_streams
-
-PROTOCOL_VERSION = 1
-
-
-class AgentFailure(Exception):
-    def __init__(self, family: str, message: str, paths: list | None = None) -> None:
-        super().__init__(message)
-        self.family = family
-        self.message = message
-        self.paths = paths or []
+from usr_harness.sync.remote.far.protocol import PROTOCOL_VERSION, AgentFailure
+from usr_harness.sync.remote.far.staging_ops import StagingOps
 
 
-class Agent(FileOps):
+class Agent(StagingOps, FileOps):
     def __init__(self, reader, writer) -> None:
         self.reader = reader
         self.writer = writer
@@ -217,157 +204,6 @@ class Agent(FileOps):
             shutil.rmtree(folder, ignore_errors=True)
         self.created.discard(folder)
 
-    def op_get(self, request: dict) -> None:
-        folder = self.dataset_dir(request["dataset"])
-        footer_first = set(request.get("footer_first") or [])
-        for rel in request["paths"]:
-            check_relpath(rel)
-            path = os.path.join(folder, rel)
-            if os.path.islink(path) or not os.path.isfile(path):
-                message = f"remote {quote(rel)} is not a regular file"
-                self.send({"ok": False, "family": "verify", "message": message})
-                continue
-            with open(path, "rb", buffering=0) as handle:
-                size = os.fstat(handle.fileno()).st_size
-                footer = _parquet_footer(handle, size) if rel in footer_first else b""
-                header = {"ok": True, "path": rel, "size": size}
-                if footer:
-                    header["footer"] = len(footer)
-                self.send(header)
-                self.writer.write(footer)
-                handle.seek(0)
-                remaining = size
-                while remaining:
-                    block = handle.read(min(CHUNK, remaining))
-                    if not block:
-                        block = b"\0" * remaining
-                    self.writer.write(block)
-                    remaining -= len(block)
-        self.send({"ok": True, "done": True})
-        return None
-
-    def op_stage(self, request: dict) -> dict:
-        """Open the push's stage once the files it announces (`sizes`) fit beside the dataset."""
-        folder = self.dataset_dir(request["dataset"])
-        if folder not in self.locks:
-            raise AgentFailure("lock", "stage requested without holding the remote dataset lock")
-        parent = os.path.dirname(folder)
-        sizes = request.get("sizes") or []
-        short = shortfall(parent, sizes)
-        if short:
-            where = "remote " + request["dataset"]
-            raise AgentFailure("staging", preflight_message(where, parent, len(sizes), *short), [parent])
-        stage = new_stage(folder)
-        self.stages[folder] = stage
-        self.needed[folder] = bytes_needed(parent, sizes)
-        _fire(_fault_step(request.get("fault"), "after-preflight", stage))
-        return {"ok": True, "stage": os.path.basename(stage)}
-
-    def op_put(self, request: dict) -> dict:
-        """Stage one file; a failed write still reads the file's bytes, so the next request is intact."""
-        folder = self.dataset_dir(request["dataset"])
-        stage = self.stages.get(folder)
-        rel = request["path"]
-        check_relpath(rel)
-        blocks = self.read_exact(int(request["size"]))
-        if stage is None:
-            for _ in blocks:
-                pass
-            raise AgentFailure("staging", "no stage open for {}".format(request["dataset"]))
-        try:
-            staged = StagedFile(stage, rel, self.hashes)
-        except OSError as error:
-            for _ in blocks:
-                pass
-            raise self._write_failure(request["dataset"], folder, stage, rel, error) from None
-        try:
-            for block in blocks:
-                staged.write(block)
-        except OSError as error:
-            staged.discard()
-            for _ in blocks:
-                pass
-            raise self._write_failure(request["dataset"], folder, stage, rel, error) from None
-        except BaseException:
-            staged.discard()
-            raise
-        try:
-            digest = staged.close()
-        except OSError as error:
-            raise self._write_failure(request["dataset"], folder, stage, rel, error) from None
-        return {"ok": True, "path": rel, "size": staged.size, "sha256": digest}
-
-    def _write_failure(self, dataset: str, folder: str, stage: str, rel: str, error: OSError) -> AgentFailure:
-        message = staging_message("remote " + dataset, rel, stage, self.needed.get(folder), error)
-        return AgentFailure("staging", message, [rel])
-
-    def op_promote(self, request: dict) -> dict:
-        folder = self.dataset_dir(request["dataset"])
-        stage = self.stages.get(folder)
-        if stage is None or folder not in self.locks:
-            raise AgentFailure("staging", "promotion needs the lock and an open stage")
-        self._check_targets(folder, request.get("expect", {}))
-        self._check_staged(stage, request["install"])
-        self._check_events(folder, stage, request.get("events"))
-        install = [item["path"] for item in request["install"]]
-        fault = _fault_step(request.get("fault"))
-        promote(folder, stage, install, request.get("delete", []), fault, self.hashes)
-        self.stages.pop(folder, None)
-        return {"ok": True}
-
-    def _check_targets(self, folder: str, expect: dict) -> None:
-        """Refuse when a file the plan overwrites or deletes changed since the plan was made."""
-        moved = []
-        for rel, sha in expect.items():
-            check_relpath(rel)
-            path = os.path.join(folder, rel)
-            present = os.path.lexists(path)
-            if sha is None:
-                if present:
-                    moved.append(rel)
-            elif not present or os.path.islink(path) or self.hashes.sha256(path) != sha:
-                moved.append(rel)
-        if moved:
-            raise AgentFailure("diverged", "remote files changed while the push was planned", moved)
-
-    def _check_staged(self, stage: str, install: list) -> None:
-        bad = []
-        for item in install:
-            path = os.path.join(stage, item["path"])
-            if not os.path.isfile(path) or os.path.islink(path) or self.hashes.sha256(path) != item["sha256"]:
-                bad.append(item["path"])
-        if bad:
-            raise AgentFailure("verify", "staged files do not match the local manifest", bad)
-
-    def _check_events(self, folder: str, stage: str, rule: dict | None) -> None:
-        if not rule:
-            return
-        current = os.path.join(folder, EVENTS_FILE)
-        staged = os.path.join(stage, EVENTS_FILE)
-        if not os.path.exists(current) or not os.path.exists(staged):
-            return
-        size = os.path.getsize(current)
-        if os.path.getsize(staged) < size or sha256_file(staged, size) != sha256_file(current):
-            raise AgentFailure(
-                "events", "remote .events.log is not a prefix of the pushed .events.log", [EVENTS_FILE]
-            )
-
-    def op_abort(self, request: dict) -> dict:
-        self.discard_stage(self.dataset_dir(request["dataset"]))
-        return {"ok": True}
-
-    def discard_stage(self, folder: str) -> None:
-        """Drop this channel's uncommitted stage; a committed promotion is rolled forward, never half undone.
-
-        Only under the lock this channel holds: without it, a pending journal is another
-        command's promotion in flight, and this channel never staged anything it names.
-        """
-        stage = self.stages.pop(folder, None)
-        if folder in self.locks and journal_pending(folder):
-            apply_journal(folder)
-        elif stage:
-            shutil.rmtree(stage, ignore_errors=True)
-
     def op_doctor(self, request: dict) -> dict:
         checks = {"base_dir": self.base_dir}
         probe = tempfile.mkdtemp(prefix=".usr-tmp-doctor-", dir=self.base_dir)
@@ -408,19 +244,6 @@ def _not_in(known: list):
     return lambda rel: rel not in known
 
 
-def _parquet_footer(handle, size: int) -> bytes:
-    """The tail from the footer on (footer, its length, `PAR1`); b"" when it does not look like parquet."""
-    if size < 12:
-        return b""
-    handle.seek(size - 8)
-    trailer = handle.read(8)
-    length = int.from_bytes(trailer[:4], "little")
-    if trailer[4:] != b"PAR1" or length + 12 > size:
-        return b""
-    handle.seek(size - 8 - length)
-    return handle.read(length + 8)
-
-
 def _installed(name: str) -> bool:
     """Whether a package is importable, without importing it (pyarrow alone costs a third of a second)."""
     from importlib.util import find_spec
@@ -435,25 +258,6 @@ def _installed_version(name: str) -> str | None:
         return metadata.version(name)
     except Exception:
         return None
-
-
-def _fault_step(action: str | None, point: str = "mid-promotion", folder: str | None = None):
-    """A drill can make the agent die, fail, stop or fill its disk at a fault point (a crash, a hang)."""
-    if action not in ("kill", "stop", "raise", "fill") or (action == "fill" and folder is None):
-        return None
-
-    def step() -> None:
-        try:
-            fire(action, folder, point)
-        except FaultInjected:
-            raise AgentFailure("staging", f"fault point {point} fired on the remote") from None
-
-    return step
-
-
-def _fire(step) -> None:
-    if step is not None:
-        step()
 
 
 def main() -> None:

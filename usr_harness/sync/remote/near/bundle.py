@@ -24,6 +24,8 @@ AGENT_MODULES = (
     "sync/hooks.py",
     "sync/remote/far/pipes.py",
     "sync/remote/far/file_agent.py",
+    "sync/remote/far/protocol.py",
+    "sync/remote/far/staging_ops.py",
     "sync/remote/far/agent.py",
 )
 
