@@ -13,8 +13,9 @@ import pytest
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.keys import write_ed25519_keypair
 from usr_harness.hosts.loopback import LoopbackSshd
+from usr_harness.sync.remote.near.host_keys import fetch_host_key, trust_host_key
 from usr_harness.sync.remote.near.profiles import RemoteProfile
-from usr_harness.sync.remote.near.session import fetch_host_key, open_session, trust_host_key
+from usr_harness.sync.remote.near.session import open_session
 
 pytestmark = pytest.mark.ssh
 

@@ -21,6 +21,7 @@ import yaml
 from usr_harness.cli.usr.state import state
 from usr_harness.errors import AuthError, UsageError, UsrError
 from usr_harness.sync.remote.near.controlmaster import MasterStatus, master_status, open_master
+from usr_harness.sync.remote.near.host_keys import fetch_host_key, known_host_keys, trust_host_key
 from usr_harness.sync.remote.near.profiles import (
     SUPPORTED_CLIENTS,
     RemoteProfile,
@@ -29,7 +30,6 @@ from usr_harness.sync.remote.near.profiles import (
     resolve_remotes_path,
     warn,
 )
-from usr_harness.sync.remote.near.session import fetch_host_key, known_host_keys, trust_host_key
 from usr_harness.sync.remote.near.wizard import (
     PRESETS,
     choose_remotes_file,
