@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.sync.test_engine_ssh import flip_same_size
 from tests.usr_sides import DATASET, Sides, make_dataset
 from usr_harness.dataset.layout import is_runtime
 from usr_harness.report.fingerprint import fingerprint_tree
 from usr_harness.sync.inventory.hash_cache import RACY_NS
 from usr_harness.sync.inventory.hash_store import store_path
-
-from .test_engine_ssh import flip_same_size
 
 pytestmark = pytest.mark.ssh
 
