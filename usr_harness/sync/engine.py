@@ -3,7 +3,8 @@
 One SSH connection and one agent channel per command. Every failure writes the
 audit (transfer_state FAILED, `error`) and leaves both sides as they were, or, once
 a promotion journal is committed, wholly new. This module is the order of the steps;
-each step lives in its own module (`inventory`, `plan`, `pull`, `push`, `verify`, `audit`).
+each step lives in its stage's folder: `inventory/` -> `plan/` -> `move/` (`pull`, `push`) ->
+`commit/` (`verify`, `promotion`) -> `record/` (`audit`); docs/architecture.md draws it.
 """
 
 from __future__ import annotations

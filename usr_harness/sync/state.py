@@ -1,4 +1,4 @@
-"""One dataset command's request and what it has learned so far: enough to write an honest audit."""
+"""One dataset command's run: what it has learned so far, enough to write an honest audit at any failure."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ It speaks versioned JSON lines on stdin/stdout; file bytes travel raw right
 after the header that announces their size, so one channel carries a whole
 command (manifest, locks, staging, promotion) with no extra connection. Locks
 it takes live as long as the channel. Bundled with layout, scan, flock and
-promotion by `bundle.py`; python >= 3.8 on the remote is enough.
+promotion by `near/bundle.py`; python >= 3.8 on the remote is enough.
 """
 
 from __future__ import annotations
