@@ -16,7 +16,7 @@ from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.move import space
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan.diff import DiffResult, diff_manifests
-from usr_harness.sync.remote.near.client import AgentClient
+from usr_harness.sync.transport import Transport
 
 
 class StagedChecks:
@@ -168,7 +168,7 @@ def check_local_log(local_dir: Path, dataset: str) -> None:
         validate_event_log(log.read_bytes(), source=f"local {dataset}/{EVENTS_FILE}")
 
 
-def check_kept_log(action: str, local_dir: Path, dataset: str, agent: AgentClient) -> None:
+def check_kept_log(action: str, local_dir: Path, dataset: str, agent: Transport) -> None:
     """Lines the target appended since the last sync are kept only when they are well-formed events."""
     from usr_harness.dataset.events import validate_event_log
 

@@ -11,8 +11,8 @@ from usr_harness.sync.inventory.scan import add_events_prefix, scan_dataset
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import base_store
 from usr_harness.sync.plan.planner import parquet_changed_since
-from usr_harness.sync.remote.near.client import AgentClient
 from usr_harness.sync.state import SyncRun
+from usr_harness.sync.transport import Transport
 
 
 def hash_sections(opts: SyncOptions) -> list[str]:
@@ -54,7 +54,7 @@ def scan_local(state: SyncRun, events_prefix: int | None = None, events_base: in
 
 def scan_remote(
     state: SyncRun,
-    agent: AgentClient,
+    agent: Transport,
     events_prefix: int | None = None,
     known: list[str] | None = None,
     events_base: int | None = None,
@@ -86,7 +86,7 @@ def _events_size(manifest: Manifest) -> int | None:
 
 
 def read_manifests(
-    state: SyncRun, agent: AgentClient, action: str, base: dict[str, dict] | None, *, streamed: bool = False
+    state: SyncRun, agent: Transport, action: str, base: dict[str, dict] | None, *, streamed: bool = False
 ) -> tuple[Manifest, Manifest]:
     """Scan the target first so the source can answer the event-log prefix check in the same pass.
 
@@ -111,7 +111,7 @@ def read_manifests(
     return local, remote
 
 
-def settle_remote_hashes(state: SyncRun, agent: AgentClient) -> Manifest:
+def settle_remote_hashes(state: SyncRun, agent: Transport) -> Manifest:
     """The hashes the agent computed while the files streamed (it re-reads a file changed since)."""
     pending = state.remote.pending_hashes
     if pending:

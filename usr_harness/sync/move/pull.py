@@ -18,11 +18,11 @@ from usr_harness.sync.move import space
 from usr_harness.sync.move.receive import ReceivingStage, receive_order
 from usr_harness.sync.move.transfer import mid_transfer_fault, moving, transfer_block
 from usr_harness.sync.plan.model import Plan
-from usr_harness.sync.remote.near.client import AgentClient
 from usr_harness.sync.state import SyncRun
+from usr_harness.sync.transport import Transport
 
 
-def check_bootstrap_identity(state: SyncRun, agent: AgentClient) -> None:
+def check_bootstrap_identity(state: SyncRun, agent: Transport) -> None:
     """On a bootstrap pull, the remote dataset must call itself by the id we asked for."""
     if state.local.exists or META_FILE not in state.remote.files:
         return
@@ -52,7 +52,7 @@ def drop_created_local(state: SyncRun) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def receive(state: SyncRun, agent: AgentClient, plan: Plan) -> Manifest:
+def receive(state: SyncRun, agent: Transport, plan: Plan) -> Manifest:
     """Stage, verify and promote; returns the remote manifest with every hash settled."""
     source = state.remote
     folder = str(state.local_dir)

@@ -9,11 +9,11 @@ from usr_harness.sync.hooks import fault_point, remote_fault
 from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.move.transfer import mid_transfer_fault, moving, transfer_block
 from usr_harness.sync.plan.model import Plan
-from usr_harness.sync.remote.near.client import AgentClient
 from usr_harness.sync.state import SyncRun
+from usr_harness.sync.transport import Transport
 
 
-def send(state: SyncRun, agent: AgentClient, plan: Plan, source: Manifest, target: Manifest) -> None:
+def send(state: SyncRun, agent: Transport, plan: Plan, source: Manifest, target: Manifest) -> None:
     dataset = state.request.dataset
     fault_point("before-staging")
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="usr-verify") as pool:

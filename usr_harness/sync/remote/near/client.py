@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from usr_harness.errors import FAMILY_BY_NAME, TransportError, UsrError
 from usr_harness.sync.remote.near.bundle import agent_command, agent_source
+from usr_harness.sync.transport import Stats
 
 READ_CHUNK = 1 << 20
 
@@ -27,14 +27,6 @@ class ByteChannel(Protocol):
 def raise_reply(reply: dict, side: str = "remote") -> None:
     family = FAMILY_BY_NAME.get(reply.get("family", ""), TransportError)
     raise family(reply.get("message", "remote agent failed"), paths=reply.get("paths", []), side=side)
-
-
-@dataclass
-class Stats:
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    files_sent: int = 0
-    files_received: int = 0
 
 
 class AgentClient:

@@ -1,0 +1,47 @@
+"""The agent channel as the stages use it: the engine opens it (`remote/near`) and passes it in.
+
+A Protocol, so no stage imports the near side; `remote.near.client.AgentClient` is the
+one implementation. `Stats` lives here, below both, for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass
+class Stats:
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    files_sent: int = 0
+    files_received: int = 0
+
+
+class Transport(Protocol):
+    hello: dict
+    stats: Stats
+
+    def send_request(self, request: dict) -> None: ...
+
+    def request(self, request: dict) -> dict: ...
+
+    def request_stream(self, request: dict) -> tuple[dict, Iterator[bytes]]: ...
+
+    def send_raw(self, block: bytes) -> None: ...
+
+    def reply(self) -> dict: ...
+
+    def get_files(
+        self,
+        dataset: str,
+        paths: list[str],
+        sink: Callable[[str, int, Iterator[bytes]], None],
+        *,
+        footer_first: Collection[str] = (),
+        on_footer: Callable[[str, bytes], None] | None = None,
+    ) -> None: ...
+
+    def put_files(self, dataset: str, files: list[tuple[str, Path]], on_file: Callable[[], None]) -> dict: ...
