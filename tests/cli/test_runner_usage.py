@@ -56,7 +56,9 @@ def test_an_unusable_dataset_id_is_usage_and_touches_nothing(
     assert fingerprint_tree(tmp_path).digest == before.digest
 
 
-@pytest.mark.parametrize("argv", [["pull", "demo", "hpc", "--root", "/tmp"], ["diff", "demo", "hpc", "--root=x"]])
+@pytest.mark.parametrize(
+    "argv", [["pull", "demo", "hpc", "--root", "/tmp"], ["diff", "demo", "hpc", "--root=x"]]
+)
 def test_a_program_option_after_the_command_says_where_it_goes(capsys, argv: list[str]):
     code, _, err = run_usr(capsys, *argv)
     line = _one_usage_line(err)

@@ -56,7 +56,12 @@ def version_option(prog: str) -> Any:
             raise typer.Exit()
 
     return typer.Option(
-        False, "--version", is_eager=True, expose_value=False, callback=show, help="Print the version and exit."
+        False,
+        "--version",
+        is_eager=True,
+        expose_value=False,
+        callback=show,
+        help="Print the version and exit.",
     )
 
 

@@ -18,7 +18,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _options(_version: bool = version_option("usr-harness")) -> None:
     """Options of `usr-harness` itself, before the command."""

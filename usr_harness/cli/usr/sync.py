@@ -189,7 +189,8 @@ def diff(
     repo_root: Path = REPO_ROOT_OPTION,
     audit_json_out: Path = AUDIT_OPTION,
     output_format: str = typer.Option(
-        "plain", "--format", metavar="plain|json", help="plain (audit block) or json (audit JSON)."),
+        "plain", "--format", metavar="plain|json", help="plain (audit block) or json (audit JSON)."
+    ),
     rehash: bool = REHASH_OPTION,
 ) -> None:
     """Compare a local dataset (or file) with its remote copy, section by section; changes nothing."""
