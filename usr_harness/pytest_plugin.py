@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from usr_harness.cycle.scales import SCALES
 from usr_harness.report.versions import tool_versions
 
 if TYPE_CHECKING:
@@ -31,11 +32,6 @@ MARKERS = {
     "slow": "takes more than a few seconds",
     "adversarial": "runs hostile inputs from the adversarial catalogue",
     "corruption": "applies corruptions from the corruption catalogue",
-}
-SCALES = {
-    "small": {"rows": 40, "parts": 2, "rounds": 3},
-    "medium": {"rows": 2_000, "parts": 8, "rounds": 5},
-    "large": {"rows": 50_000, "parts": 32, "rounds": 8},
 }
 DRILL_PROPERTY = "usr_drill"
 DEFAULT_SEED = 1729

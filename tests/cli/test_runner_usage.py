@@ -54,3 +54,44 @@ def test_an_unusable_dataset_id_is_usage_and_touches_nothing(
     line = _one_usage_line(err)
     assert "TARGET" in line and ("at most 128" in line or "unsafe characters" in line)
     assert fingerprint_tree(tmp_path).digest == before.digest
+
+
+@pytest.mark.parametrize(
+    "argv", [["pull", "demo", "hpc", "--root", "/tmp"], ["diff", "demo", "hpc", "--root=x"]]
+)
+def test_a_program_option_after_the_command_says_where_it_goes(capsys, argv: list[str]):
+    code, _, err = run_usr(capsys, *argv)
+    line = _one_usage_line(err)
+    assert code == 2
+    assert "--root is an option of `usr` itself: put it before the command" in line
+    assert "Possible options" not in line
+
+
+def test_an_unknown_option_still_names_the_possible_ones(capsys):
+    code, _, err = run_usr(capsys, "pull", "demo", "hpc", "--rot", "x")
+    assert code == 2 and "No such option: --rot (Possible options: --repo-root)" in _one_usage_line(err)
+
+
+@pytest.mark.parametrize(("run", "prog"), [(run_usr, "usr"), (run_harness, "usr-harness")])
+def test_both_programs_print_their_version(capsys, run, prog: str):
+    from importlib.metadata import version
+
+    code, out, err = run(capsys, "--version")
+    assert (code, out, err) == (0, f"{prog} {version('usr-harness')}\n", "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "choices"),
+    [
+        (["usr", "pull", "--help"], "hash|auto|size|parquet"),
+        (["usr", "diff", "--help"], "plain|json"),
+        (["usr", "remotes", "wizard", "--help"], "paramiko|openssh|local"),
+        (["usr-harness", "corrupt", "apply", "--help"], "local|remote"),
+        (["usr-harness", "cycle", "--help"], "small|medium|large"),
+    ],
+)
+def test_every_enumerated_option_lists_its_choices(capsys, monkeypatch, argv: list[str], choices: str):
+    monkeypatch.setenv("COLUMNS", "200")
+    run = run_usr if argv[0] == "usr" else run_harness
+    code, out, _ = run(capsys, *argv[1:])
+    assert code == 0 and choices in out

@@ -7,6 +7,8 @@ engine's, never as a framed box: operators grep one format.
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from typer.main import get_command
 
@@ -28,12 +30,50 @@ def _usage_error(prog: str, error: typer.TyperException) -> UsageError:
     """The framework's complaint in one line, with where to read the command's help."""
     context = getattr(error, "ctx", None)
     command = context.command_path if context is not None else prog
+    misplaced = _global_option_after_command(error, context)
+    if misplaced:
+        subcommand = command.removeprefix(prog).strip()
+        return UsageError(
+            f"{misplaced} is an option of `{prog}` itself: put it before the command, "
+            f"`{prog} {misplaced} ... {subcommand} ...`"
+        )
     hint = f"see `{command} --help`"
     if getattr(error, "option_name", "").startswith("-") and not error.option_name.startswith("--"):
         hint = (
             f"an argument beginning with '-' is read as an option (dataset ids never begin with '-'); {hint}"
         )
     return UsageError(f"{error.format_message().rstrip('.')}; {hint}")
+
+
+def version_option(prog: str) -> Any:
+    """An eager `--version` that prints the program and package version and exits before any work."""
+
+    def show(wanted: bool) -> None:
+        if wanted:
+            from importlib.metadata import version
+
+            typer.echo(f"{prog} {version('usr-harness')}")
+            raise typer.Exit()
+
+    return typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        expose_value=False,
+        callback=show,
+        help="Print the version and exit.",
+    )
+
+
+def _global_option_after_command(error: typer.TyperException, context: Any) -> str | None:
+    """The option's name when a subcommand was given one that only the program itself takes (`--root`)."""
+    name = getattr(error, "option_name", None)
+    if type(error).__name__ != "NoSuchOption" or context is None or not name:
+        return None
+    root = context.find_root()
+    if context is root:
+        return None
+    return name if any(name in param.opts for param in root.command.params) else None
 
 
 def run_app(app: typer.Typer, prog: str, argv: list[str] | None = None) -> int:

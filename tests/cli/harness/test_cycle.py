@@ -29,3 +29,12 @@ def test_each_step_line_is_flushed_off_a_terminal(monkeypatch: pytest.MonkeyPatc
         "cycle: preflight:host-up: passed (0.2 s) sshd on 127.0.0.1:2222",
     ]
     assert log.flushes == 2 and not log.isatty()
+
+
+def test_an_unknown_scale_is_a_usage_error_before_any_work(capsys, tmp_path) -> None:
+    from tests.cli_runs import run_harness
+
+    code, _, err = run_harness(capsys, "cycle", "--scale", "huge", "--report-dir", str(tmp_path / "reports"))
+    assert code == 2
+    assert "'huge' is not one of 'small', 'medium', 'large'" in err
+    assert not (tmp_path / "reports").exists()

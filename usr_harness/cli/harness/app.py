@@ -7,7 +7,7 @@ import sys
 import typer
 
 from usr_harness.cli.harness import adversarial, corrupt, cycle, host, mock, report
-from usr_harness.cli.runner import run_app
+from usr_harness.cli.runner import run_app, version_option
 
 app = typer.Typer(
     name="usr-harness",
@@ -16,6 +16,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _options(_version: bool = version_option("usr-harness")) -> None:
+    """Options of `usr-harness` itself, before the command."""
+
 
 host.register(app)
 mock.register(app)

@@ -50,7 +50,7 @@ def list_entries(as_json: bool = typer.Option(False, "--json", help="The whole c
 def apply_entry(
     kind: str = typer.Argument(..., help="Catalogue id, e.g. derived.byte-flip."),
     dataset: str = typer.Argument(..., help="Dataset id under the datasets root."),
-    side: str = typer.Option("local", "--side", help="local or remote."),
+    side: str = typer.Option("local", "--side", metavar="|".join(SIDES), help="Which copy to corrupt."),
     root: Path = typer.Option(
         None,
         "--root",

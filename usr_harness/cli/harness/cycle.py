@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 
 import typer
 
+from usr_harness.cycle.scales import SCALES
+
 DEFAULT_REPORTS = Path("reports")
+# An Enum so the framework lists the choices in --help and refuses another before any work starts.
+Scale = Enum("Scale", {name: name for name in SCALES}, type=str)
 
 
 def new_run_dir(reports: Path, seed: int) -> Path:
@@ -36,7 +41,7 @@ def cycle(
     ),
     seed: int = typer.Option(1729, "--seed", help="Seed of every generator in the cycle and its drills."),
     drills: str = typer.Option(None, "--drills", help="pytest -k expression selecting drills."),
-    scale: str = typer.Option("small", "--scale", help="small | medium | large"),
+    scale: Scale = typer.Option("small", "--scale", help="Size of the generated data."),
     report_dir: Path = typer.Option(DEFAULT_REPORTS, "--report-dir", help="Folder that holds run folders."),
     workers: int = typer.Option(0, "-n", "--workers", help="pytest-xdist workers for the drills (0: none)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No step lines while the cycle runs."),
@@ -51,7 +56,7 @@ def cycle(
         engine_cmd=engine_cmd,
         engine_profile=engine_profile,
         drills_expr=drills,
-        scale=scale,
+        scale=scale.value,
         workers=workers,
         progress=(lambda _m: None) if quiet else _say,
     )

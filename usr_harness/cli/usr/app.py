@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from usr_harness.cli.runner import run_app
+from usr_harness.cli.runner import run_app, version_option
 from usr_harness.cli.usr import dataset, namespace, remotes, sync
 from usr_harness.cli.usr.state import UsrState
 
@@ -33,6 +33,7 @@ def _root_options(
     remotes_config: Path = typer.Option(
         None, "--remotes-config", help="Remote profiles YAML (else $USR_REMOTES_PATH; there is no default)."
     ),
+    _version: bool = version_option("usr"),
 ) -> None:
     ctx.obj = UsrState(root=(root or Path.cwd()).absolute(), remotes_config=remotes_config)
 

@@ -210,7 +210,8 @@ def wizard_remote(
     client: str = typer.Option(
         None,
         "--client",
-        help=f"How to reach the agent: {' | '.join(SUPPORTED_CLIENTS)} (local: a child process, no SSH).",
+        metavar="|".join(SUPPORTED_CLIENTS),
+        help="How to reach the agent (local: a child process, no SSH).",
     ),
     batch_mode: bool = typer.Option(
         None,

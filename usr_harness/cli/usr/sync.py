@@ -19,7 +19,7 @@ from usr_harness.cli.usr.state import state
 from usr_harness.errors import INTERRUPTED_EXIT
 from usr_harness.sync import engine
 from usr_harness.sync.modes import file_mode, targets
-from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.options import VERIFY_MODES, SyncOptions
 from usr_harness.sync.progress import interrupted_line
 
 VERIFY_HELP = "Primary verification: hash (default), auto (hash, else size, else parquet), size, parquet."
@@ -41,7 +41,7 @@ DATASET_ONLY = {
 # The options diff shares with pull and push, declared once.
 TARGET_ARGUMENT = typer.Argument(..., help=TARGET_HELP)
 REMOTE_ARGUMENT = typer.Argument(..., help="Remote profile name.")
-VERIFY_OPTION = typer.Option("hash", "--verify", help=VERIFY_HELP)
+VERIFY_OPTION = typer.Option("hash", "--verify", metavar="|".join(VERIFY_MODES), help=VERIFY_HELP)
 SIDECARS_OPTION = typer.Option(True, "--verify-sidecars/--no-verify-sidecars")
 DERIVED_HASHES_OPTION = typer.Option(None, "--verify-derived-hashes/--no-verify-derived-hashes")
 REMOTE_PATH_OPTION = typer.Option(None, "--remote-path", help=REMOTE_PATH_HELP)
@@ -189,7 +189,9 @@ def diff(
     remote_path: str = REMOTE_PATH_OPTION,
     repo_root: Path = REPO_ROOT_OPTION,
     audit_json_out: Path = AUDIT_OPTION,
-    output_format: str = typer.Option("plain", "--format", help="plain (audit block) or json (audit JSON)."),
+    output_format: str = typer.Option(
+        "plain", "--format", metavar="plain|json", help="plain (audit block) or json (audit JSON)."
+    ),
     rehash: bool = REHASH_OPTION,
 ) -> None:
     """Compare a local dataset (or file) with its remote copy, section by section; changes nothing."""
