@@ -2,7 +2,8 @@
 
 A detached host outlives the command that started it, so its pid may have been
 reused by the time someone stops it; checking the command line guards against
-signalling an unrelated process.
+signalling an unrelated process. Process facts come from psutil, not from reading
+/proc by hand.
 """
 
 from __future__ import annotations
@@ -10,7 +11,20 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
+
+import psutil
+
+# psutil's status names, as the one letter `ps` prints (the drills speak in these).
+_STATE_LETTERS = {
+    psutil.STATUS_RUNNING: "R",
+    psutil.STATUS_SLEEPING: "S",
+    psutil.STATUS_DISK_SLEEP: "D",
+    psutil.STATUS_STOPPED: "T",
+    psutil.STATUS_TRACING_STOP: "t",
+    psutil.STATUS_ZOMBIE: "Z",
+    psutil.STATUS_DEAD: "X",
+    psutil.STATUS_IDLE: "I",
+}
 
 
 def pid_alive(pid: int) -> bool:
@@ -21,22 +35,15 @@ def pid_alive(pid: int) -> bool:
         reaped = 0
     if reaped == pid:
         return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return _signal_zero(pid)
-    return stat.rpartition(")")[2].split()[0] != "Z"
+    return process_state(pid) not in ("", "Z", "X")
 
 
 def command_line(pid: int) -> list[str]:
     """The argv of `pid` (empty when it is gone or unreadable)."""
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
         return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 def stop_pid(pid: int, timeout: float = 5.0) -> None:
@@ -54,46 +61,25 @@ def stop_pid(pid: int, timeout: float = 5.0) -> None:
     raise TimeoutError(f"process {pid} did not exit after SIGKILL")
 
 
-def _signal_zero(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _stat_fields(pid: int) -> list[str]:
-    """The fields of /proc/PID/stat after the command name: state first, then the parent pid."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return []
-
-
 def parent_pid(pid: int) -> int | None:
-    fields = _stat_fields(pid)
-    return int(fields[1]) if len(fields) > 1 else None
+    try:
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
+        return None
 
 
 def process_state(pid: int) -> str:
     """One letter (R, S, T for stopped, Z ...), or "" when the process is gone."""
-    fields = _stat_fields(pid)
-    return fields[0] if fields else ""
+    try:
+        status = psutil.Process(pid).status()
+    except psutil.Error:
+        return ""
+    return _STATE_LETTERS.get(status, "?")
 
 
 def descendants(pid: int) -> list[int]:
     """Every process below `pid`: under a harness sshd, the remote side of the commands it serves."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat_fields(int(entry.name))
-            if len(fields) > 1:
-                children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        found.append(child)
-        todo.extend(children.get(child, []))
-    return sorted(found)
+    try:
+        return sorted(child.pid for child in psutil.Process(pid).children(recursive=True))
+    except psutil.Error:
+        return []
