@@ -1,0 +1,241 @@
+"""The FUSE passthrough: every call goes to the backing folder, and each durability-relevant one is logged.
+
+It runs in its own process (`python -m usr_harness.powercut.serve`), single-threaded so the log's order is
+the order the calls took effect. It never syncs the backing folder: durability is what the log says, and a
+power cut is applied afterwards from the log (`mount.PowerCutMount.power_cut`). With a cut point, every
+durability-relevant call after the k-th fails with EIO, as if the machine had gone dark there.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from typing import Any
+
+import mfusepy
+
+from usr_harness.powercut.namespace import Namespace
+from usr_harness.powercut.ops import LogWriter, Op, OpKind
+from usr_harness.powercut.tree import listing
+
+STAT_FIELDS = (
+    "st_mode",
+    "st_ino",
+    "st_dev",
+    "st_nlink",
+    "st_uid",
+    "st_gid",
+    "st_size",
+    "st_atime_ns",
+    "st_mtime_ns",
+    "st_ctime_ns",
+    "st_blocks",
+    "st_blksize",
+)
+
+
+class RecordingPassthrough(mfusepy.Operations):
+    """mfusepy operations over `backing`; handles are the backing file descriptors."""
+
+    use_ns = True
+
+    def __init__(self, backing: Path, log: LogWriter, cut_after: int | None = None) -> None:
+        self.backing = backing
+        self.log = log
+        self.cut_after = cut_after
+        self.count = 0
+        self.names = Namespace.from_listing(listing(backing))
+        self.file_nodes: dict[int, int] = {}
+        self.dir_nodes: dict[int, int] = {}
+        self._next_dir_handle = 1
+
+    def _real(self, path: str) -> str:
+        return os.path.join(self.backing, path.lstrip("/"))
+
+    def _admit(self) -> None:
+        """Refuse every durability-relevant call once the cut point is reached."""
+        if self.cut_after is not None and self.count >= self.cut_after:
+            raise mfusepy.FuseOSError(errno.EIO)
+
+    def _record(self, op: Op) -> None:
+        self.count += 1
+        self.log.append(op)
+
+    # Reads: straight through.
+    def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+        st = os.fstat(fh) if fh is not None else os.lstat(self._real(path))
+        attrs = {field: getattr(st, field) for field in STAT_FIELDS}
+        for name in ("atime", "mtime", "ctime"):
+            attrs[f"st_{name}"] = attrs.pop(f"st_{name}_ns")
+        return attrs
+
+    def readdir(self, path: str, fh: int) -> list[str]:
+        return [".", "..", *os.listdir(self._real(path))]
+
+    def readlink(self, path: str) -> str:
+        return os.readlink(self._real(path))
+
+    def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
+        return os.pread(fh, size, offset)
+
+    def statfs(self, path: str) -> dict[str, int]:
+        st = os.statvfs(self._real(path))
+        fields = ("f_bavail", "f_bfree", "f_blocks", "f_bsize", "f_favail", "f_ffree", "f_files", "f_frsize")
+        return {field: getattr(st, field) for field in fields} | {"f_namemax": st.f_namemax}
+
+    def access(self, path: str, amode: int) -> int:
+        if not os.access(self._real(path), amode):
+            raise mfusepy.FuseOSError(errno.EACCES)
+        return 0
+
+    # Handles.
+    def open(self, path: str, flags: int) -> int:
+        node = self.names.resolve(path)
+        if flags & os.O_TRUNC and flags & os.O_ACCMODE:
+            self._admit()
+        # O_APPEND is left out: the kernel passes the end-of-file offset, and pwrite on an O_APPEND descriptor
+        # would ignore it.
+        fd = os.open(self._real(path), flags & ~(os.O_APPEND | os.O_CREAT | os.O_EXCL))
+        self.file_nodes[fd] = node
+        if flags & os.O_TRUNC and flags & os.O_ACCMODE:
+            self._record(Op(OpKind.TRUNCATE, path=path, node=node, offset=0))
+        return fd
+
+    def create(self, path: str, mode: int, flags: int) -> int:
+        self._admit()
+        fd = os.open(self._real(path), (flags & ~os.O_APPEND) | os.O_CREAT | os.O_EXCL, mode)
+        self._record(Op(OpKind.CREATE, path=path))
+        self.file_nodes[fd] = self.names.add(path, "file")
+        return fd
+
+    def release(self, path: str, fh: int) -> int:
+        os.close(fh)
+        self.file_nodes.pop(fh, None)
+        return 0
+
+    def flush(self, path: str, fh: int) -> int:
+        return 0
+
+    def opendir(self, path: str) -> int:
+        handle = self._next_dir_handle
+        self._next_dir_handle += 1
+        self.dir_nodes[handle] = self.names.resolve(path)
+        return handle
+
+    def releasedir(self, path: str, fh: int) -> int:
+        self.dir_nodes.pop(fh, None)
+        return 0
+
+    # Data.
+    def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
+        self._admit()
+        written = os.pwrite(fh, data, offset)
+        self._record(
+            Op(OpKind.WRITE, path=path or "", node=self.file_nodes[fh], offset=offset, data=data[:written])
+        )
+        return written
+
+    def truncate(self, path: str, length: int, fh: int | None = None) -> int:
+        self._admit()
+        if fh is not None:
+            os.ftruncate(fh, length)
+            node = self.file_nodes[fh]
+        else:
+            os.truncate(self._real(path), length)
+            node = self.names.resolve(path)
+        self._record(Op(OpKind.TRUNCATE, path=path or "", node=node, offset=length))
+        return 0
+
+    def fsync(self, path: str, datasync: int, fh: int) -> int:
+        self._admit()
+        kind = OpKind.FDATASYNC if datasync else OpKind.FSYNC
+        self._record(Op(kind, path=path or "", node=self.file_nodes[fh]))
+        return 0
+
+    def fsyncdir(self, path: str, datasync: int, fh: int) -> int:
+        self._admit()
+        kind = OpKind.FDATASYNC if datasync else OpKind.FSYNC
+        self._record(Op(kind, path=path or "", node=self.dir_nodes[fh]))
+        return 0
+
+    # Names.
+    def mkdir(self, path: str, mode: int) -> int:
+        self._admit()
+        os.mkdir(self._real(path), mode)
+        self._record(Op(OpKind.MKDIR, path=path))
+        self.names.add(path, "dir")
+        return 0
+
+    def rmdir(self, path: str) -> int:
+        self._admit()
+        os.rmdir(self._real(path))
+        self._record(Op(OpKind.RMDIR, path=path))
+        self.names.remove(path)
+        return 0
+
+    def unlink(self, path: str) -> int:
+        self._admit()
+        os.unlink(self._real(path))
+        self._record(Op(OpKind.UNLINK, path=path))
+        self.names.remove(path)
+        return 0
+
+    def rename(self, old: str, new: str) -> int:
+        self._admit()
+        os.rename(self._real(old), self._real(new))
+        self._record(Op(OpKind.RENAME, path=old, path2=new))
+        self.names.rename(old, new)
+        return 0
+
+    def link(self, target: str, source: str) -> int:
+        self._admit()
+        os.link(self._real(source), self._real(target))
+        self._record(Op(OpKind.LINK, path=source, path2=target))
+        self.names.link(source, target)
+        return 0
+
+    def symlink(self, target: str, source: str) -> int:
+        self._admit()
+        os.symlink(source, self._real(target))
+        self._record(Op(OpKind.SYMLINK, path=target, path2=source))
+        self.names.add(target, "symlink")
+        return 0
+
+    # Attributes the model does not track (mode, owner, times): passed through, not logged.
+    def chmod(self, path: str, mode: int) -> int:
+        os.chmod(self._real(path), mode)
+        return 0
+
+    def chown(self, path: str, uid: int, gid: int) -> int:
+        os.chown(self._real(path), uid, gid, follow_symlinks=False)
+        return 0
+
+    def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
+        os.utime(self._real(path), ns=times, follow_symlinks=False)
+        return 0
+
+
+class _Fuse(mfusepy.FUSE):
+    """mfusepy drops rename(2)'s flags; refuse RENAME_NOREPLACE/EXCHANGE rather than do a plain rename."""
+
+    def rename_fuse_3(self, old: bytes, new: bytes, flags: int) -> int:
+        if flags:
+            return -errno.EINVAL
+        return self.rename_fuse_2(old, new)
+
+
+def serve(backing: Path, mountpoint: Path, log_folder: Path, cut_after: int | None) -> None:
+    """Mount in the foreground until unmounted (fusermount3 -u); the log is closed on the way out."""
+    log = LogWriter(log_folder)
+    try:
+        _Fuse(
+            RecordingPassthrough(backing, log, cut_after),
+            str(mountpoint),
+            foreground=True,
+            nothreads=True,
+            hard_remove=True,
+            fsname="usr-powercut",
+        )
+    finally:
+        log.close()

@@ -1,0 +1,30 @@
+"""`python -m usr_harness.powercut.serve BACKING MOUNTPOINT LOG_FOLDER [--cut-after K]`: run one layer.
+
+A separate process, so the FUSE loop never shares a GIL with the programs doing I/O on the mount.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="usr_harness.powercut.serve")
+    parser.add_argument("backing", type=Path)
+    parser.add_argument("mountpoint", type=Path)
+    parser.add_argument("log_folder", type=Path)
+    parser.add_argument("--cut-after", type=int, default=None)
+    args = parser.parse_args(argv)
+    # mfusepy picks libfuse 2 when both are installed; the mount helper we check for is fusermount3.
+    os.environ.setdefault("FUSE_LIBRARY_NAME", "fuse3")
+    from usr_harness.powercut.layer import serve
+
+    serve(args.backing.resolve(), args.mountpoint.resolve(), args.log_folder.resolve(), args.cut_after)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
