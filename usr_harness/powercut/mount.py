@@ -28,9 +28,11 @@ from usr_harness.powercut.tree import Entry, Tree, restore, scan
 
 MOUNT_TIMEOUT = 10.0
 UNMOUNT_TIMEOUT = 10.0
+FUSE_DEVICE = Path("/dev/fuse")
+FUSE_HELPER = "fusermount3"
 
 
-def fuse_unavailable_reason(device: Path = Path("/dev/fuse"), helper: str = "fusermount3") -> str | None:
+def fuse_unavailable_reason(device: Path = FUSE_DEVICE, helper: str = FUSE_HELPER) -> str | None:
     """Why a layer cannot be mounted here, or None if nothing missing is known (the mount may still fail)."""
     if not device.exists():
         return f"{device} does not exist (no FUSE in this kernel or container)"
@@ -62,8 +64,16 @@ class PowerCutMount:
     """One layer over `backing` at `mountpoint`, logging into `log_folder`; a context manager."""
 
     def __init__(
-        self, backing: Path, mountpoint: Path, log_folder: Path, *, cut_after: int | None = None
+        self,
+        backing: Path,
+        mountpoint: Path,
+        log_folder: Path,
+        *,
+        cut_after: int | None = None,
+        device: Path = FUSE_DEVICE,
+        helper: str = FUSE_HELPER,
     ) -> None:
+        self.device, self.helper = device, helper
         self.backing = backing.resolve()
         self.mountpoint = mountpoint.resolve()
         self.log_folder = log_folder.resolve()
@@ -72,7 +82,7 @@ class PowerCutMount:
         self._process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
-        reason = fuse_unavailable_reason()
+        reason = fuse_unavailable_reason(self.device, self.helper)
         if reason is not None:
             raise FuseUnavailable(reason)
         self.mountpoint.mkdir(parents=True, exist_ok=True)
