@@ -14,13 +14,15 @@ MountLayer = Callable[..., PowerCutMount]
 
 @pytest.fixture
 def mount_layer(tmp_path: Path) -> Iterator[MountLayer]:
-    """mount_layer(backing, cut_after=None): a started layer on a fresh mount point, unmounted at teardown."""
+    """mount_layer(backing, cut_after=, identities=): a started layer on a fresh mount point."""
     started: list[PowerCutMount] = []
 
-    def mount(backing: Path, *, cut_after: int | None = None) -> PowerCutMount:
+    def mount(
+        backing: Path, *, cut_after: int | None = None, identities: Path | None = None
+    ) -> PowerCutMount:
         index = len(started)
         mountpoint, log = tmp_path / f"mnt{index}", tmp_path / f"log{index}"
-        layer = PowerCutMount(backing, mountpoint, log, cut_after=cut_after)
+        layer = PowerCutMount(backing, mountpoint, log, cut_after=cut_after, identities=identities)
         try:
             layer.start()
         except FuseUnavailable as error:

@@ -147,3 +147,27 @@ def test_ops_on_unknown_names_or_nodes_are_named_errors() -> None:
         durable_tree({}, [write(7, b"x")])
     with pytest.raises(PowerCutError, match="already exists"):
         durable_tree({"f": b""}, [create("/f")])
+
+
+def test_a_cut_keeps_each_nodes_identity_from_its_last_sync_or_creation() -> None:
+    initial = {"f": b"x", "g": b"y"}
+    ops = [
+        Op(OpKind.CREATE, path="/n", identity=(50, 1, 1)),
+        write(3, b"new"),
+        Op(OpKind.FSYNC, node=3, identity=(50, 2, 2)),
+        write(1, b"changed"),  # unsynced: f keeps its identity from before the run
+        Op(OpKind.CREATE, path="/lost", identity=(51, 3, 3)),
+        fsync(ROOT),
+    ]
+    model = DurabilityModel(initial, {"f": (10, 0, 0), "g": (11, 0, 0)})
+    for op in ops:
+        model.apply(op)
+    assert model.durable_identities() == {
+        "f": (10, 0, 0),
+        "g": (11, 0, 0),
+        "lost": (51, 3, 3),
+        "n": (50, 2, 2),
+    }
+    model.apply(Op(OpKind.UNLINK, path="/lost"))
+    model.apply(fsync(ROOT))
+    assert "lost" not in model.durable_identities()

@@ -158,3 +158,33 @@ def test_without_fuse_the_mount_is_a_named_error_and_nothing_is_touched(tmp_path
         assert reason in raised.value.reason
         assert not (tmp_path / "mnt").exists() and not (tmp_path / "log").exists()
         assert scan(tmp_path / "backing") == {"f": b"x"}
+
+
+def test_after_a_cut_and_remount_files_show_the_identity_they_had(
+    backing: Path, mount_layer: MountLayer
+) -> None:
+    layer = mount_layer(backing)
+    data = layer.mountpoint / "data"
+    kept = os.lstat(data / "kept")
+    fd = os.open(data / "new", os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, b"synced")
+    os.fsync(fd)
+    synced = os.fstat(fd)
+    os.write(fd, b" and more, lost")
+    os.close(fd)
+    fsync_dir(data)
+    layer.stop()
+    layer.power_cut()
+    assert (backing / "data" / "new").read_bytes() == b"synced"
+
+    again = mount_layer(backing, identities=layer.cut_identities)
+    after = {name: os.lstat(again.mountpoint / "data" / name) for name in ("kept", "new")}
+    for before, name in ((kept, "kept"), (synced, "new")):
+        shown = after[name]
+        assert (shown.st_ino, shown.st_mtime_ns, shown.st_ctime_ns) == (
+            before.st_ino,
+            before.st_mtime_ns,
+            before.st_ctime_ns,
+        ), name
+    listed = {entry.name: entry.inode() for entry in os.scandir(again.mountpoint / "data")}
+    assert listed["new"] == synced.st_ino

@@ -4,6 +4,10 @@ It runs in its own process (`python -m usr_harness.powercut.serve`), single-thre
 the order the calls took effect. It never syncs the backing folder: durability is what the log says, and a
 power cut is applied afterwards from the log (`mount.PowerCutMount.power_cut`). With a cut point, every
 durability-relevant call after the k-th fails with EIO, as if the machine had gone dark there.
+
+Inode numbers are the layer's to give (`use_ino`): the backing file's, or, after a cut, the one the file
+had before it (`identities`, with its mtime and ctime until the file changes again), so a program that
+recorded a file's identity before the cut finds the same one after it, as on a disk after a reboot.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from typing import Any
 
 import mfusepy
 
+from usr_harness.powercut.errors import PowerCutError
 from usr_harness.powercut.namespace import Namespace
 from usr_harness.powercut.ops import LogWriter, Op, OpKind
-from usr_harness.powercut.tree import listing
+from usr_harness.powercut.tree import Identity, listing
 
 STAT_FIELDS = (
     "st_mode",
@@ -40,7 +45,13 @@ class RecordingPassthrough(mfusepy.Operations):
 
     use_ns = True
 
-    def __init__(self, backing: Path, log: LogWriter, cut_after: int | None = None) -> None:
+    def __init__(
+        self,
+        backing: Path,
+        log: LogWriter,
+        cut_after: int | None = None,
+        identities: dict[str, Identity] | None = None,
+    ) -> None:
         self.backing = backing
         self.log = log
         self.cut_after = cut_after
@@ -49,6 +60,13 @@ class RecordingPassthrough(mfusepy.Operations):
         self.file_nodes: dict[int, int] = {}
         self.dir_nodes: dict[int, int] = {}
         self._next_dir_handle = 1
+        self.kept: dict[int, Identity] = {}
+        for path, identity in (identities or {}).items():
+            try:
+                self.kept[self.names.resolve(path)] = identity
+            except PowerCutError:
+                continue
+        self.changed: set[int] = set()
 
     def _real(self, path: str) -> str:
         return os.path.join(self.backing, path.lstrip("/"))
@@ -62,16 +80,54 @@ class RecordingPassthrough(mfusepy.Operations):
         self.count += 1
         self.log.append(op)
 
+    def _node(self, path: str, fh: int | None = None) -> int | None:
+        if fh is not None and fh in self.file_nodes:
+            return self.file_nodes[fh]
+        try:
+            return self.names.resolve(path)
+        except PowerCutError:
+            return None
+
+    def _changed(self, *paths: str) -> None:
+        """Times of these nodes (and their parents' entries) now come from the backing folder."""
+        for path in paths:
+            for candidate in (path, os.path.dirname(path)):
+                node = self._node(candidate)
+                if node is not None:
+                    self.changed.add(node)
+
+    def _identity(self, node: int, st: os.stat_result) -> Identity:
+        """(ino, mtime_ns, ctime_ns) as getattr shows this node."""
+        if node in self.kept:
+            ino, mtime, ctime = self.kept[node]
+            if node in self.changed:
+                return ino, st.st_mtime_ns, st.st_ctime_ns
+            return ino, mtime, ctime
+        return st.st_ino, st.st_mtime_ns, st.st_ctime_ns
+
     # Reads: straight through.
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
         st = os.fstat(fh) if fh is not None else os.lstat(self._real(path))
         attrs = {field: getattr(st, field) for field in STAT_FIELDS}
         for name in ("atime", "mtime", "ctime"):
             attrs[f"st_{name}"] = attrs.pop(f"st_{name}_ns")
+        node = self._node(path, fh)
+        if node is not None:
+            attrs["st_ino"], attrs["st_mtime"], attrs["st_ctime"] = self._identity(node, st)
         return attrs
 
-    def readdir(self, path: str, fh: int) -> list[str]:
-        return [".", "..", *os.listdir(self._real(path))]
+    def readdir(self, path: str, fh: int) -> list[tuple[str, dict[str, int], int]]:
+        """Names with their mode and inode number: with use_ino, an entry numbered 0 would be skipped."""
+        base = path.rstrip("/")
+        named = [(".", path), ("..", os.path.dirname(base) or "/")]
+        named += [(name, f"{base}/{name}") for name in os.listdir(self._real(path))]
+        entries = []
+        for name, child in named:
+            st = os.lstat(self._real(child))
+            node = self._node(child)
+            ino = st.st_ino if node is None else self._identity(node, st)[0]
+            entries.append((name, {"st_mode": st.st_mode, "st_ino": ino}, 0))
+        return entries
 
     def readlink(self, path: str) -> str:
         return os.readlink(self._real(path))
@@ -99,13 +155,16 @@ class RecordingPassthrough(mfusepy.Operations):
         fd = os.open(self._real(path), flags & ~(os.O_APPEND | os.O_CREAT | os.O_EXCL))
         self.file_nodes[fd] = node
         if flags & os.O_TRUNC and flags & os.O_ACCMODE:
+            self.changed.add(node)
             self._record(Op(OpKind.TRUNCATE, path=path, node=node, offset=0))
         return fd
 
     def create(self, path: str, mode: int, flags: int) -> int:
         self._admit()
         fd = os.open(self._real(path), (flags & ~os.O_APPEND) | os.O_CREAT | os.O_EXCL, mode)
-        self._record(Op(OpKind.CREATE, path=path))
+        self._changed(path)
+        st = os.fstat(fd)
+        self._record(Op(OpKind.CREATE, path=path, identity=(st.st_ino, st.st_mtime_ns, st.st_ctime_ns)))
         self.file_nodes[fd] = self.names.add(path, "file")
         return fd
 
@@ -131,6 +190,7 @@ class RecordingPassthrough(mfusepy.Operations):
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
         self._admit()
         written = os.pwrite(fh, data, offset)
+        self.changed.add(self.file_nodes[fh])
         self._record(
             Op(OpKind.WRITE, path=path or "", node=self.file_nodes[fh], offset=offset, data=data[:written])
         )
@@ -144,31 +204,39 @@ class RecordingPassthrough(mfusepy.Operations):
         else:
             os.truncate(self._real(path), length)
             node = self.names.resolve(path)
+        self.changed.add(node)
         self._record(Op(OpKind.TRUNCATE, path=path or "", node=node, offset=length))
         return 0
 
     def fsync(self, path: str, datasync: int, fh: int) -> int:
         self._admit()
         kind = OpKind.FDATASYNC if datasync else OpKind.FSYNC
-        self._record(Op(kind, path=path or "", node=self.file_nodes[fh]))
+        node = self.file_nodes[fh]
+        self._record(Op(kind, path=path or "", node=node, identity=self._identity(node, os.fstat(fh))))
         return 0
 
     def fsyncdir(self, path: str, datasync: int, fh: int) -> int:
         self._admit()
         kind = OpKind.FDATASYNC if datasync else OpKind.FSYNC
-        self._record(Op(kind, path=path or "", node=self.dir_nodes[fh]))
+        node = self.dir_nodes[fh]
+        st = os.lstat(self._real(path)) if path else None
+        identity = self._identity(node, st) if st is not None else None
+        self._record(Op(kind, path=path or "", node=node, identity=identity))
         return 0
 
     # Names.
     def mkdir(self, path: str, mode: int) -> int:
         self._admit()
         os.mkdir(self._real(path), mode)
-        self._record(Op(OpKind.MKDIR, path=path))
+        self._changed(path)
+        st = os.lstat(self._real(path))
+        self._record(Op(OpKind.MKDIR, path=path, identity=(st.st_ino, st.st_mtime_ns, st.st_ctime_ns)))
         self.names.add(path, "dir")
         return 0
 
     def rmdir(self, path: str) -> int:
         self._admit()
+        self._changed(path)
         os.rmdir(self._real(path))
         self._record(Op(OpKind.RMDIR, path=path))
         self.names.remove(path)
@@ -176,6 +244,7 @@ class RecordingPassthrough(mfusepy.Operations):
 
     def unlink(self, path: str) -> int:
         self._admit()
+        self._changed(path)
         os.unlink(self._real(path))
         self._record(Op(OpKind.UNLINK, path=path))
         self.names.remove(path)
@@ -184,13 +253,16 @@ class RecordingPassthrough(mfusepy.Operations):
     def rename(self, old: str, new: str) -> int:
         self._admit()
         os.rename(self._real(old), self._real(new))
+        self._changed(old, new)
         self._record(Op(OpKind.RENAME, path=old, path2=new))
         self.names.rename(old, new)
+        self._changed(new)
         return 0
 
     def link(self, target: str, source: str) -> int:
         self._admit()
         os.link(self._real(source), self._real(target))
+        self._changed(source, target)
         self._record(Op(OpKind.LINK, path=source, path2=target))
         self.names.link(source, target)
         return 0
@@ -198,21 +270,27 @@ class RecordingPassthrough(mfusepy.Operations):
     def symlink(self, target: str, source: str) -> int:
         self._admit()
         os.symlink(source, self._real(target))
-        self._record(Op(OpKind.SYMLINK, path=target, path2=source))
+        self._changed(target)
+        st = os.lstat(self._real(target))
+        identity = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+        self._record(Op(OpKind.SYMLINK, path=target, path2=source, identity=identity))
         self.names.add(target, "symlink")
         return 0
 
     # Attributes the model does not track (mode, owner, times): passed through, not logged.
     def chmod(self, path: str, mode: int) -> int:
         os.chmod(self._real(path), mode)
+        self._changed(path)
         return 0
 
     def chown(self, path: str, uid: int, gid: int) -> int:
         os.chown(self._real(path), uid, gid, follow_symlinks=False)
+        self._changed(path)
         return 0
 
     def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
         os.utime(self._real(path), ns=times, follow_symlinks=False)
+        self._changed(path)
         return 0
 
 
@@ -225,16 +303,23 @@ class _Fuse(mfusepy.FUSE):
         return self.rename_fuse_2(old, new)
 
 
-def serve(backing: Path, mountpoint: Path, log_folder: Path, cut_after: int | None) -> None:
+def serve(
+    backing: Path,
+    mountpoint: Path,
+    log_folder: Path,
+    cut_after: int | None,
+    identities: dict[str, Identity] | None = None,
+) -> None:
     """Mount in the foreground until unmounted (fusermount3 -u); the log is closed on the way out."""
     log = LogWriter(log_folder)
     try:
         _Fuse(
-            RecordingPassthrough(backing, log, cut_after),
+            RecordingPassthrough(backing, log, cut_after, identities),
             str(mountpoint),
             foreground=True,
             nothreads=True,
             hard_remove=True,
+            use_ino=True,
             fsname="usr-powercut",
         )
     finally:

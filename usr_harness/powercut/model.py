@@ -8,6 +8,8 @@ sees, the state that reached the disk. The rules (docs/powercut.md says why):
 - A directory's entries (create, mkdir, symlink, link, rename, unlink, rmdir) reach the disk only when that
   directory is fsynced; then all of its entries do, each pointing at its node whose contents are whatever
   was last synced (nothing, for a file never synced). A rename between two directories needs both synced.
+- A node's identity (inode number, mtime, ctime) is the one it showed at its last sync, or at its creation:
+  what the inode on disk holds.
 - Policy STRICT applies both rules: the weakest state POSIX allows, fsync(2)'s "an explicit fsync() on a
   file descriptor for the directory is also needed". Policy METADATA_AHEAD takes every entry change as
   durable at once and only file contents as lost (a journal that committed the names before the data,
@@ -16,13 +18,13 @@ sees, the state that reached the disk. The rules (docs/powercut.md says why):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from enum import StrEnum
 
 from usr_harness.powercut.errors import PowerCutError
 from usr_harness.powercut.namespace import ROOT, Namespace
 from usr_harness.powercut.ops import NAMESPACE_KINDS, SYNC_KINDS, Op, OpKind
-from usr_harness.powercut.tree import DIRECTORY, Entry, Symlink, Tree, kind_of
+from usr_harness.powercut.tree import DIRECTORY, Entry, Identity, Symlink, Tree, kind_of
 
 
 class Policy(StrEnum):
@@ -33,7 +35,7 @@ class Policy(StrEnum):
 class DurabilityModel:
     """Volatile and durable state of one file system, advanced one recorded op at a time."""
 
-    def __init__(self, initial: Tree) -> None:
+    def __init__(self, initial: Tree, identities: Mapping[str, Identity] | None = None) -> None:
         ordered = sorted(initial)
         self.names = Namespace.from_listing((path, kind_of(initial[path])) for path in ordered)
         self._data: dict[int, bytearray] = {}
@@ -48,6 +50,11 @@ class DurabilityModel:
             elif isinstance(entry, Symlink):
                 self._links[node] = entry.target
         self._synced_entries = {node: dict(children) for node, children in self.names.entries.items()}
+        self._synced_identity: dict[int, Identity] = {
+            self.names.resolve(path): identity
+            for path, identity in (identities or {}).items()
+            if path in initial
+        }
 
     def apply(self, op: Op) -> None:
         """Advance the volatile state by `op`; a sync also advances the durable state."""
@@ -64,12 +71,17 @@ class DurabilityModel:
             else:
                 data.extend(bytes(op.offset - len(data)))
         elif op.kind == OpKind.CREATE:
-            self._data[self.names.add(op.path, "file")] = bytearray()
+            node = self.names.add(op.path, "file")
+            self._data[node] = bytearray()
+            self._note_identity(node, op)
         elif op.kind == OpKind.MKDIR:
             node = self.names.add(op.path, "dir")
             self._synced_entries[node] = {}
+            self._note_identity(node, op)
         elif op.kind == OpKind.SYMLINK:
-            self._links[self.names.add(op.path, "symlink")] = op.path2
+            node = self.names.add(op.path, "symlink")
+            self._links[node] = op.path2
+            self._note_identity(node, op)
         elif op.kind == OpKind.LINK:
             self.names.link(op.path, op.path2)
         elif op.kind == OpKind.RENAME:
@@ -78,6 +90,11 @@ class DurabilityModel:
             self.names.remove(op.path)
         elif op.kind in SYNC_KINDS:
             self._sync(op.node)
+            self._note_identity(op.node, op)
+
+    def _note_identity(self, node: int, op: Op) -> None:
+        if op.identity is not None:
+            self._synced_identity[node] = op.identity
 
     def _file(self, node: int) -> bytearray:
         if node not in self._data:
@@ -98,6 +115,15 @@ class DurabilityModel:
         self._walk(ROOT, "", entries, {ROOT}, tree)
         return tree
 
+    def durable_identities(self, policy: Policy = Policy.STRICT) -> dict[str, Identity]:
+        """The identity each path of `durable(policy)` shows after the cut, where one was recorded."""
+        entries = self._synced_entries if policy == Policy.STRICT else self.names.entries
+        nodes: dict[str, int] = {}
+        self._walk(ROOT, "", entries, {ROOT}, {}, nodes=nodes)
+        return {
+            path: self._synced_identity[node] for path, node in nodes.items() if node in self._synced_identity
+        }
+
     def volatile(self) -> dict[str, Entry]:
         """The tree every reader sees now (what a process crash, not a power cut, leaves)."""
         tree: dict[str, Entry] = {}
@@ -113,16 +139,19 @@ class DurabilityModel:
         tree: dict[str, Entry],
         *,
         synced: bool = True,
+        nodes: dict[str, int] | None = None,
     ) -> None:
         for name, node in sorted(entries.get(directory, {}).items()):
             path = f"{prefix}{name}"
             kind = self.names.kinds[node]
+            if nodes is not None and not (kind == "dir" and node in ancestors):
+                nodes[path] = node
             if kind == "dir":
                 # A durable entry may lead back to an ancestor (dirs moved, not all synced): cut the loop.
                 if node in ancestors:
                     continue
                 tree[path] = DIRECTORY
-                self._walk(node, f"{path}/", entries, ancestors | {node}, tree, synced=synced)
+                self._walk(node, f"{path}/", entries, ancestors | {node}, tree, synced=synced, nodes=nodes)
             elif kind == "symlink":
                 tree[path] = Symlink(self._links[node])
             else:

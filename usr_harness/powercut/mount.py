@@ -4,6 +4,8 @@
         ...run the program under test on `mountpoint`...
     ops = layer.operations()
     layer.power_cut(k)          # backing now holds what a cut after the k-th op leaves
+    with PowerCutMount(backing, mountpoint, logs2, identities=layer.cut_identities) as after:
+        ...files show the inode numbers and times they had before the cut...
 
 `FuseUnavailable` (no /dev/fuse, no fusermount3, no libfuse3, no right to mount) is raised before anything
 is touched, so a caller can skip with its reason.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import ctypes.util
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -22,14 +25,15 @@ from pathlib import Path
 from types import TracebackType
 
 from usr_harness.powercut.errors import FuseUnavailable, PowerCutError
-from usr_harness.powercut.model import Policy, durable_tree
+from usr_harness.powercut.model import DurabilityModel, Policy
 from usr_harness.powercut.ops import Op, read_log
-from usr_harness.powercut.tree import Entry, Tree, restore, scan
+from usr_harness.powercut.tree import Entry, Identity, Tree, identities, restore, scan
 
 MOUNT_TIMEOUT = 10.0
 UNMOUNT_TIMEOUT = 10.0
 FUSE_DEVICE = Path("/dev/fuse")
 FUSE_HELPER = "fusermount3"
+CUT_IDENTITIES = "cut-identities.json"
 
 
 def fuse_unavailable_reason(device: Path = FUSE_DEVICE, helper: str = FUSE_HELPER) -> str | None:
@@ -70,6 +74,7 @@ class PowerCutMount:
         log_folder: Path,
         *,
         cut_after: int | None = None,
+        identities: Path | None = None,
         device: Path = FUSE_DEVICE,
         helper: str = FUSE_HELPER,
     ) -> None:
@@ -78,7 +83,10 @@ class PowerCutMount:
         self.mountpoint = mountpoint.resolve()
         self.log_folder = log_folder.resolve()
         self.cut_after = cut_after
+        self.identities = identities
         self.initial: Tree = {}
+        self.initial_identities: dict[str, Identity] = {}
+        self.st_dev: int | None = None
         self._process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
@@ -87,10 +95,15 @@ class PowerCutMount:
             raise FuseUnavailable(reason)
         self.mountpoint.mkdir(parents=True, exist_ok=True)
         self.initial = scan(self.backing)
+        self.initial_identities = identities(self.backing)
         command = [sys.executable, "-m", "usr_harness.powercut.serve"]
         command += [str(self.backing), str(self.mountpoint), str(self.log_folder)]
         if self.cut_after is not None:
             command += ["--cut-after", str(self.cut_after)]
+        if self.identities is not None:
+            command += ["--identities", str(self.identities)]
+            kept = json.loads(self.identities.read_text(encoding="utf-8"))
+            self.initial_identities.update({path: tuple(identity) for path, identity in kept.items()})
         self._process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + MOUNT_TIMEOUT
         while not os.path.ismount(self.mountpoint):
@@ -105,6 +118,7 @@ class PowerCutMount:
                 self.stop()
                 raise PowerCutError(f"{self.mountpoint}: not mounted after {MOUNT_TIMEOUT:.0f} s")
             time.sleep(0.02)
+        self.st_dev = os.stat(self.mountpoint).st_dev
 
     def stop(self) -> None:
         """Unmount and wait for the layer to exit (idempotent; safe after a failed start)."""
@@ -133,13 +147,26 @@ class PowerCutMount:
         """The durability-relevant ops the layer performed, in order (read after `stop`)."""
         return read_log(self.log_folder)
 
+    @property
+    def cut_identities(self) -> Path:
+        """Where `power_cut` keeps the files' identities for a remount (`identities=`)."""
+        return self.log_folder / CUT_IDENTITIES
+
     def power_cut(
         self, k: int | None = None, *, policy: Policy = Policy.STRICT, into: Path | None = None
     ) -> dict[str, Entry]:
-        """Write what a cut after the first `k` ops (default all) leaves into `into` (default backing)."""
+        """Write what a cut after the first `k` ops (default all) leaves into `into` (default backing).
+
+        The files' identities after the cut go to `cut_identities`, for a remount to show them.
+        """
         if self._process is not None:
             raise PowerCutError("unmount the layer (stop) before applying a power cut")
         ops = self.operations()
-        tree = durable_tree(self.initial, ops if k is None else ops[:k], policy)
+        model = DurabilityModel(self.initial, self.initial_identities)
+        for op in ops if k is None else ops[:k]:
+            model.apply(op)
+        tree = model.durable(policy)
         restore(into or self.backing, tree)
+        kept = model.durable_identities(policy)
+        self.cut_identities.write_text(json.dumps({path: list(kept[path]) for path in sorted(kept)}), "utf-8")
         return tree

@@ -44,6 +44,7 @@ class Op:
 
     `path`: the operation's path (for write/truncate/fsync only a label: `node` identifies the file).
     `path2`: rename and link destination, symlink target. `offset`: write offset or truncate length.
+    `identity`: (ino, mtime_ns, ctime_ns) the node showed when it was created or synced.
     """
 
     kind: OpKind
@@ -52,6 +53,7 @@ class Op:
     node: int = -1
     offset: int = 0
     data: bytes = b""
+    identity: tuple[int, int, int] | None = None
 
     def describe(self) -> str:
         """One line for a failure message: `rename /a -> /b`, `write /f @4096+100`."""
@@ -81,6 +83,8 @@ class LogWriter:
             "node": op.node,
             "offset": op.offset,
         }
+        if op.identity is not None:
+            record["identity"] = list(op.identity)
         if op.data:
             self._data.write(op.data)
             self._data.flush()
@@ -121,6 +125,7 @@ def read_log(folder: Path) -> list[Op]:
                 node=record["node"],
                 offset=record["offset"],
                 data=payload,
+                identity=tuple(record["identity"]) if "identity" in record else None,
             )
         )
     return ops

@@ -1,4 +1,4 @@
-"""`python -m usr_harness.powercut.serve BACKING MOUNTPOINT LOG_FOLDER [--cut-after K]`: run one layer.
+"""`python -m usr_harness.powercut.serve BACKING MOUNTPOINT LOG_FOLDER [--cut-after K] [--identities F]`.
 
 A separate process, so the FUSE loop never shares a GIL with the programs doing I/O on the mount.
 """
@@ -6,6 +6,7 @@ A separate process, so the FUSE loop never shares a GIL with the programs doing 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -17,12 +18,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mountpoint", type=Path)
     parser.add_argument("log_folder", type=Path)
     parser.add_argument("--cut-after", type=int, default=None)
+    parser.add_argument(
+        "--identities", type=Path, default=None, help="JSON: path -> [ino, mtime_ns, ctime_ns]"
+    )
     args = parser.parse_args(argv)
+    identities = None
+    if args.identities is not None:
+        loaded = json.loads(args.identities.read_text(encoding="utf-8"))
+        identities = {path: (ino, mtime, ctime) for path, (ino, mtime, ctime) in loaded.items()}
     # mfusepy picks libfuse 2 when both are installed; the mount helper we check for is fusermount3.
     os.environ.setdefault("FUSE_LIBRARY_NAME", "fuse3")
     from usr_harness.powercut.layer import serve
 
-    serve(args.backing.resolve(), args.mountpoint.resolve(), args.log_folder.resolve(), args.cut_after)
+    serve(
+        args.backing.resolve(),
+        args.mountpoint.resolve(),
+        args.log_folder.resolve(),
+        args.cut_after,
+        identities,
+    )
     return 0
 
 

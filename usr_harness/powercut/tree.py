@@ -32,6 +32,10 @@ Entry = bytes | Directory | Symlink
 Tree = Mapping[str, Entry]
 """Relative POSIX path (no leading slash) -> entry; the root itself is implied, never a key."""
 
+Identity = tuple[int, int, int]
+"""(st_ino, st_mtime_ns, st_ctime_ns) of a node as programs saw it: a power cut keeps the synced one, and
+an engine may compare it after the reboot (a promotion journal does)."""
+
 
 def kind_of(entry: Entry) -> str:
     if isinstance(entry, bytes):
@@ -70,6 +74,15 @@ def scan(folder: Path) -> dict[str, Entry]:
         else:
             tree[relative] = path.read_bytes()
     return tree
+
+
+def identities(folder: Path) -> dict[str, Identity]:
+    """Each path's identity under `folder` as lstat gives it."""
+    found: dict[str, Identity] = {}
+    for relative, _ in listing(folder):
+        info = os.lstat(folder / relative)
+        found[relative] = (info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+    return found
 
 
 def restore(folder: Path, tree: Tree) -> None:
