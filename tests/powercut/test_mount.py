@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.powercut.conftest import MountLayer
-from usr_harness.powercut import DIRECTORY, FuseUnavailable, OpKind, Policy, PowerCutMount, scan
+from usr_harness.powercut import DIRECTORY, FuseUnavailable, OpKind, Policy, PowerCutMount, read_log, scan
 
 
 def write_file(path: Path, data: bytes, *, sync: bool, flags: int = os.O_CREAT | os.O_WRONLY) -> None:
@@ -188,3 +188,33 @@ def test_after_a_cut_and_remount_files_show_the_identity_they_had(
         ), name
     listed = {entry.name: entry.inode() for entry in os.scandir(again.mountpoint / "data")}
     assert listed["new"] == synced.st_ino
+
+
+def test_a_cut_in_place_keeps_the_mount_and_its_device(backing: Path, mount_layer: MountLayer) -> None:
+    layer = mount_layer(backing)
+    data = layer.mountpoint / "data"
+    device = os.stat(data).st_dev
+    write_file(data / ".tmp", b"new version", sync=True)
+    os.replace(data / ".tmp", data / "renamed")
+    journal_view = os.lstat(data / "kept")
+    write_file(data / "kept", b"!", sync=False, flags=os.O_WRONLY | os.O_APPEND)
+    recorded = layer.operations()
+
+    tree = layer.cut_in_place()  # the rename was never made durable by a directory fsync
+    assert tree["data/renamed"] == b"old version" and tree["data/kept"] == b"kept"
+    assert (data / "renamed").read_bytes() == b"old version"
+    assert sorted(os.listdir(data)) == ["appended", "kept", "renamed"]
+    shown = os.lstat(data / "kept")
+    assert shown.st_dev == device
+    assert (shown.st_ino, shown.st_mtime_ns, shown.st_ctime_ns) == (
+        journal_view.st_ino,
+        journal_view.st_mtime_ns,
+        journal_view.st_ctime_ns,
+    )
+
+    os.unlink(data / "appended")  # the layer goes on from the cut state, logging apart
+    assert layer.operations() == recorded
+    assert [
+        op.describe() for op in read_log(layer.log_folder.with_name(f"{layer.log_folder.name}-cut1"))
+    ] == ["unlink /data/appended"]
+    assert not (backing / "data" / "appended").exists()

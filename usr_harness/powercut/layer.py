@@ -8,11 +8,18 @@ durability-relevant call after the k-th fails with EIO, as if the machine had go
 Inode numbers are the layer's to give (`use_ino`): the backing file's, or, after a cut, the one the file
 had before it (`identities`, with its mtime and ctime until the file changes again), so a program that
 recorded a file's identity before the cut finds the same one after it, as on a disk after a reboot.
+
+A cut can also be applied while mounted (`PowerCutMount.cut_in_place`): the parent rewrites the backing
+folder and leaves a reset request in the control folder; the next getattr of the root (the parent stats
+the mount point) reloads the name space and identities and starts a new log. The mount, and so its
+device number, stays: an engine's record of (st_dev, st_ino, ...) made before the cut still matches. The
+kernel caches nothing (entry, attribute and negative timeouts 0), so it sees the new state at once.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -21,8 +28,8 @@ import mfusepy
 
 from usr_harness.powercut.errors import PowerCutError
 from usr_harness.powercut.namespace import Namespace
-from usr_harness.powercut.ops import LogWriter, Op, OpKind
-from usr_harness.powercut.tree import Identity, listing
+from usr_harness.powercut.ops import RESET_REQUEST, LogWriter, Op, OpKind
+from usr_harness.powercut.tree import Identity, listing, load_identities
 
 STAT_FIELDS = (
     "st_mode",
@@ -51,15 +58,21 @@ class RecordingPassthrough(mfusepy.Operations):
         log: LogWriter,
         cut_after: int | None = None,
         identities: dict[str, Identity] | None = None,
+        control: Path | None = None,
     ) -> None:
         self.backing = backing
         self.log = log
-        self.cut_after = cut_after
-        self.count = 0
-        self.names = Namespace.from_listing(listing(backing))
+        self.control = control
         self.file_nodes: dict[int, int] = {}
         self.dir_nodes: dict[int, int] = {}
         self._next_dir_handle = 1
+        self._load(cut_after, identities)
+
+    def _load(self, cut_after: int | None, identities: dict[str, Identity] | None) -> None:
+        """Take the backing folder as it is now, with these identities, as the state ops start from."""
+        self.cut_after = cut_after
+        self.count = 0
+        self.names = Namespace.from_listing(listing(self.backing))
         self.kept: dict[int, Identity] = {}
         for path, identity in (identities or {}).items():
             try:
@@ -67,6 +80,22 @@ class RecordingPassthrough(mfusepy.Operations):
             except PowerCutError:
                 continue
         self.changed: set[int] = set()
+
+    def _take_reset(self) -> None:
+        """Apply a reset request left in the control folder (see the module docstring), then remove it."""
+        request = None if self.control is None else self.control / RESET_REQUEST
+        if request is None or not request.exists():
+            return
+        body = json.loads(request.read_text(encoding="utf-8"))
+        identities = None
+        if body.get("identities"):
+            identities = load_identities(Path(body["identities"]))
+        self.log.close()
+        self.log = LogWriter(Path(body["log_folder"]))
+        self.file_nodes.clear()
+        self.dir_nodes.clear()
+        self._load(None, identities)
+        request.unlink()
 
     def _real(self, path: str) -> str:
         return os.path.join(self.backing, path.lstrip("/"))
@@ -107,6 +136,8 @@ class RecordingPassthrough(mfusepy.Operations):
 
     # Reads: straight through.
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
+        if path == "/":
+            self._take_reset()
         st = os.fstat(fh) if fh is not None else os.lstat(self._real(path))
         attrs = {field: getattr(st, field) for field in STAT_FIELDS}
         for name in ("atime", "mtime", "ctime"):
@@ -310,17 +341,23 @@ def serve(
     cut_after: int | None,
     identities: dict[str, Identity] | None = None,
 ) -> None:
-    """Mount in the foreground until unmounted (fusermount3 -u); the log is closed on the way out."""
-    log = LogWriter(log_folder)
+    """Mount in the foreground until unmounted (fusermount3 -u); the log is closed on the way out.
+
+    `log_folder` is also the control folder where a reset request is looked for.
+    """
+    operations = RecordingPassthrough(backing, LogWriter(log_folder), cut_after, identities, log_folder)
     try:
         _Fuse(
-            RecordingPassthrough(backing, log, cut_after, identities),
+            operations,
             str(mountpoint),
             foreground=True,
             nothreads=True,
             hard_remove=True,
             use_ino=True,
+            entry_timeout="0",
+            attr_timeout="0",
+            negative_timeout="0",
             fsname="usr-powercut",
         )
     finally:
-        log.close()
+        operations.log.close()

@@ -26,8 +26,17 @@ from types import TracebackType
 
 from usr_harness.powercut.errors import FuseUnavailable, PowerCutError
 from usr_harness.powercut.model import DurabilityModel, Policy
-from usr_harness.powercut.ops import Op, read_log
-from usr_harness.powercut.tree import Entry, Identity, Tree, identities, restore, scan
+from usr_harness.powercut.ops import RESET_REQUEST, Op, read_log
+from usr_harness.powercut.tree import (
+    Entry,
+    Identity,
+    Tree,
+    identities,
+    load_identities,
+    restore,
+    save_identities,
+    scan,
+)
 
 MOUNT_TIMEOUT = 10.0
 UNMOUNT_TIMEOUT = 10.0
@@ -87,6 +96,7 @@ class PowerCutMount:
         self.initial: Tree = {}
         self.initial_identities: dict[str, Identity] = {}
         self.st_dev: int | None = None
+        self._resets = 0
         self._process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
@@ -102,8 +112,7 @@ class PowerCutMount:
             command += ["--cut-after", str(self.cut_after)]
         if self.identities is not None:
             command += ["--identities", str(self.identities)]
-            kept = json.loads(self.identities.read_text(encoding="utf-8"))
-            self.initial_identities.update({path: tuple(identity) for path, identity in kept.items()})
+            self.initial_identities.update(load_identities(self.identities))
         self._process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + MOUNT_TIMEOUT
         while not os.path.ismount(self.mountpoint):
@@ -152,6 +161,16 @@ class PowerCutMount:
         """Where `power_cut` keeps the files' identities for a remount (`identities=`)."""
         return self.log_folder / CUT_IDENTITIES
 
+    def _cut(self, k: int | None, policy: Policy, into: Path) -> dict[str, Entry]:
+        ops = self.operations()
+        model = DurabilityModel(self.initial, self.initial_identities)
+        for op in ops if k is None else ops[:k]:
+            model.apply(op)
+        tree = model.durable(policy)
+        restore(into, tree)
+        save_identities(self.cut_identities, model.durable_identities(policy))
+        return tree
+
     def power_cut(
         self, k: int | None = None, *, policy: Policy = Policy.STRICT, into: Path | None = None
     ) -> dict[str, Entry]:
@@ -161,12 +180,27 @@ class PowerCutMount:
         """
         if self._process is not None:
             raise PowerCutError("unmount the layer (stop) before applying a power cut")
-        ops = self.operations()
-        model = DurabilityModel(self.initial, self.initial_identities)
-        for op in ops if k is None else ops[:k]:
-            model.apply(op)
-        tree = model.durable(policy)
-        restore(into or self.backing, tree)
-        kept = model.durable_identities(policy)
-        self.cut_identities.write_text(json.dumps({path: list(kept[path]) for path in sorted(kept)}), "utf-8")
+        return self._cut(k, policy, into or self.backing)
+
+    def cut_in_place(self, k: int | None = None, *, policy: Policy = Policy.STRICT) -> dict[str, Entry]:
+        """The cut of `power_cut`, applied under the live mount: same mount point, same device number.
+
+        The layer goes on from the cut state, logging into a folder of its own (`operations()` stays the
+        recorded run), and files show the identities they had when synced.
+        """
+        if self._process is None:
+            raise PowerCutError("the layer is not mounted: use power_cut")
+        tree = self._cut(k, policy, self.backing)
+        self._resets += 1
+        request = self.log_folder / RESET_REQUEST
+        body = {
+            "log_folder": str(self.log_folder.with_name(f"{self.log_folder.name}-cut{self._resets}")),
+            "identities": str(self.cut_identities),
+        }
+        pending = request.with_suffix(".tmp")
+        pending.write_text(json.dumps(body), encoding="utf-8")
+        pending.replace(request)
+        os.stat(self.mountpoint)  # the layer takes the request on this getattr of its root
+        if request.exists():
+            raise PowerCutError(f"{self.mountpoint}: the layer did not take the cut")
         return tree

@@ -16,6 +16,8 @@ from usr_harness.powercut.errors import PowerCutError
 
 LOG_NAME = "ops.jsonl"
 DATA_NAME = "ops.data"
+RESET_REQUEST = "reset.json"
+"""Left in a running layer's log folder by `PowerCutMount.cut_in_place`: {"log_folder", "identities"}."""
 
 
 class OpKind(StrEnum):

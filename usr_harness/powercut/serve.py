@@ -6,10 +6,11 @@ A separate process, so the FUSE loop never shares a GIL with the programs doing 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
+
+from usr_harness.powercut.tree import load_identities
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,8 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     identities = None
     if args.identities is not None:
-        loaded = json.loads(args.identities.read_text(encoding="utf-8"))
-        identities = {path: (ino, mtime, ctime) for path, (ino, mtime, ctime) in loaded.items()}
+        identities = load_identities(args.identities)
     # mfusepy picks libfuse 2 when both are installed; the mount helper we check for is fusermount3.
     os.environ.setdefault("FUSE_LIBRARY_NAME", "fuse3")
     from usr_harness.powercut.layer import serve

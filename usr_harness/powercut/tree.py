@@ -6,6 +6,7 @@ The durability model takes a tree as the state before a run and gives one as the
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -83,6 +84,16 @@ def identities(folder: Path) -> dict[str, Identity]:
         info = os.lstat(folder / relative)
         found[relative] = (info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
     return found
+
+
+def save_identities(path: Path, found: Mapping[str, Identity]) -> None:
+    path.write_text(json.dumps({name: list(found[name]) for name in sorted(found)}), encoding="utf-8")
+
+
+def load_identities(path: Path) -> dict[str, Identity]:
+    """What `save_identities` wrote: path -> (ino, mtime_ns, ctime_ns)."""
+    loaded = json.loads(path.read_text(encoding="utf-8"))
+    return {name: (ino, mtime, ctime) for name, (ino, mtime, ctime) in loaded.items()}
 
 
 def restore(folder: Path, tree: Tree) -> None:
