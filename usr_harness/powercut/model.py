@@ -7,7 +7,9 @@ sees, the state that reached the disk. The rules (docs/powercut.md says why):
   it does. Which handle is synced does not matter, the file (node) is.
 - A directory's entries (create, mkdir, symlink, link, rename, unlink, rmdir) reach the disk only when that
   directory is fsynced; then all of its entries do, each pointing at its node whose contents are whatever
-  was last synced (nothing, for a file never synced). A rename between two directories needs both synced.
+  was last synced (nothing, for a file never synced).
+- A rename is atomic across a cut, as one journal transaction makes it on ext4, XFS and btrfs: syncing
+  either of its directories makes it durable in both (never both names, never neither).
 - A node's identity (inode number, mtime, ctime) is the one it showed at its last sync, or at its creation:
   what the inode on disk holds.
 - Policy STRICT applies both rules: the weakest state POSIX allows, fsync(2)'s "an explicit fsync() on a
@@ -50,6 +52,8 @@ class DurabilityModel:
             elif isinstance(entry, Symlink):
                 self._links[node] = entry.target
         self._synced_entries = {node: dict(children) for node, children in self.names.entries.items()}
+        self._renames: list[tuple[int, str, int, str, int]] = []
+        """Renames between two directories not yet durable: (from dir, name, to dir, name, node)."""
         self._synced_identity: dict[int, Identity] = {
             self.names.resolve(path): identity
             for path, identity in (identities or {}).items()
@@ -85,7 +89,10 @@ class DurabilityModel:
         elif op.kind == OpKind.LINK:
             self.names.link(op.path, op.path2)
         elif op.kind == OpKind.RENAME:
-            self.names.rename(op.path, op.path2)
+            source, target = self.names.parent(op.path), self.names.parent(op.path2)
+            node = self.names.rename(op.path, op.path2)
+            if source[0] != target[0]:
+                self._renames.append((*source, *target, node))
         elif op.kind in (OpKind.UNLINK, OpKind.RMDIR):
             self.names.remove(op.path)
         elif op.kind in SYNC_KINDS:
@@ -107,6 +114,20 @@ class DurabilityModel:
             self._synced_data[node] = bytes(self._data[node])
         elif kind == "dir":
             self._synced_entries[node] = dict(self.names.entries[node])
+            self._finish_renames(node)
+
+    def _finish_renames(self, directory: int) -> None:
+        """The renames in or out of `directory` just reached the disk: in their other directory too."""
+        pending = []
+        for rename in self._renames:
+            source, old_name, target, new_name, node = rename
+            if directory not in (source, target):
+                pending.append(rename)
+                continue
+            if self._synced_entries[source].get(old_name) == node:
+                del self._synced_entries[source][old_name]
+            self._synced_entries[target][new_name] = node
+        self._renames = pending
 
     def durable(self, policy: Policy = Policy.STRICT) -> dict[str, Entry]:
         """The tree a power cut now leaves on disk under `policy`."""
