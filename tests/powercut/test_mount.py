@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from tests.powercut.conftest import MountLayer
-from usr_harness.powercut import DIRECTORY, FuseUnavailable, OpKind, Policy, PowerCutMount, read_log, scan
+from usr_harness.powercut import (
+    DIRECTORY,
+    FuseUnavailable,
+    OpKind,
+    Policy,
+    PowerCutError,
+    PowerCutMount,
+    read_log,
+    scan,
+)
 
 
 def write_file(path: Path, data: bytes, *, sync: bool, flags: int = os.O_CREAT | os.O_WRONLY) -> None:
@@ -218,3 +227,17 @@ def test_a_cut_in_place_keeps_the_mount_and_its_device(backing: Path, mount_laye
         op.describe() for op in read_log(layer.log_folder.with_name(f"{layer.log_folder.name}-cut1"))
     ] == ["unlink /data/appended"]
     assert not (backing / "data" / "appended").exists()
+
+
+def test_a_cut_needs_the_right_mount_state_and_touches_nothing_otherwise(
+    backing: Path, mount_layer: MountLayer
+) -> None:
+    before = scan(backing)
+    layer = mount_layer(backing)
+    with pytest.raises(PowerCutError, match="unmount the layer"):
+        layer.power_cut()
+    assert scan(backing) == before
+    layer.stop()
+    with pytest.raises(PowerCutError, match="not mounted"):
+        layer.cut_in_place()
+    assert scan(backing) == before
