@@ -19,6 +19,7 @@ from usr_harness.powercut import (
     read_log,
     scan,
 )
+from usr_harness.powercut.model import DurabilityModel
 
 
 def write_file(path: Path, data: bytes, *, sync: bool, flags: int = os.O_CREAT | os.O_WRONLY) -> None:
@@ -241,3 +242,30 @@ def test_a_cut_needs_the_right_mount_state_and_touches_nothing_otherwise(
     with pytest.raises(PowerCutError, match="not mounted"):
         layer.cut_in_place()
     assert scan(backing) == before
+
+
+def test_the_log_replayed_over_the_start_gives_exactly_the_live_folder(
+    backing: Path, mount_layer: MountLayer
+) -> None:
+    """Nothing that changes the folder escapes the log: the model's volatile state is the backing folder."""
+    layer = mount_layer(backing)
+    root = layer.mountpoint
+    os.makedirs(root / "a" / "b")
+    write_file(root / "a" / "b" / "f", b"0123456789", sync=False)
+    with open(root / "a" / "b" / "f", "r+b") as handle:
+        handle.seek(3)
+        handle.write(b"xx")
+        handle.truncate(8)
+    with open(root / "data" / "appended", "ab") as handle:
+        handle.write(b" tail")
+    os.rename(root / "a" / "b", root / "data" / "moved")
+    os.link(root / "data" / "moved" / "f", root / "data" / "hard")
+    os.symlink("hard", root / "data" / "soft")
+    os.replace(root / "data" / "kept", root / "data" / "renamed")
+    os.rmdir(root / "a")
+    layer.stop()
+    model = DurabilityModel(layer.initial)
+    for op in layer.operations():
+        model.apply(op)
+    assert model.volatile() == scan(backing)
+    assert scan(backing)["data/hard"] == b"012xx567"

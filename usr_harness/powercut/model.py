@@ -12,9 +12,9 @@ sees, the state that reached the disk. The rules (docs/powercut.md says why):
   either of its directories makes it durable in both (never both names, never neither).
 - A node's identity (inode number, mtime, ctime) is the one it showed at its last sync, or at its creation:
   what the inode on disk holds.
-- Policy STRICT applies both rules: the weakest state POSIX allows, fsync(2)'s "an explicit fsync() on a
+- Policy STRICT applies these rules: the weakest state POSIX allows, fsync(2)'s "an explicit fsync() on a
   file descriptor for the directory is also needed". Policy METADATA_AHEAD takes every entry change as
-  durable at once and only file contents as lost (a journal that committed the names before the data,
+  durable at once and loses only unsynced file contents (a journal that committed the names before the data,
   LazyFS's model): the crash that leaves a renamed file empty.
 """
 
