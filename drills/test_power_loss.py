@@ -12,7 +12,9 @@ a fresh root, and there:
 - the base manifest (`.usr-sync/<remote>/<dataset>.json`) describes the dataset's files, or is still the
   one from before the pull (a sync not yet recorded, which the next sync repairs); a base that describes
   the new version beside old files would make the next sync undo the pull;
-- the next pull succeeds and leaves the new version.
+- the next pull succeeds and leaves the new version;
+- a cut right after the pull returned success leaves the new version: what the engine reported as done
+  is on disk (checked with or without a recovery command).
 
 Cut points between two syncs leave the same state: each distinct state is checked once, all of them up
 to `MAX_STATES` (every state of the small scale), a seeded sample of them beyond. A failed check
@@ -91,16 +93,21 @@ class CutChecker:
         self.sync, self.engine, self.layer, self.new = sync, engine, layer, new
         self.old, self.old_base = old
 
-    def check(self, k: int, policy: Policy) -> str | None:
+    def check(self, k: int, policy: Policy, *, final: bool) -> str | None:
+        """`final`: the cut right after the pull returned success, so the new version must be there."""
         self.layer.cut_in_place(k, policy=policy)
-        return self._checks(self.engine.root / DATASET)
+        return self._checks(self.engine.root / DATASET, final)
 
-    def _checks(self, dataset: Path) -> str | None:
-        if self.sync.has("harness-dataset-layer"):
+    def _checks(self, dataset: Path, final: bool) -> str | None:
+        recovers = self.sync.has("harness-dataset-layer")
+        if recovers:
             recovered = self.engine.run("recover", DATASET)
             if not recovered.ok:
                 return f"recover failed: {recovered.message.strip()[-400:]}"
-            version = _version(fingerprint_tree(dataset), self.old, self.new)
+        version = _version(fingerprint_tree(dataset), self.old, self.new)
+        if final and version != "new":
+            return f"the pull reported success, yet a power cut right after it leaves the {version} version"
+        if recovers:
             if version == "torn":
                 torn = compare(self.new, fingerprint_tree(dataset)).as_dict()
                 return f"dataset is neither the old nor the new version after recover: {torn}"
@@ -131,6 +138,7 @@ def _failure(request: pytest.FixtureRequest, policy: Policy, ops: list[Op], fail
     )
 
 
+@pytest.mark.timeout(1800)  # an engine that takes seconds per pull: up to MAX_STATES pulls
 @pytest.mark.parametrize("policy", list(Policy), ids=str)
 def test_a_pull_cut_by_power_loss_at_any_point_leaves_old_or_new_whole(
     sync: Sync, request: pytest.FixtureRequest, tmp_path: Path, policy: Policy
@@ -165,12 +173,11 @@ def test_a_pull_cut_by_power_loss_at_any_point_leaves_old_or_new_whole(
                 continue
             previous = tree
             checked.append({"first_k": k, "last_k": k, "problem": None})
-        if len(checked) > MAX_STATES:
-            checked = sorted(
-                random.Random(sync.record.seed).sample(checked, MAX_STATES), key=lambda c: c["first_k"]
-            )
+        if len(checked) > MAX_STATES:  # the state after the whole pull always stays in the sample
+            sample = random.Random(sync.record.seed).sample(checked[:-1], MAX_STATES - 1)
+            checked = sorted(sample, key=lambda cut: cut["first_k"]) + checked[-1:]
         for cut in checked:
-            cut["problem"] = checker.check(cut["first_k"], policy)
+            cut["problem"] = checker.check(cut["first_k"], policy, final=cut is checked[-1])
     finally:
         layer.stop()
     failed = [cut for cut in checked if cut["problem"] is not None]
