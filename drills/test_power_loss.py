@@ -48,8 +48,8 @@ MAX_STATES = 40
 SHOWN_OPS = 12
 KNOWN_FLAW = (
     "bundled engine, strict cuts: the stage's directories are never fsynced before the promotion journal "
-    "(recover then refuses the journal), and parts are renamed into a new _derived/<ns> folder whose own "
-    "entry is synced last (a completed pull's part is lost)"
+    "(recover then refuses the journal), and parts are renamed into a new _derived/<ns> folder whose "
+    "entry in _derived is never synced (a completed pull's part is lost)"
 )
 """How many operations before a failing cut point the message lists (all are in the evidence)."""
 
