@@ -103,7 +103,7 @@ class CutChecker:
         if recovers:
             recovered = self.engine.run("recover", DATASET)
             if not recovered.ok:
-                return f"recover failed: {recovered.message.strip()[-400:]}"
+                return f"recover failed: {recovered.message.strip()[:400]}"
         version = _version(fingerprint_tree(dataset), self.old, self.new)
         if final and version != "new":
             return f"the pull reported success, yet a power cut right after it leaves the {version} version"
@@ -116,20 +116,30 @@ class CutChecker:
                 return f"base manifest describes other files than the {version} dataset beside it"
         pulled = self.engine.pull(DATASET, REMOTE)
         if not pulled.ok:
-            return f"the next pull failed: {pulled.message.strip()[-400:]}"
+            return f"the next pull failed: {pulled.message.strip()[:400]}"
         if fingerprint_tree(dataset).digest != self.new.digest:
             return "the next pull did not leave the new version"
         return None
 
 
 def _failure(request: pytest.FixtureRequest, policy: Policy, ops: list[Op], failed: list[dict]) -> str:
-    """The first failing cut in full (problem, operations before it, reproduce line), the others by k."""
-    k, problem = failed[0]["first_k"], failed[0]["problem"]
+    """The first failing cut in full (problem, operations before it, reproduce line), the others by k.
+
+    A range of cut points leaves one state; it is named by its first point, or by its last for the state
+    after the whole run (the cut right after the engine reported success).
+    """
+    first = failed[0]
+    k = first["last_k"] if first["last_k"] == len(ops) else first["first_k"]
+    same = (
+        f" (the same state as cuts {first['first_k']}..{first['last_k']})"
+        if first["first_k"] != first["last_k"]
+        else ""
+    )
     before = [f"  {index}: {op.describe()}" for index, op in enumerate(ops[:k], 1)][-SHOWN_OPS:]
     others = [f"{cut['first_k']}..{cut['last_k']}: {cut['problem'][:200]}" for cut in failed[1:]]
     return "\n".join(
         [
-            f"power cut after operation {k} of {len(ops)} ({policy}): {problem}",
+            f"power cut after operation {k} of {len(ops)}{same} ({policy}): {first['problem']}",
             f"last {len(before)} operations before the cut:",
             *before,
             *([f"{len(others)} more failing cut ranges:", *others] if others else []),
