@@ -9,6 +9,8 @@ command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v rsync >/dev/null 2>&1 || need+=(rsync)
 # Engines that run the system ssh read ~/.ssh/config from the passwd home: nss_wrapper gives them the drill's.
 /sbin/ldconfig -p 2>/dev/null | grep -q libnss_wrapper.so || need+=(libnss-wrapper)
+# The power-loss drills mount a FUSE layer: fusermount3 and libfuse3 (mfusepy loads it through ctypes).
+command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)
 optional=()
 command -v chromium >/dev/null 2>&1 || optional+=(chromium)   # renders the HTML report in a test
 
