@@ -46,11 +46,6 @@ BASE = f".usr-sync/{REMOTE}/{DATASET}.json"
 MAX_STATES = 40
 """Distinct cut states checked in full; a larger scale checks a seeded sample of this many."""
 SHOWN_OPS = 12
-KNOWN_FLAW = (
-    "bundled engine, strict cuts: the stage's directories are never fsynced before the promotion journal "
-    "(recover then refuses the journal), and parts are renamed into a new _derived/<ns> folder whose "
-    "entry in _derived is never synced (a completed pull's part is lost)"
-)
 """How many operations before a failing cut point the message lists (all are in the evidence)."""
 
 
@@ -153,8 +148,6 @@ def _failure(request: pytest.FixtureRequest, policy: Policy, ops: list[Op], fail
 def test_a_pull_cut_by_power_loss_at_any_point_leaves_old_or_new_whole(
     sync: Sync, request: pytest.FixtureRequest, tmp_path: Path, policy: Policy
 ) -> None:
-    if policy == Policy.STRICT and sync.engine.name == "bundled":
-        request.applymarker(pytest.mark.xfail(reason=KNOWN_FLAW, strict=True))
     sync.hpc_rounds(0, 1)
     assert sync.pull().ok
     old = fingerprint_tree(sync.local), _base_files(sync.local_root)

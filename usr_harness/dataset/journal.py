@@ -87,6 +87,8 @@ def write_journal(dataset_dir: str, stage: str, install: list[str], delete: list
         "staged": {rel: _identity(os.path.join(stage, rel), with_ctime=False) for rel in install},
         "replaces": {rel: _identity(os.path.join(dataset_dir, rel)) for rel in [*install, *delete]},
     }
+    for folder, _, _ in sorted(os.walk(stage), key=lambda entry: len(entry[0]), reverse=True):
+        fsync_dir(folder)
     try:
         with open(temp, "w", encoding="utf-8") as handle:
             json.dump(body, handle)
@@ -130,6 +132,15 @@ def apply_journal(dataset_dir: str, on_step=None, hashes: HashCache | None = Non
     _check_untouched(dataset_dir, journal, path)
     stage = journal["stage"]
     os.makedirs(dataset_dir, exist_ok=True)
+    for rel in journal["install"]:
+        folder = os.path.dirname(os.path.join(dataset_dir, rel))
+        missing = []
+        while not os.path.isdir(folder):
+            missing.append(folder)
+            folder = os.path.dirname(folder)
+        for created in reversed(missing):
+            os.mkdir(created)
+            fsync_dir(os.path.dirname(created))
     touched = {dataset_dir}
     for index, rel in enumerate(journal["install"]):
         source = os.path.join(stage, rel)
@@ -140,7 +151,10 @@ def apply_journal(dataset_dir: str, on_step=None, hashes: HashCache | None = Non
             os.replace(source, target)
             if hashes is not None:
                 hashes.renamed(staged, os.lstat(target))
-            touched.add(os.path.dirname(target))
+            folder = os.path.dirname(target)
+            while len(folder) >= len(dataset_dir):
+                touched.add(folder)
+                folder = os.path.dirname(folder)
         if on_step is not None and index == len(journal["install"]) // 2:
             on_step()
     for rel in journal["delete"]:
