@@ -94,6 +94,12 @@ OPTIONS = (
         "remote-profile", "profile name for --drill-remote-provider profile", legacy="--remote-profile"
     ),
     DrillOption(
+        "container-suite",
+        "Debian suite of the container provider's host (default bookworm)",
+        default="bookworm",
+        choices=("bullseye", "bookworm"),
+    ),
+    DrillOption(
         "sshd-binary",
         "sshd for the loopback provider (default /usr/sbin/sshd)",
         default="/usr/sbin/sshd",
@@ -225,6 +231,9 @@ def drill(request: pytest.FixtureRequest) -> DrillRecord:
         engine_cmd=config.getoption("--engine-cmd"),
     )
     yield record
+    remote = request.node.funcargs.get("drill_remote")
+    if isinstance(remote, DrillRemote) and remote.host:
+        record.evidence.setdefault("remote_host", remote.host)
     payload = {
         "seed": record.seed,
         "engine": record.engine,
@@ -248,12 +257,13 @@ def drill_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     if provider == "profile":
         pytest.skip("profile provider drills a real remote: use the drill_remote fixture")
     if provider == "container":
-        from usr_harness.hosts.container import ContainerSshd, docker_unavailable
+        from usr_harness.hosts.container import ContainerSshd, container_unavailable
 
-        reason = docker_unavailable()
+        suite = request.config.getoption("--drill-container-suite")
+        reason = container_unavailable(suite)
         if reason:
             pytest.skip(f"container provider: {reason}")
-        with ContainerSshd(tmp_path_factory.mktemp("container")) as host:
+        with ContainerSshd(tmp_path_factory.mktemp("container"), suite=suite) as host:
             yield host
         return
     from usr_harness.hosts.loopback import LoopbackSshd
@@ -269,6 +279,7 @@ class DrillRemote:
     """One drill's remote as engine-neutral data; each engine profile writes it its own way."""
 
     spec: RemoteSpec
+    host: dict[str, str] | None = None  # where the remote runs (provider, OS, Python), for the report
 
     @property
     def name(self) -> str:
@@ -328,7 +339,7 @@ def drill_remote(request: pytest.FixtureRequest, tmp_path: Path) -> DrillRemote:
     host = request.getfixturevalue("drill_host")
     base = host.base_dir / f"drill-{stable_seed(0, request.node.nodeid):08x}-{time.monotonic_ns() % 10**6}"
     base.mkdir(parents=True)
-    return DrillRemote(host.remote_spec("loopback", base_dir=base))
+    return DrillRemote(host.remote_spec("loopback", base_dir=base), host=host.describe())
 
 
 @pytest.fixture
