@@ -178,7 +178,24 @@ def reproduce_of(config: pytest.Config, nodeid: str) -> str:
         rootdir=str(config.rootpath),
         engine_profile=config.getoption("--engine-profile"),
         engine_cmd=config.getoption("--engine-cmd"),
+        remote_options=remote_options_of(config),
     )
+
+
+def remote_options_of(config: pytest.Config) -> tuple[str, ...]:
+    """The options that choose a remote other than the loopback host, for reproduce lines."""
+    provider = config.getoption("--remote-provider")
+    if provider == "container":
+        return (
+            f"--drill-remote-provider={provider}",
+            f"--drill-container-suite={config.getoption('--drill-container-suite')}",
+        )
+    if provider == "profile":
+        return (
+            f"--drill-remote-provider={provider}",
+            f"--drill-remote-profile={config.getoption('--remote-profile')}",
+        )
+    return ()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
