@@ -125,7 +125,7 @@ def build_unavailable(recipe: ImageRecipe, client: Any) -> str | None:
 
 
 def ensure_image(recipe: ImageRecipe, client: Any, cache_dir: Path | None = None) -> ImageBuild:
-    """The recipe's image, built once: concurrent callers wait on a lock, then find it there."""
+    """The recipe's image, built once: concurrent callers (xdist workers) wait on a lock, then find it."""
     if has_image(client, recipe.tag):
         return ImageBuild(recipe.tag, built=False, seconds=0.0)
     folder = cache_dir or _default_cache_dir()
@@ -188,5 +188,5 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _default_cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "usr-harness" / "images"
+    """Machine-wide as Docker's images are (not under HOME, which tests isolate), one per user."""
+    return Path(tempfile.gettempdir()) / f"usr-harness-images-{os.getuid()}"
