@@ -280,8 +280,17 @@ def drill_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         reason = container_unavailable(suite)
         if reason:
             pytest.skip(f"container provider: {reason}")
-        with ContainerSshd(tmp_path_factory.mktemp("container"), suite=suite) as host:
+        from usr_harness.errors import ConfigError
+
+        host = ContainerSshd(tmp_path_factory.mktemp("container"), suite=suite)
+        try:
+            host.start()
+        except ConfigError as error:  # the image could not be built here: no verdict, the reason says why
+            pytest.skip(f"container provider: {error.message}")
+        try:
             yield host
+        finally:
+            host.stop()
         return
     from usr_harness.hosts.loopback import LoopbackSshd
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from usr_harness.errors import ConfigError
-from usr_harness.hosts.debian_image import ENTRY_IN_IMAGE, REPOSITORY, SUITES, ImageRecipe, mmdebstrap_argv
+from usr_harness.hosts.apt_sources import MIRROR_ENV
+from usr_harness.hosts.debian_image import (
+    ENTRY_IN_IMAGE,
+    REPOSITORY,
+    SUITES,
+    ImageRecipe,
+    ensure_image,
+    has_image,
+    mmdebstrap_argv,
+)
 
 
 def test_the_tag_is_stable_and_names_the_suite() -> None:
@@ -50,3 +60,26 @@ def test_the_build_command_takes_the_suite_mirror_and_entry_script(tmp_path: Pat
     assert f"--customize-hook=upload {tmp_path / 'entry'} {ENTRY_IN_IMAGE}" in argv
     assert argv[-3:] == ["bullseye", str(tmp_path / "r.tar"), "http://mirror.example/debian"]
     assert recipe.entry_script.startswith(b"#!/bin/sh") and b"sshd -D -e" in recipe.entry_script
+
+
+def test_a_build_from_an_unreachable_mirror_is_a_config_error_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from usr_harness.hosts.container import docker_unavailable
+
+    if docker_unavailable() or shutil.which("mmdebstrap") is None:
+        pytest.skip(f"needs Docker and mmdebstrap: {docker_unavailable() or 'mmdebstrap is missing'}")
+    import docker
+
+    monkeypatch.setenv(MIRROR_ENV, "http://127.0.0.1:9/debian")  # nothing listens on the discard port
+    recipe = replace(ImageRecipe.for_suite("bookworm"), entry_script=b"#!/bin/sh\n# never built\n")
+    client = docker.from_env()
+    try:
+        with pytest.raises(
+            ConfigError, match=r"mmdebstrap bookworm from http://127\.0\.0\.1:9/debian failed"
+        ):
+            ensure_image(recipe, client, cache_dir=tmp_path)
+        assert not has_image(client, recipe.tag)
+    finally:
+        client.close()
+    assert [path.suffix for path in tmp_path.iterdir()] == [".lock"]  # the scratch folder is gone
