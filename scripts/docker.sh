@@ -25,9 +25,10 @@ answers() { command -v docker >/dev/null 2>&1 && docker version --format '{{.Ser
 our_pid() {
   # The dockerd this script started, if it still runs (checked by its command line, never by name).
   [ -f "$pid_file" ] || return 1
-  local pid
+  local pid argv
   pid=$(cat "$pid_file")
-  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "^dockerd " || return 1
+  argv=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $argv == "dockerd "* ]] || return 1
   echo "$pid"
 }
 
