@@ -18,6 +18,8 @@ export TESTCONTAINERS_RYUK_DISABLED=true  # Ryuk is an image from a registry; co
 # history and locks (about 30 s per suite on 2 cores once the image is built).
 selection=(drills/test_runbook_drills.py drills/test_security.py drills/test_event_history.py drills/test_locks.py)
 run_root=${USR_CONTAINER_RUN:-reports/containers-$(date -u +%Y%m%dT%H%M%SZ)}
+# Build (or find) both images first, timed, outside any test's timeout.
+.venv/bin/python -m usr_harness.hosts.debian_image bullseye bookworm
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/hosts/test_container.py -rs
 for suite in bullseye bookworm; do
   started=$(date +%s)

@@ -17,6 +17,7 @@ from usr_harness.hosts.debian_image import (
     ImageRecipe,
     ensure_image,
     has_image,
+    main,
     mmdebstrap_argv,
 )
 
@@ -83,3 +84,21 @@ def test_a_build_from_an_unreachable_mirror_is_a_config_error_and_leaves_nothing
     finally:
         client.close()
     assert [path.suffix for path in tmp_path.iterdir()] == [".lock"]  # the scratch folder is gone
+
+
+def test_the_image_command_builds_nothing_without_docker_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert main(["bullseye"]) == 0
+    assert "images: not built: Docker does not answer" in capsys.readouterr().err
+
+
+def test_the_image_command_names_the_image_it_found_or_built(capsys: pytest.CaptureFixture[str]) -> None:
+    from usr_harness.hosts.container import container_unavailable
+
+    if container_unavailable("bookworm"):
+        pytest.skip(f"container provider: {container_unavailable('bookworm')}")
+    assert main(["bookworm"]) == 0
+    tag = ImageRecipe.for_suite("bookworm").tag
+    assert capsys.readouterr().out.startswith(f"images: bookworm: {tag} ")

@@ -190,3 +190,41 @@ def _locked(path: Path) -> Iterator[None]:
 def _default_cache_dir() -> Path:
     """Machine-wide as Docker's images are (not under HOME, which tests isolate), one per user."""
     return Path(tempfile.gettempdir()) / f"usr-harness-images-{os.getuid()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m usr_harness.hosts.debian_image [SUITE...]`: build (or find) the images, say how long.
+
+    Exits 0 when Docker or the build tools are missing, saying why: the container drills then skip.
+    """
+    import sys
+
+    import docker
+
+    from usr_harness.hosts.container import docker_unavailable
+
+    suites = (sys.argv[1:] if argv is None else argv) or list(SUITES)
+    reason = docker_unavailable()
+    if reason:
+        print(f"images: not built: {reason}", file=sys.stderr)
+        return 0
+    client = docker.from_env()
+    try:
+        for suite in suites:
+            recipe = ImageRecipe.for_suite(suite)
+            reason = build_unavailable(recipe, client)
+            if reason:
+                print(f"images: {suite}: {reason}", file=sys.stderr)
+                continue
+            image = ensure_image(recipe, client)
+            how = f"built in {image.seconds:g} s" if image.built else "cached"
+            print(f"images: {suite}: {image.tag} {how}", flush=True)
+    except ConfigError as error:
+        print(f"images: {error.message}", file=sys.stderr)
+    finally:
+        client.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
