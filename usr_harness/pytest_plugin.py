@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from usr_harness.hosts.debian_image import DEFAULT_SUITE, SUITES
 from usr_harness.report.versions import tool_versions
 
 if TYPE_CHECKING:
@@ -95,9 +96,9 @@ OPTIONS = (
     ),
     DrillOption(
         "container-suite",
-        "Debian suite of the container provider's host (default bookworm)",
-        default="bookworm",
-        choices=("bullseye", "bookworm"),
+        f"Debian suite of the container provider's host (default {DEFAULT_SUITE})",
+        default=DEFAULT_SUITE,
+        choices=tuple(SUITES),
     ),
     DrillOption(
         "sshd-binary",
