@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import tomllib
 from pathlib import Path
 
@@ -140,3 +141,27 @@ def test_container_provider_skips_with_its_reason_when_docker_does_not_answer(
     result = pytester.runpytest("--remote-provider", "container", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*container provider: Docker does not answer*"])
+
+
+def test_a_container_drill_that_cannot_run_says_why_and_how_to_run_it_again(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    pytester.makepyfile(test_remote="def test_remote(drill, drill_remote):\n    pass\n")
+    report = pytester.path / "run"
+    args = ("--drill-remote-provider", "container", "--drill-container-suite", "bullseye")
+    pytester.runpytest(*args, f"--drill-report-dir={report}").assert_outcomes(skipped=1)
+    line = _lines(report / "drills.jsonl")["test_remote"]
+    assert line["verdict"] == "unknown"
+    assert line["evidence"]["unknown_because"].startswith("container provider: Docker does not answer")
+    assert "--drill-remote-provider=container --drill-container-suite=bullseye" in line["reproduce"]
+    assert pytester.runpytest("--drill-container-suite", "potato").ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_a_drill_names_the_remote_hosts_os_and_python(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_remote="def test_remote(drill, drill_remote):\n    pass\n")
+    pytester.runpytest(f"--drill-report-dir={pytester.path / 'run'}").assert_outcomes(passed=1)
+    line = _lines(pytester.path / "run" / "drills.jsonl")["test_remote"]
+    host = line["evidence"]["remote_host"]
+    assert host["provider"] == "loopback" and host["python"] == platform.python_version() and host["os"]
+    assert "--drill-remote-provider" not in line["reproduce"]  # loopback is the default

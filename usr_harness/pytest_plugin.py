@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from usr_harness.cycle.scales import SCALES
+from usr_harness.hosts.debian_image import DEFAULT_SUITE, SUITES
 from usr_harness.report.versions import tool_versions
 
 if TYPE_CHECKING:
@@ -88,6 +89,12 @@ OPTIONS = (
     ),
     DrillOption(
         "remote-profile", "profile name for --drill-remote-provider profile", legacy="--remote-profile"
+    ),
+    DrillOption(
+        "container-suite",
+        f"Debian suite of the container provider's host (default {DEFAULT_SUITE})",
+        default=DEFAULT_SUITE,
+        choices=tuple(SUITES),
     ),
     DrillOption(
         "sshd-binary",
@@ -168,7 +175,24 @@ def reproduce_of(config: pytest.Config, nodeid: str) -> str:
         rootdir=str(config.rootpath),
         engine_profile=config.getoption("--engine-profile"),
         engine_cmd=config.getoption("--engine-cmd"),
+        remote_options=remote_options_of(config),
     )
+
+
+def remote_options_of(config: pytest.Config) -> tuple[str, ...]:
+    """The options that choose a remote other than the loopback host, for reproduce lines."""
+    provider = config.getoption("--remote-provider")
+    if provider == "container":
+        return (
+            f"--drill-remote-provider={provider}",
+            f"--drill-container-suite={config.getoption('--drill-container-suite')}",
+        )
+    if provider == "profile":
+        return (
+            f"--drill-remote-provider={provider}",
+            f"--drill-remote-profile={config.getoption('--remote-profile')}",
+        )
+    return ()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -221,6 +245,9 @@ def drill(request: pytest.FixtureRequest) -> DrillRecord:
         engine_cmd=config.getoption("--engine-cmd"),
     )
     yield record
+    remote = request.node.funcargs.get("drill_remote")
+    if isinstance(remote, DrillRemote) and remote.host:
+        record.evidence.setdefault("remote_host", remote.host)
     payload = {
         "seed": record.seed,
         "engine": record.engine,
@@ -244,13 +271,23 @@ def drill_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     if provider == "profile":
         pytest.skip("profile provider drills a real remote: use the drill_remote fixture")
     if provider == "container":
-        from usr_harness.hosts.container import ContainerSshd, docker_unavailable
+        from usr_harness.hosts.container import ContainerSshd, container_unavailable
 
-        reason = docker_unavailable()
+        suite = request.config.getoption("--drill-container-suite")
+        reason = container_unavailable(suite)
         if reason:
             pytest.skip(f"container provider: {reason}")
-        with ContainerSshd(tmp_path_factory.mktemp("container")) as host:
+        from usr_harness.errors import ConfigError
+
+        host = ContainerSshd(tmp_path_factory.mktemp("container"), suite=suite)
+        try:
+            host.start()
+        except ConfigError as error:  # the image could not be built here: no verdict, the reason says why
+            pytest.skip(f"container provider: {error.message}")
+        try:
             yield host
+        finally:
+            host.stop()
         return
     from usr_harness.hosts.loopback import LoopbackSshd
 
@@ -265,6 +302,7 @@ class DrillRemote:
     """One drill's remote as engine-neutral data; each engine profile writes it its own way."""
 
     spec: RemoteSpec
+    host: dict[str, str] | None = None  # where the remote runs (provider, OS, Python), for the report
 
     @property
     def name(self) -> str:
@@ -324,7 +362,7 @@ def drill_remote(request: pytest.FixtureRequest, tmp_path: Path) -> DrillRemote:
     host = request.getfixturevalue("drill_host")
     base = host.base_dir / f"drill-{stable_seed(0, request.node.nodeid):08x}-{time.monotonic_ns() % 10**6}"
     base.mkdir(parents=True)
-    return DrillRemote(host.remote_spec("loopback", base_dir=base))
+    return DrillRemote(host.remote_spec("loopback", base_dir=base), host=host.describe())
 
 
 @pytest.fixture

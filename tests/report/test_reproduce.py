@@ -33,3 +33,14 @@ def test_the_command_parses_back_to_the_run_settings() -> None:
 def test_the_bundled_engine_needs_no_engine_options() -> None:
     command = reproduce_command("drills/t.py::test_a", seed=7, scale="medium", rootdir="/r")
     assert command == "cd /r && pytest drills/t.py::test_a --drill-seed=7 --drill-scale=medium -p no:xdist"
+
+
+def test_a_remote_other_than_loopback_is_named() -> None:
+    command = reproduce_command(
+        "drills/t.py::test_a",
+        seed=7,
+        scale="small",
+        rootdir="/r",
+        remote_options=("--drill-remote-provider=container", "--drill-container-suite=bullseye"),
+    )
+    assert command.endswith("--drill-remote-provider=container --drill-container-suite=bullseye -p no:xdist")

@@ -1,1 +1,1 @@
-"""Where a remote comes from: a throwaway loopback OpenSSH host (containers and real hosts plug in here)."""
+"""Where a remote comes from: a throwaway loopback OpenSSH host or a Debian container host."""

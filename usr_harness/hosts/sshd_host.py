@@ -7,6 +7,7 @@ writes the host key itself, so the known_hosts line it hands out is the truth.
 from __future__ import annotations
 
 import os
+import platform
 import pwd
 import sys
 from abc import ABC, abstractmethod
@@ -72,6 +73,14 @@ class SshdHost(ABC):
         self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.stop()
+
+    def describe(self) -> dict[str, str]:
+        """Where the remote runs, for reports: this machine's OS and Python (a container says its own)."""
+        try:
+            system = platform.freedesktop_os_release().get("PRETTY_NAME", platform.platform())
+        except OSError:
+            system = platform.platform()
+        return {"provider": self.provider, "os": system, "python": platform.python_version()}
 
     def profile(
         self,

@@ -18,12 +18,15 @@ def reproduce_command(
     rootdir: str,
     engine_profile: str | None = None,
     engine_cmd: str | None = None,
+    remote_options: tuple[str, ...] = (),
 ) -> str:
-    """`cd ROOTDIR && pytest NODEID --drill-seed=N --drill-scale=S [--engine-profile=P] [--engine-cmd=C]`."""
+    """`cd ROOTDIR && pytest NODEID --drill-seed=N --drill-scale=S [--engine-profile=P] [--engine-cmd=C]`,
+    then `remote_options` (the remote provider's, when it is not the default loopback host)."""
     argv = ["pytest", nodeid, f"--drill-seed={seed}", f"--drill-scale={scale}"]
     if engine_profile:
         argv.append(f"--engine-profile={engine_profile}")
     if engine_cmd:
         argv.append(f"--engine-cmd={engine_cmd}")
+    argv += remote_options
     argv += ["-p", "no:xdist"]
     return f"cd {shlex.quote(rootdir)} && {shlex.join(argv)}"
