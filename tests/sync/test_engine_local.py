@@ -17,7 +17,7 @@ import pytest
 from tests.usr_sides import DATASET, Sides, records_table
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.parquet_io import write_parquet
-from usr_harness.errors import ConfigError, DivergedError, StagingError, VerifyError
+from usr_harness.errors import ConfigError, DatasetError, DivergedError, StagingError, VerifyError
 from usr_harness.mock.series import BatchSeries
 from usr_harness.report.fingerprint import ABSENT, fingerprint_tree
 from usr_harness.sync import engine, hooks
@@ -254,3 +254,31 @@ def test_a_failed_file_pull_whose_audit_cannot_be_written_keeps_its_own_error(
     assert any(line.startswith("WARNING:") and "cannot write the audit JSON" in line for line in said), said
     assert folder_state(local.parent) == local_before
     assert folder_state(remote.parent) == remote_before
+
+
+def roots(sides: Sides) -> tuple[str, str]:
+    """Both whole roots: a refusal must not even leave a folder or a cache for the id it refused."""
+    return fingerprint_tree(sides.local_root).digest, fingerprint_tree(sides.remote_root).digest
+
+
+@pytest.mark.parametrize(
+    "args", [("diff",), ("pull", "-y"), ("push", "-y"), ("pull", "--dry-run"), ("push", "--dry-run")]
+)
+def test_a_dataset_id_on_neither_side_is_a_dataset_error_naming_the_remote_datasets(
+    disk_sides: Sides, args: tuple[str, ...]
+) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 1)
+    SERIES.run(disk_sides.remote_root, "lab/other", 1)
+    before = roots(disk_sides)
+    result = disk_sides.usr(args[0], "dem0", DISK_REMOTE, *args[1:])
+    assert result.code == DatasetError.exit_code == 16, result.err + result.out
+    assert result.err.splitlines() == [
+        f"usr: error[dataset]: dem0: no dataset 'dem0' on either side (local root "
+        f"'{disk_sides.local_root}', remote {DISK_REMOTE}); remote {DISK_REMOTE} has 2 datasets: "
+        "demo, lab/other; did you mean 'demo'?"
+    ]
+    assert "up-to-date" not in result.out
+    data = result.audit["data"]
+    assert data["transfer_state"] == "FAILED" and data["error"]["family"] == "dataset"
+    assert "primary" not in data and "plan" not in data
+    assert roots(disk_sides) == before
