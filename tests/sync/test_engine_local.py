@@ -135,6 +135,8 @@ def test_the_usr_command_line_in_process(disk_sides: Sides) -> None:
     refused = disk_sides.usr("pull", DATASET, DISK_REMOTE, "-y")
     assert refused.code == DivergedError.exit_code, refused.err + refused.out
     assert "error[diverged]" in refused.err and refused.audit["data"]["transfer_state"] == "FAILED"
+    message = refused.audit["data"]["error"]["message"]
+    assert (refused.out + refused.err).count(message) == 1 and "ERROR" not in refused.out
     assert digests(disk_sides) == before
 
 
@@ -281,4 +283,20 @@ def test_a_dataset_id_on_neither_side_is_a_dataset_error_naming_the_remote_datas
     data = result.audit["data"]
     assert data["transfer_state"] == "FAILED" and data["error"]["family"] == "dataset"
     assert "primary" not in data and "plan" not in data
+    assert roots(disk_sides) == before
+
+
+def test_a_broken_remotes_yaml_is_one_file_line_column_error_and_changes_nothing(disk_sides: Sides) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 1)
+    text = disk_sides.remotes_config.read_text()
+    disk_sides.remotes_config.write_text(text.replace("client: local", "client: [local"))
+    before = roots(disk_sides)
+    result = disk_sides.usr("pull", DATASET, DISK_REMOTE, "-y")
+    assert result.code == ConfigError.exit_code, result.err
+    assert result.err.splitlines() == [
+        f"usr: error[config]: {disk_sides.remotes_config}:5:9: invalid YAML: expected ',' or ']', "
+        "but got ':' (while parsing a flow sequence)",
+        f"  - {disk_sides.remotes_config}",
+    ]
+    assert "<unicode string>" not in result.err and "ERROR" not in result.out
     assert roots(disk_sides) == before

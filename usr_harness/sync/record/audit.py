@@ -207,7 +207,11 @@ def _mark(changed: bool | None) -> str:
 
 
 def render_plain(audit: dict) -> str:
-    """The block printed after every diff, pull and push."""
+    """The block printed after every diff, pull and push.
+
+    A failure's `error` stays in the JSON only: the command prints it once, as the one
+    `usr: error[family]: ...` line on stderr.
+    """
     d = audit["data"]
     v = d["verify"]
     file_mode = d.get("mode") == "file"
@@ -249,8 +253,6 @@ def render_plain(audit: dict) -> str:
         lines.append(f"  FORCED         : {', '.join(d['forced'])}")
     if "post" in d:
         lines.append(f"  Post-verify    : {'up-to-date' if d['post']['up_to_date'] else 'MISMATCH'}")
-    if "error" in d:
-        lines.append(f"  ERROR [{d['error']['family']}]: {d['error']['message']}")
     for warning in d.get("warnings", []):
         lines.append(f"  {warning}")
     return "\n".join(lines)
