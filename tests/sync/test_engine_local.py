@@ -300,3 +300,37 @@ def test_a_broken_remotes_yaml_is_one_file_line_column_error_and_changes_nothing
     ]
     assert "<unicode string>" not in result.err and "ERROR" not in result.out
     assert roots(disk_sides) == before
+
+
+def direction_line(sides: Sides, dataset: str = DATASET) -> str:
+    """`usr diff`'s Direction line; the diff exits 0 and changes neither dataset."""
+    before = digests(sides)
+    result = sides.usr("diff", dataset, DISK_REMOTE)
+    assert result.code == 0, result.err + result.out
+    assert digests(sides) == before
+    (line,) = [line for line in result.out.splitlines() if line.startswith("  Direction      : ")]
+    return f"{result.audit['data']['direction']} | {line.split(' : ', 1)[1]}"
+
+
+def test_diff_says_which_side_is_ahead_and_the_command_to_run(disk_sides: Sides) -> None:
+    pull, push = f"`usr pull demo {DISK_REMOTE}`", f"`usr push demo {DISK_REMOTE}`"
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    assert (
+        direction_line(disk_sides)
+        == f"remote-only | only remote {DISK_REMOTE} has demo: run {pull} to bring it here"
+    )
+    sync(disk_sides, "pull")
+    assert direction_line(disk_sides) == "up-to-date | up to date: nothing to run"
+    SERIES.apply_round(disk_sides.local_root, DATASET, 2)
+    assert direction_line(disk_sides) == f"local-ahead | local is ahead: run {push}"
+    sync(disk_sides, "push")
+    SERIES.apply_round(disk_sides.remote_root, DATASET, 3)
+    assert direction_line(disk_sides) == f"remote-ahead | remote is ahead: run {pull}"
+    OTHER_JOB.apply_round(disk_sides.local_root, DATASET, 0)
+    diverged = direction_line(disk_sides)
+    assert diverged.startswith("diverged | diverged: both sides changed since the last sync")
+    assert f"{pull} or {push} refuses" in diverged and "--force" in diverged
+    OTHER_JOB.run(disk_sides.local_root, "solo", 1)
+    assert direction_line(disk_sides, "solo") == (
+        f"local-only | only local has solo: run `usr push solo {DISK_REMOTE}` to copy it there"
+    )

@@ -35,6 +35,7 @@ from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.move import pull, push, space
 from usr_harness.sync.plan import base_store
 from usr_harness.sync.plan.diff import diff_manifests
+from usr_harness.sync.plan.direction import direction
 from usr_harness.sync.plan.model import Plan
 from usr_harness.sync.plan.planner import base_from, plan_sync, primary_missing
 from usr_harness.sync.record.audit import post_report, render_plain
@@ -195,6 +196,7 @@ def _raise_plan_failure(plan: Plan, dataset: str) -> None:
 def do_diff(state: SyncRun, agent: AgentClient) -> str:
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
     local, remote = _compare(state, agent, "pull", base)
+    state.record.direction = direction(local, remote, base, state.diff.changed)
     plan = plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode)
     corruption = Plan("diff", problems=[p for p in plan.problems if p.corruption])
     failure = corruption.first_failure()

@@ -11,6 +11,7 @@ from usr_harness.dataset.fsio import atomic_write_bytes
 from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan.diff import DiffResult, newer_snapshots
+from usr_harness.sync.plan.direction import advice
 
 OUTPUT_VERSION = 1
 
@@ -37,7 +38,7 @@ class PostBlock(TypedDict):
     changed: dict[str, bool]
 
 
-DATASET_BLOCK_ORDER = ("plan", "kept", "forced", "transfer", "post", "error")
+DATASET_BLOCK_ORDER = ("direction", "plan", "kept", "forced", "transfer", "post", "error")
 FILE_BLOCK_ORDER = ("forced", "post", "transfer", "error", "plan", "kept")
 """File mode post-verifies before it counts what moved; it never plans sections nor keeps files."""
 
@@ -50,6 +51,8 @@ class AuditRecord:
     reports no plan rather than an empty one.
     """
 
+    direction: str | None = None
+    """A diff's `plan/direction` name: which side is ahead of the last sync."""
     plan: PlanBlock | None = None
     kept: KeptBlock | None = None
     forced: list[str] | None = None
@@ -243,6 +246,8 @@ def render_plain(audit: dict) -> str:
                 f"local-only {len(sec['local_only'])}, remote-only {len(sec['remote_only'])}, "
                 f"content {len(sec['content_changed'])})"
             )
+    if "direction" in d:
+        lines.append(f"  Direction      : {advice(d['direction'], d['dataset'], d['remote'])}")
     if "transfer" in d:
         t = d["transfer"]
         lines.append(f"  Moved          : {t['files']} file(s), {t['bytes']} byte(s), deleted {t['deleted']}")
