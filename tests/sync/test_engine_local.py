@@ -17,7 +17,14 @@ import pytest
 from tests.usr_sides import DATASET, Sides, records_table
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.parquet_io import write_parquet
-from usr_harness.errors import ConfigError, DatasetError, DivergedError, StagingError, VerifyError
+from usr_harness.errors import (
+    ConfigError,
+    DatasetError,
+    DivergedError,
+    EventsError,
+    StagingError,
+    VerifyError,
+)
 from usr_harness.mock.series import BatchSeries
 from usr_harness.report.fingerprint import ABSENT, fingerprint_tree
 from usr_harness.sync import engine, hooks
@@ -334,3 +341,23 @@ def test_diff_says_which_side_is_ahead_and_the_command_to_run(disk_sides: Sides)
     assert direction_line(disk_sides, "solo") == (
         f"local-only | only local has solo: run `usr push solo {DISK_REMOTE}` to copy it there"
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "says"),
+    [
+        ("push", "the remote has a different dataset under this id (its event log does not start with ours"),
+        ("pull", "the local dataset under this id is a different one (its event log does not start with"),
+    ],
+)
+def test_a_namesake_made_apart_is_named_as_another_dataset_and_changes_nothing(
+    disk_sides: Sides, action: str, says: str
+) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    OTHER_JOB.run(disk_sides.local_root, DATASET, 1)
+    before = roots(disk_sides)
+    result = disk_sides.usr(action, DATASET, DISK_REMOTE, "-y")
+    assert result.code == EventsError.exit_code, result.err + result.out
+    assert result.err.startswith(f"usr: error[events]: {DATASET}: {says}")
+    assert "does not extend" not in result.err and "histories branched" not in result.err
+    assert roots(disk_sides) == before
