@@ -30,6 +30,7 @@ from usr_harness.report.fingerprint import ABSENT, fingerprint_tree
 from usr_harness.sync import engine, hooks
 from usr_harness.sync.modes import file_mode
 from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.record.audit import human_bytes
 
 from .conftest import DISK_REMOTE
 
@@ -87,7 +88,7 @@ def test_diff_then_bootstrap_pull_then_noop(disk_sides: Sides) -> None:
 
     again = sync(disk_sides, "pull")
     assert again["transfer_state"] == "NO-OP" and "transfer" not in again
-    assert again["plan"] == {"copy": [], "delete": [], "forced": []}
+    assert again["plan"] == {"copy": [], "delete": [], "forced": [], "copy_bytes": 0, "delete_bytes": 0}
     assert digests(disk_sides) == (remote_before, remote_before)
     assert sync(disk_sides, "diff")["up_to_date"] is True
     assert no_stages(disk_sides.local_root) and no_stages(disk_sides.remote_root)
@@ -361,3 +362,67 @@ def test_a_namesake_made_apart_is_named_as_another_dataset_and_changes_nothing(
     assert result.err.startswith(f"usr: error[events]: {DATASET}: {says}")
     assert "does not extend" not in result.err and "histories branched" not in result.err
     assert roots(disk_sides) == before
+
+
+class Terminal:
+    """stdin as a terminal, so `usr pull` without -y asks."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_prompt_lists_files_and_bytes_per_section_and_side_and_its_wait_is_not_timed(
+    disk_sides: Sides, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from usr_harness.cli.usr import sync as sync_cli
+
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    clock, asked = [0.0], []
+
+    def answer(question: str) -> bool:
+        asked.append(question)
+        clock[0] = 1000.0  # the operator took 1000 s to answer
+        return True
+
+    monkeypatch.setattr(sync_cli, "_now", lambda: clock[0])
+    monkeypatch.setattr(sync_cli, "_confirm", answer)
+    monkeypatch.setattr("sys.stdin", Terminal())
+    result = disk_sides.usr("pull", DATASET, DISK_REMOTE, "--no-progress")
+    assert result.code == 0, result.err + result.out
+    plan = result.audit["data"]["plan"]
+    remote = fingerprint_tree(disk_sides.remote).entries
+    assert plan["copy_bytes"] == sum(entry.size for entry in remote if entry.path in plan["copy"])
+    (question,) = asked
+    lines = question.splitlines()
+    assert lines[-1] == (
+        f"pull {len(plan['copy'])} file(s) ({human_bytes(plan['copy_bytes'])}) to local, "
+        "delete 0 (0 B) there?"
+    )
+    header = next(i for i, line in enumerate(lines) if line.split() == ["local", "remote", "copy", "delete"])
+    rows = {line.split()[0]: line.split()[1:] for line in lines[header + 1 : -1]}
+    assert set(rows) == {"records.parquet", "meta.md", ".events.log", "_derived", "_auxiliary"}
+    size = human_bytes(sum(entry.size for entry in remote if entry.path.startswith("_derived/"))).split()
+    assert rows["_derived"] == ["-", "2", "files,", *size, "2", "files,", *size, "-"]
+    assert f"pull {DATASET}: TRANSFERRED" in result.out and " in 0.0 s " in result.out
+
+
+def test_dry_run_and_json_diff_carry_bytes(disk_sides: Sides) -> None:
+    synced(disk_sides)
+    new_part = SERIES.apply_round(disk_sides.local_root, DATASET, 2).part
+    local = {entry.path: entry.size for entry in fingerprint_tree(disk_sides.local).entries}
+    before = digests(disk_sides)
+    dry = disk_sides.usr("push", DATASET, DISK_REMOTE, "--dry-run")
+    assert dry.code == 0 and digests(disk_sides) == before, dry.err
+    plan = dry.audit["data"]["plan"]
+    part = new_part.relative_to(disk_sides.local).as_posix()
+    assert part in plan["copy"] and plan["copy_bytes"] == sum(local[path] for path in plan["copy"])
+    assert (
+        f"  Plan           : copy {len(plan['copy'])} file(s), {human_bytes(plan['copy_bytes'])}; "
+        "delete 0, 0 B" in dry.out.splitlines()
+    )
+    shown = disk_sides.usr("diff", DATASET, DISK_REMOTE, "--format", "json")
+    data = json.loads(shown.out)["data"]
+    derived = {path: size for path, size in local.items() if path.startswith("_derived/")}
+    assert data["_derived"]["local_bytes"] == sum(derived.values())
+    assert data["_derived"]["remote_bytes"] == sum(derived.values()) - local[part]
+    assert {"local_bytes", "remote_bytes"} <= set(data["_auxiliary"]) & set(data["_snapshots"])

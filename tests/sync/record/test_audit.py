@@ -126,12 +126,16 @@ def test_the_section_report_states_each_side_before_any_transfer():
         "changed": True,
         "local_count": 1,
         "remote_count": 2,
+        "local_bytes": 90,
+        "remote_bytes": 180,
         "newer_than_local": 1,
     }
     assert report["_derived"] == {
         "changed": True,
         "local_files": 1,
         "remote_files": 2,
+        "local_bytes": 5,
+        "remote_bytes": 10,
         "local_only": [],
         "remote_only": ["_derived/b.parquet"],
         "content_changed": [],

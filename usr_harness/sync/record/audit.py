@@ -20,6 +20,8 @@ class PlanBlock(TypedDict):
     copy: list[str]
     delete: list[str]
     forced: list[str]
+    copy_bytes: int
+    delete_bytes: int
 
 
 class KeptBlock(TypedDict):
@@ -108,6 +110,8 @@ def section_report(local: Manifest, remote: Manifest, diff: DiffResult) -> dict:
             "changed": s["snapshots"].changed,
             "local_count": s["snapshots"].local_count,
             "remote_count": s["snapshots"].remote_count,
+            "local_bytes": section_bytes(local, "snapshots"),
+            "remote_bytes": section_bytes(remote, "snapshots"),
             "newer_than_local": newer_snapshots(local, remote),
         },
     }
@@ -117,6 +121,8 @@ def section_report(local: Manifest, remote: Manifest, diff: DiffResult) -> dict:
             "changed": section.changed,
             "local_files": section.local_count,
             "remote_files": section.remote_count,
+            "local_bytes": section_bytes(local, name),
+            "remote_bytes": section_bytes(remote, name),
             "local_only": section.local_only,
             "remote_only": section.remote_only,
             "content_changed": section.content,
@@ -205,6 +211,19 @@ def write_audit(path: Path, audit: dict) -> None:
     atomic_write_bytes(path, (json.dumps(audit, indent=2) + "\n").encode())
 
 
+def human_bytes(count: int) -> str:
+    """Decimal units, as the progress and summary lines print them."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"
+
+
+def section_bytes(manifest: Manifest, name: str) -> int:
+    """The bytes of a section's regular files on one side."""
+    return sum(entry.size for entry in manifest.section(name).values() if entry.kind == "file")
+
+
 def _mark(changed: bool | None) -> str:
     return "unknown" if changed is None else ("CHANGED" if changed else "up-to-date")
 
@@ -248,6 +267,12 @@ def render_plain(audit: dict) -> str:
             )
     if "direction" in d:
         lines.append(f"  Direction      : {advice(d['direction'], d['dataset'], d['remote'])}")
+    if d["transfer_state"] == "DRY-RUN" and "plan" in d:
+        p = d["plan"]
+        lines.append(
+            f"  Plan           : copy {len(p['copy'])} file(s), {human_bytes(p['copy_bytes'])}; "
+            f"delete {len(p['delete'])}, {human_bytes(p['delete_bytes'])}"
+        )
     if "transfer" in d:
         t = d["transfer"]
         lines.append(f"  Moved          : {t['files']} file(s), {t['bytes']} byte(s), deleted {t['deleted']}")
