@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -66,7 +67,7 @@ class Clock:
     def __init__(self) -> None:
         self.started = _now()
 
-    def answered(self, ask):
+    def answered(self, ask: Callable[[str], bool]) -> Callable[[str], bool]:
         def confirm(question: str) -> bool:
             answer = ask(question)
             self.started = _now()
