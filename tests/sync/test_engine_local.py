@@ -17,12 +17,20 @@ import pytest
 from tests.usr_sides import DATASET, Sides, records_table
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.parquet_io import write_parquet
-from usr_harness.errors import ConfigError, DivergedError, StagingError, VerifyError
+from usr_harness.errors import (
+    ConfigError,
+    DatasetError,
+    DivergedError,
+    EventsError,
+    StagingError,
+    VerifyError,
+)
 from usr_harness.mock.series import BatchSeries
 from usr_harness.report.fingerprint import ABSENT, fingerprint_tree
 from usr_harness.sync import engine, hooks
 from usr_harness.sync.modes import file_mode
 from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.record.audit import human_bytes
 
 from .conftest import DISK_REMOTE
 
@@ -80,7 +88,7 @@ def test_diff_then_bootstrap_pull_then_noop(disk_sides: Sides) -> None:
 
     again = sync(disk_sides, "pull")
     assert again["transfer_state"] == "NO-OP" and "transfer" not in again
-    assert again["plan"] == {"copy": [], "delete": [], "forced": []}
+    assert again["plan"] == {"copy": [], "delete": [], "forced": [], "copy_bytes": 0, "delete_bytes": 0}
     assert digests(disk_sides) == (remote_before, remote_before)
     assert sync(disk_sides, "diff")["up_to_date"] is True
     assert no_stages(disk_sides.local_root) and no_stages(disk_sides.remote_root)
@@ -135,6 +143,8 @@ def test_the_usr_command_line_in_process(disk_sides: Sides) -> None:
     refused = disk_sides.usr("pull", DATASET, DISK_REMOTE, "-y")
     assert refused.code == DivergedError.exit_code, refused.err + refused.out
     assert "error[diverged]" in refused.err and refused.audit["data"]["transfer_state"] == "FAILED"
+    message = refused.audit["data"]["error"]["message"]
+    assert (refused.out + refused.err).count(message) == 1 and "ERROR" not in refused.out
     assert digests(disk_sides) == before
 
 
@@ -254,3 +264,165 @@ def test_a_failed_file_pull_whose_audit_cannot_be_written_keeps_its_own_error(
     assert any(line.startswith("WARNING:") and "cannot write the audit JSON" in line for line in said), said
     assert folder_state(local.parent) == local_before
     assert folder_state(remote.parent) == remote_before
+
+
+def roots(sides: Sides) -> tuple[str, str]:
+    """Both whole roots: a refusal must not even leave a folder or a cache for the id it refused."""
+    return fingerprint_tree(sides.local_root).digest, fingerprint_tree(sides.remote_root).digest
+
+
+@pytest.mark.parametrize(
+    "args", [("diff",), ("pull", "-y"), ("push", "-y"), ("pull", "--dry-run"), ("push", "--dry-run")]
+)
+def test_a_dataset_id_on_neither_side_is_a_dataset_error_naming_the_remote_datasets(
+    disk_sides: Sides, args: tuple[str, ...]
+) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 1)
+    SERIES.run(disk_sides.remote_root, "lab/other", 1)
+    before = roots(disk_sides)
+    result = disk_sides.usr(args[0], "dem0", DISK_REMOTE, *args[1:])
+    assert result.code == DatasetError.exit_code == 16, result.err + result.out
+    assert result.err.splitlines() == [
+        f"usr: error[dataset]: dem0: no dataset 'dem0' on either side (local root "
+        f"'{disk_sides.local_root}', remote {DISK_REMOTE}); remote {DISK_REMOTE} has 2 datasets: "
+        "demo, lab/other; did you mean 'demo'?"
+    ]
+    assert "up-to-date" not in result.out
+    data = result.audit["data"]
+    assert data["transfer_state"] == "FAILED" and data["error"]["family"] == "dataset"
+    assert "primary" not in data and "plan" not in data
+    assert roots(disk_sides) == before
+
+
+def test_a_broken_remotes_yaml_is_one_file_line_column_error_and_changes_nothing(disk_sides: Sides) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 1)
+    text = disk_sides.remotes_config.read_text()
+    disk_sides.remotes_config.write_text(text.replace("client: local", "client: [local"))
+    before = roots(disk_sides)
+    result = disk_sides.usr("pull", DATASET, DISK_REMOTE, "-y")
+    assert result.code == ConfigError.exit_code, result.err
+    assert result.err.splitlines() == [
+        f"usr: error[config]: {disk_sides.remotes_config}:5:9: invalid YAML: expected ',' or ']', "
+        "but got ':' (while parsing a flow sequence)",
+        f"  - {disk_sides.remotes_config}",
+    ]
+    assert "<unicode string>" not in result.err and "ERROR" not in result.out
+    assert roots(disk_sides) == before
+
+
+def direction_line(sides: Sides, dataset: str = DATASET) -> str:
+    """`usr diff`'s Direction line; the diff exits 0 and changes neither dataset."""
+    before = digests(sides)
+    result = sides.usr("diff", dataset, DISK_REMOTE)
+    assert result.code == 0, result.err + result.out
+    assert digests(sides) == before
+    (line,) = [line for line in result.out.splitlines() if line.startswith("  Direction      : ")]
+    return f"{result.audit['data']['direction']} | {line.split(' : ', 1)[1]}"
+
+
+def test_diff_says_which_side_is_ahead_and_the_command_to_run(disk_sides: Sides) -> None:
+    pull, push = f"`usr pull demo {DISK_REMOTE}`", f"`usr push demo {DISK_REMOTE}`"
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    assert (
+        direction_line(disk_sides)
+        == f"remote-only | only remote {DISK_REMOTE} has demo: run {pull} to bring it here"
+    )
+    sync(disk_sides, "pull")
+    assert direction_line(disk_sides) == "up-to-date | up to date: nothing to run"
+    SERIES.apply_round(disk_sides.local_root, DATASET, 2)
+    assert direction_line(disk_sides) == f"local-ahead | local is ahead: run {push}"
+    sync(disk_sides, "push")
+    SERIES.apply_round(disk_sides.remote_root, DATASET, 3)
+    assert direction_line(disk_sides) == f"remote-ahead | remote is ahead: run {pull}"
+    OTHER_JOB.apply_round(disk_sides.local_root, DATASET, 0)
+    diverged = direction_line(disk_sides)
+    assert diverged.startswith("diverged | diverged: both sides changed since the last sync")
+    assert f"{pull} or {push} refuses" in diverged and "--force" in diverged
+    OTHER_JOB.run(disk_sides.local_root, "solo", 1)
+    assert direction_line(disk_sides, "solo") == (
+        f"local-only | only local has solo: run `usr push solo {DISK_REMOTE}` to copy it there"
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "says"),
+    [
+        ("push", "the remote has a different dataset under this id (its event log does not start with ours"),
+        ("pull", "the local dataset under this id is a different one (its event log does not start with"),
+    ],
+)
+def test_a_namesake_made_apart_is_named_as_another_dataset_and_changes_nothing(
+    disk_sides: Sides, action: str, says: str
+) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    OTHER_JOB.run(disk_sides.local_root, DATASET, 1)
+    before = roots(disk_sides)
+    result = disk_sides.usr(action, DATASET, DISK_REMOTE, "-y")
+    assert result.code == EventsError.exit_code, result.err + result.out
+    assert result.err.startswith(f"usr: error[events]: {DATASET}: {says}")
+    assert "does not extend" not in result.err and "histories branched" not in result.err
+    assert roots(disk_sides) == before
+
+
+class Terminal:
+    """stdin as a terminal, so `usr pull` without -y asks."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_prompt_lists_files_and_bytes_per_section_and_side_and_its_wait_is_not_timed(
+    disk_sides: Sides, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from usr_harness.cli.usr import sync as sync_cli
+
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    clock, asked = [0.0], []
+
+    def answer(question: str) -> bool:
+        asked.append(question)
+        clock[0] = 1000.0  # the operator took 1000 s to answer
+        return True
+
+    monkeypatch.setattr(sync_cli, "_now", lambda: clock[0])
+    monkeypatch.setattr(sync_cli, "_confirm", answer)
+    monkeypatch.setattr("sys.stdin", Terminal())
+    result = disk_sides.usr("pull", DATASET, DISK_REMOTE, "--no-progress")
+    assert result.code == 0, result.err + result.out
+    plan = result.audit["data"]["plan"]
+    remote = fingerprint_tree(disk_sides.remote).entries
+    assert plan["copy_bytes"] == sum(entry.size for entry in remote if entry.path in plan["copy"])
+    (question,) = asked
+    lines = question.splitlines()
+    assert lines[-1] == (
+        f"pull {len(plan['copy'])} file(s) ({human_bytes(plan['copy_bytes'])}) to local, "
+        "delete 0 (0 B) there?"
+    )
+    header = next(i for i, line in enumerate(lines) if line.split() == ["local", "remote", "copy", "delete"])
+    rows = {line.split()[0]: line.split()[1:] for line in lines[header + 1 : -1]}
+    assert set(rows) == {"records.parquet", "meta.md", ".events.log", "_derived", "_auxiliary"}
+    size = human_bytes(sum(entry.size for entry in remote if entry.path.startswith("_derived/"))).split()
+    assert rows["_derived"] == ["-", "2", "files,", *size, "2", "files,", *size, "-"]
+    assert f"pull {DATASET}: TRANSFERRED" in result.out and " in 0.0 s " in result.out
+
+
+def test_dry_run_and_json_diff_carry_bytes(disk_sides: Sides) -> None:
+    synced(disk_sides)
+    new_part = SERIES.apply_round(disk_sides.local_root, DATASET, 2).part
+    local = {entry.path: entry.size for entry in fingerprint_tree(disk_sides.local).entries}
+    before = digests(disk_sides)
+    dry = disk_sides.usr("push", DATASET, DISK_REMOTE, "--dry-run")
+    assert dry.code == 0 and digests(disk_sides) == before, dry.err
+    plan = dry.audit["data"]["plan"]
+    part = new_part.relative_to(disk_sides.local).as_posix()
+    assert part in plan["copy"] and plan["copy_bytes"] == sum(local[path] for path in plan["copy"])
+    assert (
+        f"  Plan           : copy {len(plan['copy'])} file(s), {human_bytes(plan['copy_bytes'])}; "
+        "delete 0, 0 B" in dry.out.splitlines()
+    )
+    shown = disk_sides.usr("diff", DATASET, DISK_REMOTE, "--format", "json")
+    data = json.loads(shown.out)["data"]
+    derived = {path: size for path, size in local.items() if path.startswith("_derived/")}
+    assert data["_derived"]["local_bytes"] == sum(derived.values())
+    assert data["_derived"]["remote_bytes"] == sum(derived.values()) - local[part]
+    assert {"local_bytes", "remote_bytes"} <= set(data["_auxiliary"]) & set(data["_snapshots"])

@@ -187,6 +187,8 @@ def test_remote_file_added_since_the_base_is_kept_by_push_and_brought_by_pull(si
 
 
 def test_pull_of_missing_remote_dataset_names_the_token(sides: Sides):
+    sides.remote.mkdir()
+    (sides.remote / "meta.md").write_text("# demo: records.parquet not written yet\n")
     result = sides.usr("pull", DATASET, "loopback", "-y")
     assert result.code == VerifyError.exit_code and "remote records.parquet is missing" in result.err
     assert result.audit["data"]["transfer_state"] == "FAILED"

@@ -35,9 +35,11 @@ from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.move import pull, push, space
 from usr_harness.sync.plan import base_store
 from usr_harness.sync.plan.diff import diff_manifests
+from usr_harness.sync.plan.direction import direction
 from usr_harness.sync.plan.model import Plan
 from usr_harness.sync.plan.planner import base_from, plan_sync, primary_missing
-from usr_harness.sync.record.audit import post_report, render_plain
+from usr_harness.sync.record import sizes
+from usr_harness.sync.record.audit import post_report
 from usr_harness.sync.remote.near.client import AgentClient
 from usr_harness.sync.remote.near.connect import PendingAgent, connect_agent_in_background
 from usr_harness.sync.remote.near.profiles import get_profile
@@ -195,6 +197,7 @@ def _raise_plan_failure(plan: Plan, dataset: str) -> None:
 def do_diff(state: SyncRun, agent: AgentClient) -> str:
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
     local, remote = _compare(state, agent, "pull", base)
+    state.record.direction = direction(local, remote, base, state.diff.changed)
     plan = plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode)
     corruption = Plan("diff", problems=[p for p in plan.problems if p.corruption])
     failure = corruption.first_failure()
@@ -222,7 +225,7 @@ def _plan(state: SyncRun, agent: AgentClient, action: str) -> Plan:
 def _gate(state: SyncRun, plan: Plan) -> str | None:
     """NO-OP, DRY-RUN or a declined prompt end the command before any lock is taken."""
     request = state.request
-    state.record.plan = {"copy": plan.copy, "delete": plan.delete, "forced": plan.forced}
+    state.record.plan = sizes.plan_block(state.action, plan, state.local, state.remote)
     state.record.kept = {"side": "local" if state.action == "pull" else "remote", "paths": plan.kept}
     if plan.noop:
         if not state.diff.changed:
@@ -232,8 +235,7 @@ def _gate(state: SyncRun, plan: Plan) -> str | None:
         return "NO-OP"
 
     def question() -> str:
-        summary = render_plain(state.audit("DIFF-ONLY"))
-        return f"{summary}\n{state.action} {len(plan.copy)} file(s), delete {len(plan.delete)}?"
+        return sizes.question(state.audit("DIFF-ONLY"), state.action, plan, state.local, state.remote)
 
     return gate(request.opts, request.confirm, f"{state.action} of {request.dataset}", question)
 

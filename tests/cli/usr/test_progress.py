@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 from usr_harness.cli.usr.progress import NoView, PhaseLines, TransferBar, make_view, summary_line
 
@@ -42,3 +43,40 @@ def test_summary_line_gives_elapsed_time_and_mb_per_s() -> None:
         summary_line("pull", "demo", {"data": {"transfer_state": "NO-OP"}}, 0.31)
         == "pull demo: NO-OP in 0.3 s"
     )
+
+
+def test_off_a_terminal_long_work_says_where_it_stands_at_most_every_heartbeat() -> None:
+    clock = [0.0]
+    stream = io.StringIO()
+    view = PhaseLines("pull demo", stream, heartbeat=10.0, now=lambda: clock[0])
+    view.phase("compare")
+    for at in (4.0, 9.9, 10.0, 15.0):
+        clock[0] = at
+        view.beat()
+    view.transfer(4, 3_000_000_000, lambda: (1, 1_000_000_000))
+    clock[0] = 29.0
+    view.beat()
+    clock[0] = 30.0
+    view.beat()
+    view.close()
+    assert stream.getvalue().splitlines()[:5] == [
+        "usr: pull demo: compare",
+        "usr: pull demo: compare: still working, 10 s",
+        "usr: pull demo: transfer 4 files, 3000.0 MB",
+        "usr: pull demo: moving 1/4 files, 1000.0 MB of 3000.0 MB (71.4 MB/s)",
+        "usr: pull demo: moved 1/4 files, 1000.0 MB in 15.0 s (66.7 MB/s)",
+    ]
+
+
+def test_the_heartbeat_runs_by_itself_and_stops_with_the_view() -> None:
+    stream = io.StringIO()
+    view = PhaseLines("push demo", stream, heartbeat=0.02)
+    view.phase("compare")
+    deadline = time.monotonic() + 5
+    while "still working" not in stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    view.close()
+    said = stream.getvalue()
+    assert "usr: push demo: compare: still working" in said
+    time.sleep(0.1)
+    assert stream.getvalue() == said

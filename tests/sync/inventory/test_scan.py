@@ -87,7 +87,13 @@ def test_the_event_log_is_described_and_hashed_whatever_sections_are_asked(datas
     entries = by_path(inventory)
     hashed = {path for path, entry in entries.items() if "sha256" in entry}
     assert hashed == {"records.parquet", ".events.log"} and entries[".events.log"]["sha256"] == sha(EVENTS)
-    assert inventory["events"] == {"size": len(EVENTS), "sha256": sha(EVENTS), "lines": 2}
+    first = sha(EVENTS[: EVENTS.index(b"\n") + 1])
+    assert inventory["events"] == {
+        "size": len(EVENTS),
+        "sha256": sha(EVENTS),
+        "lines": 2,
+        "first_sha256": first,
+    }
 
 
 def test_events_prefix_and_base_hash_the_logs_first_bytes(dataset: Path) -> None:

@@ -523,3 +523,26 @@ def test_a_file_plan_either_refuses_moves_nothing_or_copies_to_the_target(action
     else:
         assert plan.copy == [NAMES[target_side]]
         assert plan.forced == ([NAMES[target_side]] if target is not None and target != base else [])
+
+
+@pytest.mark.parametrize(
+    ("action", "says"),
+    [
+        ("push", "the remote has a different dataset"),
+        ("pull", "the local dataset under this id is a different one"),
+    ],
+)
+def test_two_datasets_made_apart_under_one_id_are_named_as_such(action, says):
+    """No sync recorded and the first lines differ: not a log that failed to grow, another dataset."""
+
+    def made(side: str, log: str) -> Manifest:
+        built = manifest(side, BASE_FILES, events=log)
+        return replace(built, events=replace(built.events, first_sha256=sha(log.split("\n")[0] + "\n")))
+
+    local, remote = made("local", "init-here\nl\n"), made("remote", "init-there\nr\nr2\n")
+    family, message, paths = plan(action, local, remote, None).first_failure()
+    assert (family, paths) == ("events", [".events.log"])
+    assert message.startswith(says) and "does not start with" in message and "another" in message
+    same_origin = made("remote", "init-here\nr\nr2\n")
+    pair = (local, same_origin)
+    assert "different" not in plan(action, *pair, None).first_failure()[1]

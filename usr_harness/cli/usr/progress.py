@@ -1,7 +1,8 @@
 """How `usr pull` / `usr push` show their progress (the engine only reports it: `sync/progress.py`).
 
 On a terminal, a bar while files move (files, bytes, rate, ETA) like `rsync --info=progress2`;
-off a terminal (CI logs, pipes), one line per phase on stdout, ahead of the audit block. After
+off a terminal (CI logs, pipes), one line per phase on stdout, ahead of the audit block, and a
+heartbeat line at most every 10 s while a phase runs long. After
 the command, one summary line gives the elapsed time and MB/s.
 """
 
@@ -15,6 +16,8 @@ from typing import Protocol, TextIO
 from usr_harness.sync.progress import Moved, Observer
 
 POLL_SECONDS = 0.1
+HEARTBEAT_SECONDS = 10.0
+"""Off a terminal, long work says where it stands at most this often."""
 
 
 def megabytes(count: int) -> str:
@@ -77,30 +80,74 @@ class NoView:
 
 
 class PhaseLines:
-    """Off a terminal: one flushed line per phase, and one when the files have moved."""
+    """Off a terminal: one flushed line per phase, one when the files have moved, and on long work a
+    heartbeat line (what has moved so far, or how long the phase has run) at most every `heartbeat` s."""
 
-    def __init__(self, label: str, stream: TextIO) -> None:
+    def __init__(
+        self, label: str, stream: TextIO, heartbeat: float = HEARTBEAT_SECONDS, now=time.monotonic
+    ) -> None:
         self.label = label
         self.stream = stream
+        self.heartbeat = heartbeat
+        self._now = now
         self._moving: tuple[int, int, Moved, float] | None = None
+        self._phase: tuple[str, float] | None = None
+        self._said = now()
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._beating: threading.Thread | None = None
 
     def _say(self, text: str) -> None:
-        print(f"usr: {self.label}: {text}", file=self.stream, flush=True)
+        with self._lock:
+            print(f"usr: {self.label}: {text}", file=self.stream, flush=True)
+            self._said = self._now()
 
     def phase(self, name: str) -> None:
         self._moved()
         self._say(name)
+        self._phase = (name, self._now())
+        self._start_beating()
 
     def transfer(self, files: int, total_bytes: int, moved: Moved) -> None:
         self._say(f"transfer {files} files, {megabytes(total_bytes)}")
-        self._moving = (files, total_bytes, moved, time.monotonic())
+        self._moving = (files, total_bytes, moved, self._now())
+        self._start_beating()
+
+    def beat(self) -> None:
+        """Say where the work stands when nothing was said for `heartbeat` seconds."""
+        with self._lock:
+            now = self._now()
+            if self._phase is not None and now - self._said >= self.heartbeat:
+                self._say(self._standing(now))
+
+    def _standing(self, now: float) -> str:
+        moving = self._moving
+        if moving is None:
+            name, since = self._phase
+            return f"{name}: still working, {now - since:.0f} s"
+        files, total, moved, started = moving
+        done_files, done_bytes = moved()
+        count = min(done_bytes, total)
+        return (
+            f"moving {min(done_files, files)}/{files} files, {megabytes(count)} of {megabytes(total)} "
+            f"({rate(count, now - started)})"
+        )
+
+    def _start_beating(self) -> None:
+        if self._beating is None:
+            self._beating = threading.Thread(target=self._beat_loop, name="usr-heartbeat", daemon=True)
+            self._beating.start()
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(min(self.heartbeat / 4, 1.0)):
+            self.beat()
 
     def _moved(self) -> None:
         if self._moving is None:
             return
         files, total, moved, started = self._moving
         self._moving = None
-        seconds = time.monotonic() - started
+        seconds = self._now() - started
         done_files, done_bytes = moved()
         count = min(done_bytes, total)
         self._say(
@@ -109,6 +156,10 @@ class PhaseLines:
         )
 
     def close(self) -> None:
+        self._stop.set()
+        if self._beating is not None:
+            self._beating.join()
+            self._beating = None
         self._moved()
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -56,6 +57,28 @@ def _confirm(question: str) -> bool:
     return typer.confirm(question, default=False)
 
 
+_now = time.monotonic
+
+
+class Clock:
+    """The summary line's clock: restarted when the prompt is answered, so its rate leaves out
+    the time the prompt waited for the operator."""
+
+    def __init__(self) -> None:
+        self.started = _now()
+
+    def answered(self, ask: Callable[[str], bool]) -> Callable[[str], bool]:
+        def confirm(question: str) -> bool:
+            answer = ask(question)
+            self.started = _now()
+            return answer
+
+        return confirm
+
+    def seconds(self) -> float:
+        return _now() - self.started
+
+
 def _given(ctx: typer.Context, name: str) -> bool:
     source = ctx.get_parameter_source(name)
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
@@ -92,7 +115,8 @@ def _run(
         cwd=Path.cwd(),
         repo_root=repo_root,
     )
-    confirm = _confirm if sys.stdin.isatty() else None
+    clock = Clock()
+    confirm = clock.answered(_confirm) if sys.stdin.isatty() else None
     label = str(resolved.path) if isinstance(resolved, targets.FileTarget) else resolved.dataset
     view = make_view(progress, f"{action} {label}")
     if isinstance(resolved, targets.FileTarget):
@@ -109,7 +133,9 @@ def _run(
             echo=echo,
             progress=view,
         )
-        return _watched(action, label, progress, view, lambda: file_mode.run(action, request), echo, "file")
+        return _watched(
+            action, label, progress, view, lambda: file_mode.run(action, request), echo, clock, "file"
+        )
     given = [flag for flag, value in (("--remote-path", remote_path), ("--repo-root", repo_root)) if value]
     targets.refuse_file_flags(given, resolved)
     request = engine.SyncRequest(
@@ -123,15 +149,16 @@ def _run(
         echo=echo,
         progress=view,
     )
-    result = _watched(action, label, progress, view, lambda: engine.run(action, request), echo)
+    result = _watched(action, label, progress, view, lambda: engine.run(action, request), echo, clock)
     if action == "pull" and brought_frozen_registries(result):
         _adopt_namespaces(resolved, echo)
     return result
 
 
-def _watched(action: str, label: str, progress: str, view, command, echo, kind: str = "dataset") -> dict:
+def _watched(
+    action: str, label: str, progress: str, view, command, echo, clock: Clock, kind: str = "dataset"
+) -> dict:
     """Run a pull or push under its progress view: the summary line after it, one line on Ctrl-C."""
-    started = time.monotonic()
     try:
         result = command()
     except KeyboardInterrupt:
@@ -141,7 +168,7 @@ def _watched(action: str, label: str, progress: str, view, command, echo, kind: 
     finally:
         view.close()
     if progress != "quiet":
-        echo(summary_line(action, label, result, time.monotonic() - started))
+        echo(summary_line(action, label, result, clock.seconds()))
     return result
 
 

@@ -44,6 +44,8 @@ class EventsInfo:
     """The size of the log at the last sync, and the sha256 of this log's first that many bytes."""
     base_sha256: str | None = None
     base_ends_line: bool = True
+    first_sha256: str | None = None
+    """The sha256 of the log's first line, the dataset's creation event."""
 
     def as_dict(self) -> dict[str, object]:
         return {"size": self.size, "sha256": self.sha256, "lines": self.lines}
@@ -86,6 +88,7 @@ class Manifest:
                 base_len=raw.get("base_len"),
                 base_sha256=raw.get("base_sha256"),
                 base_ends_line=raw.get("base_ends_line", True),
+                first_sha256=raw.get("first_sha256"),
             )
         return cls(side, bool(scan.get("exists")), files, events, scan.get("primary"))
 

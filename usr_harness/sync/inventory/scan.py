@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE, check_relpath, entry_kind, section_of
 from usr_harness.sync.inventory.hash_cache import CHUNK
 
+FIRST_LINE_MAX = 1 << 20
+"""An event line is at most 1 MiB (SPEC); a longer first line is hashed that far."""
+
 if TYPE_CHECKING:
     from usr_harness.sync.inventory.hash_cache import HashCache
     from usr_harness.sync.inventory.hash_store import HashStore
@@ -131,6 +134,7 @@ def scan_dataset(
                     entry["sha256"] = hashes.sha256(full) if hashes else sha256_file(full)
             if rel == EVENTS_FILE:
                 events = {"size": info.st_size, "sha256": entry["sha256"], "lines": count_lines(full)}
+                events["first_sha256"] = first_line_sha256(full)
                 add_events_prefix(events, full, events_prefix)
                 add_events_prefix(events, full, events_base, key="base")
         files.append(entry)
@@ -139,6 +143,12 @@ def scan_dataset(
     if parquet and os.path.isfile(records) and not os.path.islink(records):
         primary = parquet_stats(records)
     return {"exists": True, "files": files, "events": events, "primary": primary}
+
+
+def first_line_sha256(log_path: str) -> str:
+    """sha256 of the log's first line (its dataset's creation event): two datasets made apart differ here."""
+    with open(log_path, "rb") as handle:
+        return hashlib.sha256(handle.readline(FIRST_LINE_MAX)).hexdigest()
 
 
 def add_events_prefix(events: dict, log_path: str, length: int | None, key: str = "prefix") -> None:

@@ -7,6 +7,7 @@ import threading
 from usr_harness.dataset.layout import EVENTS_FILE
 from usr_harness.errors import ConfigError
 from usr_harness.sync.inventory.manifest import Manifest
+from usr_harness.sync.inventory.presence import check_present
 from usr_harness.sync.inventory.scan import add_events_prefix, scan_dataset
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan import base_store
@@ -93,7 +94,7 @@ def read_manifests(
     Both sides also hash their log's first bytes up to its size at the last sync (`base`), so the
     plan tells lines appended since from history rewritten. A pull hashes the remote files neither
     the base nor the laptop knows while they stream (`streamed`; the plan copies them whatever their hash;
-    `settle_remote_hashes` collects it).
+    `settle_remote_hashes` collects it). A dataset id neither side holds is refused here.
     """
     state.request.progress.phase("compare")
     logged = (base or {}).get(EVENTS_FILE)
@@ -107,6 +108,10 @@ def read_manifests(
         remote = scan_remote(
             state, agent, events_prefix=_events_size(local), known=known, events_base=events_base
         )
+    request = state.request
+    check_present(
+        local, remote, agent, dataset=request.dataset, remote_name=request.remote, root=request.root
+    )
     state.local, state.remote = local, remote
     return local, remote
 

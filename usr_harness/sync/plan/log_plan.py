@@ -31,6 +31,9 @@ def plan_events(plan: Plan, source: Manifest, target: Manifest, opts: SyncOption
         return
     if src.sha256 == tgt.sha256 and src.size == tgt.size:
         return
+    if base is None and _made_apart(source, target):
+        plan.problems.append(Problem("events", _namesake(plan.action), EVENTS_FILE))
+        return
     info = source.events
     if src.size > tgt.size and _starts_with(info, tgt):
         plan.copy.append(EVENTS_FILE)
@@ -55,6 +58,27 @@ def plan_events(plan: Plan, source: Manifest, target: Manifest, opts: SyncOption
             f"{target.side} .events.log is not a prefix of {source.side} .events.log (histories branched)"
         )
         plan.problems.append(Problem("events", message, EVENTS_FILE))
+
+
+def _made_apart(source: Manifest, target: Manifest) -> bool:
+    """Two logs whose first lines (each dataset's creation event) differ: two datasets under one id."""
+    first = [side.events.first_sha256 if side.events else None for side in (source, target)]
+    return None not in first and first[0] != first[1]
+
+
+def _namesake(action: str) -> str:
+    """No sync is recorded and the two logs start apart: the id names another dataset over there."""
+    if action == "push":
+        return (
+            "the remote has a different dataset under this id (its event log does not start with ours, "
+            "and no sync with this remote is recorded here): push this one under another id, or pull "
+            "the remote's into another root to compare them"
+        )
+    return (
+        "the local dataset under this id is a different one (its event log does not start with the "
+        "remote's, and no sync with this remote is recorded here): pull into another root, or move "
+        "the local one aside first"
+    )
 
 
 def _starts_with(info: EventsInfo | None, entry: FileEntry) -> bool:

@@ -11,6 +11,7 @@ from usr_harness.dataset.fsio import atomic_write_bytes
 from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan.diff import DiffResult, newer_snapshots
+from usr_harness.sync.plan.direction import advice
 
 OUTPUT_VERSION = 1
 
@@ -19,6 +20,8 @@ class PlanBlock(TypedDict):
     copy: list[str]
     delete: list[str]
     forced: list[str]
+    copy_bytes: int
+    delete_bytes: int
 
 
 class KeptBlock(TypedDict):
@@ -37,7 +40,7 @@ class PostBlock(TypedDict):
     changed: dict[str, bool]
 
 
-DATASET_BLOCK_ORDER = ("plan", "kept", "forced", "transfer", "post", "error")
+DATASET_BLOCK_ORDER = ("direction", "plan", "kept", "forced", "transfer", "post", "error")
 FILE_BLOCK_ORDER = ("forced", "post", "transfer", "error", "plan", "kept")
 """File mode post-verifies before it counts what moved; it never plans sections nor keeps files."""
 
@@ -50,6 +53,8 @@ class AuditRecord:
     reports no plan rather than an empty one.
     """
 
+    direction: str | None = None
+    """A diff's `plan/direction` name: which side is ahead of the last sync."""
     plan: PlanBlock | None = None
     kept: KeptBlock | None = None
     forced: list[str] | None = None
@@ -105,6 +110,8 @@ def section_report(local: Manifest, remote: Manifest, diff: DiffResult) -> dict:
             "changed": s["snapshots"].changed,
             "local_count": s["snapshots"].local_count,
             "remote_count": s["snapshots"].remote_count,
+            "local_bytes": section_bytes(local, "snapshots"),
+            "remote_bytes": section_bytes(remote, "snapshots"),
             "newer_than_local": newer_snapshots(local, remote),
         },
     }
@@ -114,6 +121,8 @@ def section_report(local: Manifest, remote: Manifest, diff: DiffResult) -> dict:
             "changed": section.changed,
             "local_files": section.local_count,
             "remote_files": section.remote_count,
+            "local_bytes": section_bytes(local, name),
+            "remote_bytes": section_bytes(remote, name),
             "local_only": section.local_only,
             "remote_only": section.remote_only,
             "content_changed": section.content,
@@ -202,12 +211,29 @@ def write_audit(path: Path, audit: dict) -> None:
     atomic_write_bytes(path, (json.dumps(audit, indent=2) + "\n").encode())
 
 
+def human_bytes(count: int) -> str:
+    """Decimal units, as the progress and summary lines print them."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"
+
+
+def section_bytes(manifest: Manifest, name: str) -> int:
+    """The bytes of a section's regular files on one side."""
+    return sum(entry.size for entry in manifest.section(name).values() if entry.kind == "file")
+
+
 def _mark(changed: bool | None) -> str:
     return "unknown" if changed is None else ("CHANGED" if changed else "up-to-date")
 
 
 def render_plain(audit: dict) -> str:
-    """The block printed after every diff, pull and push."""
+    """The block printed after every diff, pull and push.
+
+    A failure's `error` stays in the JSON only: the command prints it once, as the one
+    `usr: error[family]: ...` line on stderr.
+    """
     d = audit["data"]
     v = d["verify"]
     file_mode = d.get("mode") == "file"
@@ -239,6 +265,14 @@ def render_plain(audit: dict) -> str:
                 f"local-only {len(sec['local_only'])}, remote-only {len(sec['remote_only'])}, "
                 f"content {len(sec['content_changed'])})"
             )
+    if "direction" in d:
+        lines.append(f"  Direction      : {advice(d['direction'], d['dataset'], d['remote'])}")
+    if d["transfer_state"] == "DRY-RUN" and "plan" in d:
+        p = d["plan"]
+        lines.append(
+            f"  Plan           : copy {len(p['copy'])} file(s), {human_bytes(p['copy_bytes'])}; "
+            f"delete {len(p['delete'])}, {human_bytes(p['delete_bytes'])}"
+        )
     if "transfer" in d:
         t = d["transfer"]
         lines.append(f"  Moved          : {t['files']} file(s), {t['bytes']} byte(s), deleted {t['deleted']}")
@@ -249,8 +283,6 @@ def render_plain(audit: dict) -> str:
         lines.append(f"  FORCED         : {', '.join(d['forced'])}")
     if "post" in d:
         lines.append(f"  Post-verify    : {'up-to-date' if d['post']['up_to_date'] else 'MISMATCH'}")
-    if "error" in d:
-        lines.append(f"  ERROR [{d['error']['family']}]: {d['error']['message']}")
     for warning in d.get("warnings", []):
         lines.append(f"  {warning}")
     return "\n".join(lines)

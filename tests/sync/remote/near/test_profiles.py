@@ -102,6 +102,26 @@ def test_invalid_files_are_config_errors(tmp_path: Path, text: str, message: str
     assert "remotes.yaml" in caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            "remotes:\n  a: {type: ssh\n  b: [x\n",
+            ":3:4: invalid YAML: expected ',' or '}', but got ':' (while parsing a flow mapping)",
+        ),
+        (
+            "remotes:\n  a: {type: ssh, host: h, user: u, base_dir: /x}\n  a: {}\n",
+            ":3:3: invalid YAML: duplicate key 'a'",
+        ),
+    ],
+)
+def test_a_yaml_error_is_one_line_file_line_column(tmp_path: Path, text: str, where: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_profiles(path)
+    assert caught.value.message == f"{path}{where}"
+
+
 def test_missing_identity_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"remote hpc: private key .*id_ed25519 \(identity_file\) does not"):
         get_profile("hpc", write(tmp_path, GOOD)).key_path()

@@ -31,12 +31,13 @@ from usr_harness.sync.move.space import (
     is_disk_full,
 )
 from usr_harness.sync.remote.far.file_agent import FileOps
+from usr_harness.sync.remote.far.listing import ListingOps
 from usr_harness.sync.remote.far.pipes import widen_standard_streams
 from usr_harness.sync.remote.far.protocol import PROTOCOL_VERSION, AgentFailure
 from usr_harness.sync.remote.far.staging_ops import StagingOps
 
 
-class Agent(StagingOps, FileOps):
+class Agent(StagingOps, FileOps, ListingOps):
     def __init__(self, reader, writer) -> None:
         self.reader = reader
         self.writer = writer

@@ -25,6 +25,7 @@ AGENT_MODULES = (
     "sync/remote/far/pipes.py",
     "sync/remote/far/file_agent.py",
     "sync/remote/far/protocol.py",
+    "sync/remote/far/listing.py",
     "sync/remote/far/staging_ops.py",
     "sync/remote/far/agent.py",
 )

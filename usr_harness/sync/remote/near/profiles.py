@@ -177,9 +177,21 @@ def _read_yaml(source: Path) -> Any:
     try:
         return yaml.load(source.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except yaml.YAMLError as error:
-        raise ConfigError(f"{source}: invalid YAML: {error}", paths=[str(source)]) from error
+        raise ConfigError(yaml_problem(source, error), paths=[str(source)]) from error
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{source}: cannot read: {error}", paths=[str(source)]) from error
+
+
+def yaml_problem(source: Path, error: yaml.YAMLError) -> str:
+    """`FILE:LINE:COL: invalid YAML: problem (context)` on one line, as a compiler says it;
+    PyYAML's own text spans lines and names the text as `<unicode string>`."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if mark is None or not problem:
+        return f"{source}: invalid YAML: {' '.join(str(error).split())}"
+    context = getattr(error, "context", None)
+    while_ = f" ({context})" if context else ""
+    return f"{source}:{mark.line + 1}:{mark.column + 1}: invalid YAML: {problem}{while_}"
 
 
 def _build(name: str, entry: Any, source: Path) -> RemoteProfile:

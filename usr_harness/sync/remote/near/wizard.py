@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from usr_harness.errors import ConfigError, UsageError
-from usr_harness.sync.remote.near.profiles import ENV_VAR, load_profiles
+from usr_harness.sync.remote.near.profiles import ENV_VAR, load_profiles, yaml_problem
 
 FILE_MODE = 0o600
 _DEFAULT_STEP = 2
@@ -76,7 +76,9 @@ def existing_settings(path: Path, name: str) -> dict[str, Any] | None:
         return None
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except yaml.YAMLError as error:
+        raise ConfigError(yaml_problem(path, error), paths=[str(path)]) from error
+    except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}", paths=[str(path)]) from error
     remotes = document.get("remotes") if isinstance(document, dict) else None
     entry = remotes.get(name) if isinstance(remotes, dict) else None
