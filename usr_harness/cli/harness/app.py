@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from usr_harness.cli.harness import adversarial, corrupt, cycle, host, mock, report
+from usr_harness.cli.harness import adversarial, campaign, corrupt, cycle, host, merge, mock, report
 from usr_harness.cli.runner import run_app
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ adversarial.register(app)
 corrupt.register(app)
 cycle.register(app)
 report.register(app)
+merge.register(report.report_app)
+campaign.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
