@@ -46,10 +46,14 @@ def test_ci_commands_are_relative_to_the_repository_and_end_with_the_merge() -> 
 def test_a_soak_runs_one_whole_selection_per_seed() -> None:
     spec = CampaignSpec(shards=2, seed=100, cycles=3)
     assert spec.seeds == [100, 101, 102]
-    lines = [shlex.split(line) for line in ci_commands(spec)]
+    *cycles, judge = ci_commands(spec)
+    lines = [shlex.split(line) for line in cycles]
     seeds = [[arg for arg in line if arg.startswith("--drill-seed=")] for line in lines]
     assert seeds == [["--drill-seed=100"], ["--drill-seed=101"], ["--drill-seed=102"]]
     assert "--drill-report-dir=reports/seed-101" in lines[1]
+    assert judge == (
+        "usr-harness report soak reports/seed-100 reports/seed-101 reports/seed-102 --out reports/soak.json"
+    )
     assert not any(arg.startswith("--splits") for line in lines for arg in line)
     with pytest.raises(ValueError, match="cycles must be at least 1"):
         CampaignSpec(shards=1, cycles=0)

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
+import pytest
+
+from tests.cli_runs import run_harness
+from tests.report.conftest import SAMPLE_LINES, SETTINGS, make_run
 from usr_harness.campaign.soak import CycleOutcome, false_alarms, soak_summary
+from usr_harness.report.build import write_run_files
 from usr_harness.report.model import DrillEntry, Report
 
 LOCKS = "drills/test_locks.py::test_busy"
@@ -46,3 +53,23 @@ def test_a_golden_file_sets_what_each_drill_should_get() -> None:
     assert [(a.nodeid, a.verdict, a.expected) for a in alarms] == [(LOCKS, "pass", "fail")]
     moved = dataclasses.replace(outcome, report=report(5, drill(MATRIX, "pass")))
     assert [a.expected for a in false_alarms([moved], {MATRIX: "unknown"})] == ["unknown"]
+
+
+def test_report_soak_judges_cycles_run_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cycle = make_run(tmp_path / "seed-7", SAMPLE_LINES)
+    write_run_files(cycle, SETTINGS)
+    record = tmp_path / "soak.json"
+    code, out, err = run_harness(capsys, "report", "soak", str(cycle), "--out", str(record))
+    assert code == 1, err
+    assert "FALSE ALARM seed 7 drills/test_locks.py::test_busy_dataset[local]: fail (expected pass)" in out
+    assert "soak: 1 cycles, 6 drill runs, 2 false alarm(s), 2 unjudged" in out
+    assert json.loads(record.read_text())["false_alarm_count"] == 2
+
+    golden = tmp_path / "golden.json"
+    assert (
+        run_harness(capsys, "report", "golden", str(cycle), "--out", str(golden), "--engine-version", "t")[0]
+        == 0
+    )
+    code, out, err = run_harness(capsys, "report", "soak", str(cycle), "--golden", str(golden))
+    assert code == 0, err
+    assert "0 false alarm(s)" in out

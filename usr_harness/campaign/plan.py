@@ -91,7 +91,8 @@ def cycle_folder(reports: Path, seed: int) -> Path:
 
 
 def ci_commands(spec: CampaignSpec, reports: Path = Path("reports")) -> list[str]:
-    """Shell lines for CI, relative to the repository root: one per shard (or cycle), then the merge.
+    """Shell lines for CI, relative to the repository root: one per shard (or cycle), then the merge
+    (or the soak's judgement).
 
     Shard jobs may run on separate machines; each leaves its folder for the merge job.
     """
@@ -103,7 +104,12 @@ def ci_commands(spec: CampaignSpec, reports: Path = Path("reports")) -> list[str
         }
     )
     if spec.cycles > 1:
-        return [_pytest_line(drill_args(portable, cycle_folder(reports, seed), seed)) for seed in spec.seeds]
+        folders = [cycle_folder(reports, seed) for seed in spec.seeds]
+        lines = [
+            _pytest_line(drill_args(portable, f, seed)) for f, seed in zip(folders, spec.seeds, strict=True)
+        ]
+        judge = ["usr-harness", "report", "soak", *map(str, folders), "--out", str(reports / "soak.json")]
+        return [*lines, shlex.join(judge)]
     folders = [shard_folder(reports, group) for group in range(1, spec.shards + 1)]
     lines = [
         _pytest_line(shard_args(portable, group, folders[group - 1])) for group in range(1, spec.shards + 1)

@@ -24,7 +24,7 @@ corrupt.register(app)
 cycle.register(app)
 report.register(app)
 merge.register(report.report_app)
-campaign.register(app)
+campaign.register(app, report.report_app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -80,22 +80,33 @@ def campaign(
 
 def _soak(spec, report_dir: Path, golden: Path | None) -> int:
     from usr_harness.campaign.run import run_soak
-    from usr_harness.campaign.soak import false_alarms, soak_summary
 
-    expected = None
-    if golden is not None:
-        from usr_harness.report.golden import load_golden
-
-        expected = {nodeid: item.verdict for nodeid, item in load_golden(golden).drills.items()}
+    expected = golden_verdicts(golden)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     soak_dir = report_dir / f"soak-{stamp}-seed{spec.seed}x{spec.cycles}"
     soak_dir.mkdir(parents=True)
     started = time.monotonic()
     outcomes = run_soak(spec, soak_dir, _say)
+    return judge_soak(outcomes, expected, spec.shards, time.monotonic() - started, soak_dir / SOAK_FILE)
+
+
+def golden_verdicts(golden: Path | None) -> dict[str, str] | None:
+    """The verdict each drill should get, from a golden file; None: the bundled engine's default."""
+    if golden is None:
+        return None
+    from usr_harness.report.golden import load_golden
+
+    return {nodeid: item.verdict for nodeid, item in load_golden(golden).drills.items()}
+
+
+def judge_soak(outcomes, expected, lanes: int, wall: float, soak_file: Path | None) -> int:
+    """Print every false alarm (with its reproduce line) and the totals; write soak.json; 1 on any alarm."""
+    from usr_harness.campaign.soak import false_alarms, soak_summary
+
     alarms = false_alarms(outcomes, expected)
-    summary = soak_summary(outcomes, alarms, spec.shards)
-    summary["wall_seconds"] = round(time.monotonic() - started, 3)
-    (soak_dir / SOAK_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    summary = soak_summary(outcomes, alarms, lanes) | {"wall_seconds": round(wall, 3)}
+    if soak_file is not None:
+        soak_file.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     for alarm in alarms:
         typer.echo(
             f"FALSE ALARM seed {alarm.seed} {alarm.nodeid}: {alarm.verdict} (expected {alarm.expected})"
@@ -104,18 +115,33 @@ def _soak(spec, report_dir: Path, golden: Path | None) -> int:
             typer.echo(f"    why: {alarm.why.strip().splitlines()[0][:300]}")
         if alarm.reproduce:
             typer.echo(f"    reproduce: {alarm.reproduce}")
+    unjudged = sum(summary["unjudged"].values())
     typer.echo(
         f"soak: {summary['cycles']} cycles, {summary['drill_runs']} drill runs, "
-        f"{summary['false_alarm_count']} false alarm(s), {summary['wall_seconds']:.1f} s wall; "
-        f"{soak_dir / SOAK_FILE}"
+        f"{summary['false_alarm_count']} false alarm(s), {unjudged} unjudged, {wall:.1f} s wall"
+        + (f"; {soak_file}" if soak_file else "")
     )
     return 1 if alarms else 0
+
+
+def soak_command(
+    runs: list[Path] = typer.Argument(..., metavar="RUN...", help="The cycle run folders of a soak."),
+    golden: Path = typer.Option(None, "--golden", help="Expected verdicts; default every drill passes."),
+    out: Path = typer.Option(None, "--out", help="Write the soak record (soak.json) here too."),
+) -> None:
+    """Judge a soak's cycles run elsewhere (CI): every false alarm, with its reproduce line; exit 1 on any."""
+    from usr_harness.campaign.soak import CycleOutcome
+    from usr_harness.report.model import load_report
+
+    outcomes = [CycleOutcome(report.seed, report, 0, 0.0) for report in map(load_report, runs)]
+    raise typer.Exit(judge_soak(outcomes, golden_verdicts(golden), 1, 0.0, out))
 
 
 def _say(message: str) -> None:
     print(f"campaign: {message}", file=sys.stderr, flush=True)
 
 
-def register(app: typer.Typer) -> None:
-    """Add `campaign` to the `usr-harness` app."""
+def register(app: typer.Typer, report_app: typer.Typer) -> None:
+    """Add `campaign` to the `usr-harness` app and `soak` to its `report` group."""
     app.command("campaign")(campaign)
+    report_app.command("soak")(soak_command)
