@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runs import run_harness
 from usr_harness.campaign.plan import (
     PROVENANCE_PLUGIN,
     CampaignSpec,
@@ -62,3 +63,15 @@ def test_a_soak_runs_one_whole_selection_per_seed() -> None:
 def test_selection_args_drop_only_the_split_options() -> None:
     given = ["drills", "-k", "x", "--splits", "2", "--group=1", "--durations-path", "d.json", "-q"]
     assert selection_args(given) == ["drills", "-k", "x", "-q"]
+
+
+def test_campaign_refuses_bad_counts_before_running_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = tmp_path / "reports"
+    code, _, err = run_harness(capsys, "campaign", "--shards", "0", "--report-dir", str(reports))
+    assert code == 2 and "shards must be at least 1, not 0" in err
+    argv = ["campaign", "--shards", "2", "--golden", str(tmp_path / "g.json"), "--report-dir", str(reports)]
+    code, _, err = run_harness(capsys, *argv)
+    assert code == 2 and "--golden sets a soak's expected verdicts: it needs --cycles 2 or more" in err
+    assert not reports.exists()

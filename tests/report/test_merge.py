@@ -68,6 +68,7 @@ def test_two_shards_merge_to_the_verdicts_and_fingerprints_of_one_run(
     assert len(list(cases)) == 4
     page = (out / "index.html").read_text()
     assert '<section id="shards">' in page and "-k not wall_clock" in page
+    assert '<a href="shards/shard-2/index.html">shard-2</a>' in page
     assert json.loads((out / MERGE_FILE).read_text()) == data["merged_from"]
 
     again, replayed = replay(merged, tmp_path / "again")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from usr_harness.campaign.provenance import SHARD_FILE
 from usr_harness.errors import UsageError
@@ -285,11 +286,10 @@ def _add_provenance(out_dir: Path, report: Report, provenance: dict[str, Any]) -
 def shards_section(provenance: dict[str, Any]) -> str:
     """The page's Shards section: where each shard ran, then every drill the merge had to name."""
     rows = "".join(
-        "<tr>"
+        f'<tr><td><a href="{escape(quote(shard["folder"]))}/index.html">{escape(shard["name"])}</a></td>'
         + "".join(
             f"<td>{escape(str(value))}</td>"
             for value in (
-                shard["name"],
                 shard["run_id"],
                 shard["host"] or "unknown",
                 f"{shard['group']}/{shard['splits']}" if shard["splits"] else "-",

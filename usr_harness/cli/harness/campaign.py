@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from usr_harness.campaign.plan import CampaignSpec, ci_commands
+from usr_harness.campaign.soak import CycleOutcome
 from usr_harness.cli.harness.cycle import DEFAULT_REPORTS, new_run_dir
 from usr_harness.cli.harness.merge import print_merge
 from usr_harness.errors import UsageError
@@ -45,8 +47,8 @@ def campaign(
     With --cycles N, a soak: N seeded cycles of the selection, --shards at a time, each its own
     report; every verdict that is not the expected one is a false alarm (soak.json and the terminal).
     """
-    from usr_harness.campaign.plan import CampaignSpec, ci_commands
-
+    if golden is not None and cycles == 1:
+        raise UsageError("--golden sets a soak's expected verdicts: it needs --cycles 2 or more")
     try:
         spec = CampaignSpec(
             shards=shards,
@@ -78,7 +80,7 @@ def campaign(
     raise typer.Exit(1 if failed or code else 0)
 
 
-def _soak(spec, report_dir: Path, golden: Path | None) -> int:
+def _soak(spec: CampaignSpec, report_dir: Path, golden: Path | None) -> int:
     from usr_harness.campaign.run import run_soak
 
     expected = golden_verdicts(golden)
@@ -99,7 +101,13 @@ def golden_verdicts(golden: Path | None) -> dict[str, str] | None:
     return {nodeid: item.verdict for nodeid, item in load_golden(golden).drills.items()}
 
 
-def judge_soak(outcomes, expected, lanes: int, wall: float, soak_file: Path | None) -> int:
+def judge_soak(
+    outcomes: list[CycleOutcome],
+    expected: dict[str, str] | None,
+    lanes: int,
+    wall: float,
+    soak_file: Path | None,
+) -> int:
     """Print every false alarm (with its reproduce line) and the totals; write soak.json; 1 on any alarm."""
     from usr_harness.campaign.soak import false_alarms, soak_summary
 
@@ -130,7 +138,6 @@ def soak_command(
     out: Path = typer.Option(None, "--out", help="Write the soak record (soak.json) here too."),
 ) -> None:
     """Judge a soak's cycles run elsewhere (CI): every false alarm, with its reproduce line; exit 1 on any."""
-    from usr_harness.campaign.soak import CycleOutcome
     from usr_harness.report.model import load_report
 
     outcomes = [CycleOutcome(report.seed, report, 0, 0.0) for report in map(load_report, runs)]
