@@ -150,7 +150,7 @@ def test_find_problems_without_records_counts_only_duplicates(tmp_path: Path) ->
     assert list(findings.duplicates) == ["a"] and not findings.missing and not findings.missing_shards
 
 
-def test_shards_that_disagree_on_the_seed_are_a_usage_error_and_change_nothing(
+def test_shards_that_disagree_or_cannot_be_read_are_a_usage_error_and_change_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folders = hand_made_shards(tmp_path, seeds=(7, 8))
@@ -163,6 +163,12 @@ def test_shards_that_disagree_on_the_seed_are_a_usage_error_and_change_nothing(
     assert not reports.exists()
     with pytest.raises(UsageError, match="at least one shard"):
         load_shards([])
+
+    (folders[1] / "shard.json").write_text("{truncated")
+    before = [fingerprint_tree(folder).digest for folder in folders]
+    code, _, err = run_harness(capsys, "report", "merge", *map(str, folders), "--report-dir", str(reports))
+    assert code == 2 and f"{folders[1] / 'shard.json'} is not a shard record" in err
+    assert [fingerprint_tree(folder).digest for folder in folders] == before and not reports.exists()
 
 
 def test_merge_command_names_what_it_found_and_exits_1(

@@ -98,12 +98,22 @@ def read_shard(path: Path, position: int) -> Shard:
     """A shard run folder (or its report.json); one without report.json needs a `shard.json`."""
     folder = path if path.is_dir() else path.parent
     record_path = folder / SHARD_FILE
-    record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else None
+    record = _read_record(record_path) if record_path.is_file() else None
     report = None
     if (folder / REPORT_FILE).is_file() or record is None:
         report = load_report(folder)
     group = (record or {}).get("group")
     return Shard(f"shard-{group or position}", folder, report, record)
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+        return record
+    except ValueError as error:
+        raise UsageError(f"{path} is not a shard record: {error}", paths=[str(path)]) from None
 
 
 def check_agreement(shards: list[Shard]) -> None:
