@@ -32,7 +32,7 @@ def campaign(
     scale: str = typer.Option("small", "--scale", help="small | medium | large"),
     cycles: int = typer.Option(1, "--cycles", help="Soak: this many seeded cycles (seed, seed+1, ...)."),
     golden: Path = typer.Option(
-        None, "--golden", help="Soak: expected verdicts (a golden file); default every drill passes."
+        None, "--golden", help="Soak: expected verdicts (a golden file); without it, a fail is an alarm."
     ),
     durations: Path = typer.Option(
         None, "--durations", help="pytest-split durations file (default fixtures/drill-durations.json)."
@@ -45,7 +45,8 @@ def campaign(
     """Shards run side by side (each its own pytest and sshd), then merge into one report.
 
     With --cycles N, a soak: N seeded cycles of the selection, --shards at a time, each its own
-    report; every verdict that is not the expected one is a false alarm (soak.json and the terminal).
+    report; a fail (with --golden: any verdict off the golden one) is a false alarm, listed in
+    soak.json and at the terminal.
     """
     if golden is not None and cycles == 1:
         raise UsageError("--golden sets a soak's expected verdicts: it needs --cycles 2 or more")
@@ -134,7 +135,9 @@ def judge_soak(
 
 def soak_command(
     runs: list[Path] = typer.Argument(..., metavar="RUN...", help="The cycle run folders of a soak."),
-    golden: Path = typer.Option(None, "--golden", help="Expected verdicts; default every drill passes."),
+    golden: Path = typer.Option(
+        None, "--golden", help="Expected verdicts (a golden file); without it, a fail is an alarm."
+    ),
     out: Path = typer.Option(None, "--out", help="Write the soak record (soak.json) here too."),
 ) -> None:
     """Judge a soak's cycles run elsewhere (CI): every false alarm, with its reproduce line; exit 1 on any."""
