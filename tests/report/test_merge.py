@@ -210,3 +210,14 @@ def test_durations_refresh_keeps_drills_the_runs_did_not_time(
     target.write_text("[1, 2]")
     code, _, err = run_harness(capsys, "report", "durations", str(sample_run), "--out", str(target))
     assert code == 2 and "is not a durations file" in err and target.read_text() == "[1, 2]"
+
+
+@pytest.mark.parametrize(
+    ("key", "other"), [("scale", "medium"), ("engine_profile", "upstream"), ("engine_cmd", "/opt/usr")]
+)
+def test_shards_must_share_engine_and_scale(tmp_path: Path, key: str, other: str) -> None:
+    folders = hand_made_shards(tmp_path)
+    data = json.loads((folders[1] / "report.json").read_text())
+    (folders[1] / "report.json").write_text(json.dumps({**data, key: other}))
+    with pytest.raises(UsageError, match=f"shards disagree on {key}; .*shard-2 \\(shard-2\\): '{other}'"):
+        load_shards(folders)
