@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from usr_harness.cli.harness import adversarial, corrupt, cycle, host, mock, report
+from usr_harness.cli.harness import adversarial, campaign, corrupt, cycle, host, merge, mock, report
 from usr_harness.cli.runner import run_app, version_option
 
 app = typer.Typer(
@@ -29,6 +29,8 @@ adversarial.register(app)
 corrupt.register(app)
 cycle.register(app)
 report.register(app)
+merge.register(report.report_app)
+campaign.register(app, report.report_app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Campaigns: the drill suite (or a selection) across shards, merged into one report; seeded soaks."""
