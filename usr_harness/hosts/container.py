@@ -28,6 +28,7 @@ from usr_harness.hosts.debian_image import (
     ImageBuild,
     ImageRecipe,
     build_unavailable,
+    docker_unavailable,
     ensure_image,
 )
 from usr_harness.hosts.processes import pid_alive
@@ -42,24 +43,6 @@ OWNER_LABEL = "org.usr-harness.owner"
 _FACTS_SCRIPT = (
     '. /etc/os-release; echo "$PRETTY_NAME"; python3 -c "import platform; print(platform.python_version())"'
 )
-
-
-def docker_unavailable() -> str | None:
-    """Why the container provider cannot run here, or None when Docker answers."""
-    try:
-        import docker
-        import testcontainers.core.container  # noqa: F401
-    except ImportError as error:
-        return f"testcontainers is not installed ({error.name}); pip install 'usr-harness[containers]'"
-    try:
-        client = docker.from_env()
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except Exception as error:  # docker raises a zoo of types for "no daemon"
-        return f"Docker does not answer ({str(error)[:200]})"
-    return None
 
 
 def container_unavailable(suite: str = DEFAULT_SUITE) -> str | None:

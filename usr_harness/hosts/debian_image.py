@@ -187,6 +187,24 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def docker_unavailable() -> str | None:
+    """Why the container provider cannot run here, or None when Docker answers."""
+    try:
+        import docker
+        import testcontainers.core.container  # noqa: F401
+    except ImportError as error:
+        return f"testcontainers is not installed ({error.name}); pip install 'usr-harness[containers]'"
+    try:
+        client = docker.from_env()
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception as error:  # docker raises a zoo of types for "no daemon"
+        return f"Docker does not answer ({str(error)[:200]})"
+    return None
+
+
 def _default_cache_dir() -> Path:
     """Machine-wide as Docker's images are (not under HOME, which tests isolate), one per user."""
     return Path(tempfile.gettempdir()) / f"usr-harness-images-{os.getuid()}"
@@ -200,8 +218,6 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     import docker
-
-    from usr_harness.hosts.container import docker_unavailable
 
     suites = (sys.argv[1:] if argv is None else argv) or list(SUITES)
     reason = docker_unavailable()
