@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from usr_harness.cli.harness import adversarial, corrupt, cycle, host, mock, report
+from usr_harness.cli.harness import adversarial, corrupt, cycle, flaws, host, mock, report
 from usr_harness.cli.runner import run_app
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ mock.register(app)
 adversarial.register(app)
 corrupt.register(app)
 cycle.register(app)
+flaws.register(app)
 report.register(app)
 
 
