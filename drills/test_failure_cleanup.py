@@ -1,4 +1,4 @@
-"""A pull that fails at any stage leaves nothing behind, on either side, right after the failure.
+"""A pull or push that fails at any stage leaves nothing behind, on either side, right after the failure.
 
 The pull fails while staging (fault points after the preflight, mid-transfer, after
 staging), in verification (the remote file changes between the manifest and the
@@ -166,3 +166,34 @@ def test_a_failed_pull_leaves_no_stage_lock_or_partial_file(sync: Sync, case: st
     assert clean.ok, clean.message
     leftovers = _runtime_leftovers(sync.local_root) + _runtime_leftovers(sync.remote_root)
     assert not leftovers, f"stages or journals left after the clean pull: {leftovers}"
+
+
+PUSH_POINTS = ("after-preflight", "mid-transfer", "after-staging", "mid-promotion")
+
+
+@pytest.mark.parametrize("point", PUSH_POINTS)
+def test_a_failed_push_leaves_no_stage_lock_or_partial_file(sync: Sync, point: str):
+    """The push's side of the same rule: the remote stage goes with the failure, not at the next writer."""
+    sync.require("fault-points")
+    sync.hpc_rounds(0, 1)
+    assert sync.pull().ok
+    sync.local_overlay()
+    local_before, remote_before = _everything(sync.local_root), _everything(sync.remote_root)
+    old, new = fingerprint_tree(sync.hpc), fingerprint_tree(sync.local)
+    failed = sync.push(env=armed_env(f"{point}:raise"))
+    assert sync.refused(failed, "staging"), failed.message
+    assert not _left_behind(local_before, _everything(sync.local_root)), (
+        "the failed push changed the local side"
+    )
+    held = _held_locks(sync.local) + _held_locks(sync.hpc)
+    assert not held, f"locks still held right after the failed push: {held}"
+    if point == "mid-promotion":
+        torn = _torn_files(sync.hpc, old, new)
+        assert not torn, f"remote files neither old nor new right after a failed promotion: {torn}"
+    else:
+        left = _left_behind(remote_before, _everything(sync.remote_root))
+        assert not left, f"the failed push left paths behind on the remote: {left}"
+    clean = sync.push()
+    assert clean.ok, clean.message
+    leftovers = _runtime_leftovers(sync.local_root) + _runtime_leftovers(sync.remote_root)
+    assert not leftovers, f"stages or journals left after the clean push: {leftovers}"
