@@ -1,13 +1,16 @@
 """A pull or push that fails at any stage leaves nothing behind, on either side, right after the failure.
 
 The pull fails while staging (fault points after the preflight, mid-transfer, after
-staging), in verification (the remote file changes between the manifest and the
-transfer: grown, one byte flipped, or a parquet page flipped under `--verify size`, where
-only the page checksums can tell), or in promotion. Right after the failed command, before
-any rerun could tidy up: no staging folder or other new path in either datasets root (the
-engine's own state folder `.usr-sync/` aside), no lock still held on either side, and no
-partial file: each dataset is byte for byte as it was. Then, where the remote is sound, a clean
-pull lands whole and leaves no stage or journal.
+staging), in verification (a remote file changes between the manifest and the transfer:
+records.parquet grown or one page byte flipped, a digit of the log's last line changed, or a
+page flipped under `--verify size`, where only the page checksums can tell), or in
+promotion. Right after the failed command, before any rerun could tidy up: no staging folder
+or other new path in either datasets root (the engine's own state folder `.usr-sync/` and lock
+files aside), no lock still held on either side, and no partial file: each dataset is byte for
+byte as it was. A failure inside a committed promotion may leave the journal and its stage for
+the next writer to roll forward (the crash-safety rule), but no file neither old nor new. Then,
+where the remote is sound, a clean rerun lands whole and leaves no stage or journal. A push
+failing at its fault points is held to the same rule, the remote stage included.
 """
 
 from __future__ import annotations

@@ -26,10 +26,11 @@ def flaws(
     and write the kill matrix (kill-matrix.json, kill-matrix.html); exit 1 on any survivor."""
     from usr_harness.flaws.catalogue import load_catalogue
     from usr_harness.flaws.runner import FlawRunConfig, run_catalogue
+    from usr_harness.pytest_plugin import DEFAULT_SEED
     from usr_harness.report.kill_matrix import kill_matrix_html
 
     chosen = load_catalogue(catalogue, flaw)
-    run_dir = new_run_dir(report_dir, 0 if seed is None else seed)
+    run_dir = new_run_dir(report_dir, DEFAULT_SEED if seed is None else seed)
     config = FlawRunConfig(
         root=Path.cwd(),
         run_dir=run_dir,
