@@ -15,6 +15,8 @@ from .conftest import Sync
 pytestmark = [pytest.mark.drill, pytest.mark.ssh]
 
 FILES = ("_artifacts/notes.txt", "meta.md")
+OWN = {"pull": b"the laptop's own edit\n", "push": b"the cluster's own edit\n"}
+"""The target's own edit: what a pull's target (the laptop) and a push's (the remote) must keep."""
 
 
 def _edit(path, text: bytes) -> None:
@@ -39,8 +41,13 @@ def test_a_target_file_changed_since_the_last_sync_is_not_overwritten(sync: Sync
     before = sync.fingerprint("before")
     result = sync.pull() if action == "pull" else sync.push()
     target = sync.local if action == "pull" else sync.hpc
+    ending = (target / rel).read_bytes()[-24:]
+    assert not ending.endswith(b"own edit\n") or ending.endswith(OWN[action]), (
+        f"the {action} overwrote the target's own edit of {rel}: {result.message}"
+    )
+    assert sync.prints() == before, f"a {action} of a conflicting {rel} changed a side"
+    state = result.transfer_state or f"exit {result.exit_code}"
     assert sync.refused(result, "diverged"), (
-        f"target {rel} now ends {target.joinpath(rel).read_bytes()[-40:]!r}"
+        f"the {action} left {rel} edited on both sides unreported ({state})"
     )
     assert sync.says(result, "changed since the last sync"), result.message
-    assert sync.prints() == before, f"a refused {action} changed a side"
