@@ -61,5 +61,9 @@ def test_rewritten_then_extended_log_is_refused_before_staging(sync: Sync, actio
     env = armed_env("before-staging:raise") if sync.has("fault-points") else None
     before = sync.root_prints()
     result = sync.pull(*flags, env=env) if action == "pull" else sync.push(*flags, env=env)
-    assert any(sync.refused(result, family) for family in HISTORY_FAMILIES), result.message
+    state = result.transfer_state or f"exit {result.exit_code}"
+    said = result.message.strip()[-300:]
+    assert any(sync.refused(result, family) for family in HISTORY_FAMILIES), (
+        f"{action} {' '.join(flags)} did not refuse a rewritten history ({state}): {said}"
+    )
     assert sync.root_prints() == before, "a refused sync of a rewritten history changed a side"
