@@ -22,7 +22,8 @@ after it, as the push left it.
 
 The recorded run moves several rounds (`ROUNDS`) so that it has more than 100 cut points; each distinct
 state is checked up to `MAX_STATES`, a seeded sample of them beyond (`USR_POWERCUT_FULL=1` checks them
-all). A failed check names the cut point, the operations before it and the command that reproduces it.
+all; `USR_POWERCUT_STATES=N` a sample of N). A failed check names the cut point, the operations
+before it and the command that reproduces it.
 """
 
 from __future__ import annotations
@@ -55,9 +56,13 @@ MAX_STATES = 40
 """Distinct cut states checked per run; past it a seeded sample (the last state always in it)."""
 FULL_SWEEP = "USR_POWERCUT_FULL"
 """Set to 1 to check every distinct state of the recorded run (the full sweep on demand)."""
+STATES = "USR_POWERCUT_STATES"
+"""Set to N to check a seeded sample of N states instead (an engine that takes half a minute a sync)."""
 
 
 def _limit() -> int | None:
+    if os.environ.get(STATES):
+        return max(2, int(os.environ[STATES]))
     return None if os.environ.get(FULL_SWEEP) == "1" else MAX_STATES
 
 
