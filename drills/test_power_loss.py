@@ -28,8 +28,6 @@ before it and the command that reproduces it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import time
@@ -38,18 +36,17 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.engines import Engine
 from usr_harness.mock.series import BatchSeries
 from usr_harness.powercut import FuseUnavailable, Policy, PowerCutMount
-from usr_harness.powercut.sweep import CutRange, coverage, cut_ranges, failure_message, sample_ranges
+from usr_harness.powercut.checks import CutChecker, SyncUnderCut, base_files, sweep
+from usr_harness.powercut.sweep import CutRange, coverage, failure_message
 from usr_harness.pytest_plugin import make_drill_engine, reproduce_of
-from usr_harness.report.fingerprint import TreeFingerprint, compare, fingerprint_tree
+from usr_harness.report.fingerprint import fingerprint_tree
 
 from .conftest import DATASET, REMOTE, Sync
 
 pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.fault]
 
-BASE = f".usr-sync/{REMOTE}/{DATASET}.json"
 ROUNDS = 8
 """Rounds the recorded sync moves: at the small scale more than 100 logged operations each way."""
 MAX_STATES = 40
@@ -66,107 +63,6 @@ def _limit() -> int | None:
     return None if os.environ.get(FULL_SWEEP) == "1" else MAX_STATES
 
 
-def _base_files(local_root: Path) -> dict[str, dict] | None:
-    path = local_root / BASE
-    return json.loads(path.read_bytes())["files"] if path.exists() else None
-
-
-def _describes(base: dict[str, dict], dataset: Path) -> bool:
-    """Every file the base names has its size and sha256, and the base names every file there is."""
-    prints = fingerprint_tree(dataset)
-    regular = {entry.path for entry in prints.entries if entry.type == "file"}
-    if set(base) != regular:
-        return False
-    for name, entry in base.items():
-        data = (dataset / name).read_bytes()
-        if len(data) != entry["size"] or hashlib.sha256(data).hexdigest() != entry["sha256"]:
-            return False
-    return True
-
-
-def _version(prints: TreeFingerprint, old: TreeFingerprint, new: TreeFingerprint) -> str:
-    if prints.digest == new.digest:
-        return "new"
-    return "old" if prints.digest == old.digest else "torn"
-
-
-def _message(result) -> str:
-    return result.message.strip()[:400]
-
-
-class CutChecker:
-    """Cuts the recorded sync at one point under the live mount, and runs the checks there.
-
-    `written`: the dataset on the side the layer holds; `old`: its fingerprint before the sync and the
-    base before it; `new`: the version the sync brings.
-    """
-
-    def __init__(
-        self,
-        sync: Sync,
-        engine: Engine,
-        layer: PowerCutMount,
-        direction: str,
-        old: tuple[TreeFingerprint, dict | None],
-        new: TreeFingerprint,
-    ) -> None:
-        self.sync, self.engine, self.layer, self.direction, self.new = sync, engine, layer, direction, new
-        self.old, self.old_base = old
-        self.written = (engine.root if direction == "pull" else sync.remote_root) / DATASET
-        self.laptop_states: tuple[Path, Path] | None = None
-
-    def keep_laptop_states(self, before: Path, after: Path) -> None:
-        """A push: the laptop's `.usr-sync` before the push and after it, put back at each cut."""
-        self.laptop_states = before, after
-
-    def check(self, k: int, policy: Policy, *, final: bool) -> str | None:
-        """`final`: the cut right after the sync returned success, so the new version must be there."""
-        self.layer.cut_in_place(k, policy=policy)
-        if self.laptop_states is not None:
-            kept = self.laptop_states[1 if final else 0]
-            laptop = self.engine.root / ".usr-sync"
-            shutil.rmtree(laptop, ignore_errors=True)
-            shutil.copytree(kept, laptop, symlinks=True)
-        return self._checks(final)
-
-    def _recover(self) -> str | None:
-        if self.direction == "push":
-            recovered = self.engine.diff(DATASET, REMOTE)
-            return None if recovered.ok else f"the next command (diff) failed: {_message(recovered)}"
-        if self.sync.has("harness-dataset-layer"):
-            recovered = self.engine.run("recover", DATASET)
-            return None if recovered.ok else f"recover failed: {_message(recovered)}"
-        return None
-
-    def _checks(self, final: bool) -> str | None:
-        problem = self._recover()
-        if problem is not None:
-            return problem
-        version = _version(fingerprint_tree(self.written), self.old, self.new)
-        if final and version != "new":
-            return (
-                f"the {self.direction} reported success, yet a power cut right after it leaves the "
-                f"{version} version"
-            )
-        recovers = self.direction == "push" or self.sync.has("harness-dataset-layer")
-        if recovers and version == "torn":
-            torn = compare(self.new, fingerprint_tree(self.written)).as_dict()
-            return f"dataset is neither the old nor the new version after the recovery: {torn}"
-        base = _base_files(self.engine.root)
-        if recovers and base is not None and base != self.old_base and not _describes(base, self.written):
-            return f"base manifest describes other files than the {version} dataset it was made for"
-        again = self.engine.pull if self.direction == "pull" else self.engine.push
-        synced = again(DATASET, REMOTE)
-        if not synced.ok:
-            return f"the next {self.direction} failed: {_message(synced)}"
-        if fingerprint_tree(self.written).digest != self.new.digest:
-            return f"the next {self.direction} did not leave the new version"
-        base = _base_files(self.engine.root)
-        if self.old_base is not None and (base is None or not _describes(base, self.written)):
-            return f"after the next {self.direction} the base manifest does not describe the dataset"
-        return None
-
-
 def _start(layer: PowerCutMount, sync: Sync) -> None:
     try:
         layer.start()
@@ -180,19 +76,15 @@ def _sweep(
     sync: Sync,
     layer: PowerCutMount,
     policy: Policy,
-    run: Callable[[], object],
-    checker: Callable[[], CutChecker],
+    run: Callable[[], SyncUnderCut],
 ) -> None:
     """Record one sync on the mounted layer, check the sample of its cut states, fail with the first."""
     started = time.monotonic()
     try:
-        run()
+        under_cut = run()
         ops = layer.operations()
         recorded = time.monotonic() - started
-        checks = checker()
-        checked = sample_ranges(cut_ranges(layer.initial, ops, policy), _limit(), sync.record.seed)
-        for cut in checked:
-            cut.problem = checks.check(cut.first_k, policy, final=cut is checked[-1])
+        checked = sweep(CutChecker(under_cut), ops, policy, _limit(), sync.record.seed)
     finally:
         layer.stop()
     failed: list[CutRange] = [cut for cut in checked if cut.problem is not None]
@@ -200,7 +92,7 @@ def _sweep(
         "power_loss",
         {
             "policy": str(policy),
-            "direction": checks.direction,
+            "direction": under_cut.direction,
             **coverage(checked, len(ops)),
             "operations": [op.describe() for op in ops],
             "cuts": [cut.as_dict() for cut in checked],
@@ -220,18 +112,20 @@ def test_a_pull_cut_by_power_loss_at_any_point_leaves_old_or_new_whole(
 ) -> None:
     sync.hpc_rounds(0, 1)
     assert sync.pull().ok
-    old = fingerprint_tree(sync.local), _base_files(sync.local_root)
+    old, old_base = fingerprint_tree(sync.local), base_files(sync.local_root, REMOTE, DATASET)
     sync.hpc_rounds(1, ROUNDS)
     new = fingerprint_tree(sync.hpc)
     layer = PowerCutMount(sync.local_root, tmp_path / "powercut-mnt", tmp_path / "powercut-log")
     _start(layer, sync)
-    on_layer = make_drill_engine(request.config, layer.mountpoint, sync.remote, tmp_path / "engine-layer")
 
-    def pull() -> None:
+    def pull() -> SyncUnderCut:
+        on_layer = make_drill_engine(request.config, layer.mountpoint, sync.remote, tmp_path / "engine-layer")
         pulled = on_layer.pull(DATASET, REMOTE)
         assert pulled.ok, pulled.message
+        written = on_layer.root / DATASET
+        return SyncUnderCut(on_layer, layer, "pull", REMOTE, DATASET, written, old, old_base, new)
 
-    _sweep(request, sync, layer, policy, pull, lambda: CutChecker(sync, on_layer, layer, "pull", old, new))
+    _sweep(request, sync, layer, policy, pull)
 
 
 @pytest.mark.timeout(1800)
@@ -241,7 +135,7 @@ def test_a_push_cut_by_power_loss_on_the_remote_leaves_old_or_new_whole(
 ) -> None:
     sync.hpc_rounds(0, 1)
     assert sync.pull().ok
-    old = fingerprint_tree(sync.hpc), _base_files(sync.local_root)
+    old, old_base = fingerprint_tree(sync.hpc), base_files(sync.local_root, REMOTE, DATASET)
     BatchSeries(sync.record.seed + 1, records_per_round=sync.rows_per_round).run(
         sync.local_root, DATASET, ROUNDS, first=1
     )
@@ -255,12 +149,14 @@ def test_a_push_cut_by_power_loss_on_the_remote_leaves_old_or_new_whole(
     sync.remote_root.mkdir()
     layer = PowerCutMount(backing, sync.remote_root, tmp_path / "powercut-log")
     _start(layer, sync)
-    checker = CutChecker(sync, sync.engine, layer, "push", old, new)
 
-    def push() -> None:
+    def push() -> SyncUnderCut:
         pushed = sync.engine.push(DATASET, REMOTE)
         assert pushed.ok, pushed.message
-        shutil.copytree(sync.local_root / ".usr-sync", tmp_path / "laptop-usr-sync-after", symlinks=True)
-        checker.keep_laptop_states(laptop_before, tmp_path / "laptop-usr-sync-after")
+        laptop_after = tmp_path / "laptop-usr-sync-after"
+        shutil.copytree(sync.local_root / ".usr-sync", laptop_after, symlinks=True)
+        under_cut = SyncUnderCut(sync.engine, layer, "push", REMOTE, DATASET, sync.hpc, old, old_base, new)
+        under_cut.keep_laptop_states(laptop_before, laptop_after)
+        return under_cut
 
-    _sweep(request, sync, layer, policy, push, lambda: checker)
+    _sweep(request, sync, layer, policy, push)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from usr_harness.powercut.model import Policy, cut_states
 from usr_harness.powercut.ops import Op
@@ -28,13 +28,21 @@ class CutRange:
     first_k: int
     last_k: int
     problem: str | None = None
+    evidence: dict = field(default_factory=dict)
 
     @property
     def points(self) -> int:
         return self.last_k - self.first_k + 1
 
     def as_dict(self) -> dict:
-        return {"first_k": self.first_k, "last_k": self.last_k, "problem": self.problem}
+        verdict = "pass" if self.problem is None else "fail"
+        return {
+            "first_k": self.first_k,
+            "last_k": self.last_k,
+            "verdict": verdict,
+            "problem": self.problem,
+            "evidence": self.evidence,
+        }
 
 
 def cut_ranges(initial: Tree, ops: Sequence[Op], policy: Policy) -> list[CutRange]:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from usr_harness.cli.harness import adversarial, corrupt, cycle, host, mock, report
+from usr_harness.cli.harness import adversarial, corrupt, cycle, host, mock, powercut, report
 from usr_harness.cli.runner import run_app, version_option
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ mock.register(app)
 adversarial.register(app)
 corrupt.register(app)
 cycle.register(app)
+powercut.register(app)
 report.register(app)
 
 
