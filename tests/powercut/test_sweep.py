@@ -66,7 +66,7 @@ def test_the_fragment_shows_each_cut_and_escapes_what_engines_said() -> None:
         "direction": "pull",
         "dataset": "demo",
         "policy": "strict",
-        "states_checked": 3,
+        "states_checked": 2,
         "cut_points_checked": 6,
         "cut_points": 6,
         "operations": ["create /<t>"],
