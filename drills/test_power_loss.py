@@ -38,7 +38,7 @@ import pytest
 
 from usr_harness.mock.series import BatchSeries
 from usr_harness.powercut import FuseUnavailable, Policy, PowerCutMount
-from usr_harness.powercut.checks import CutChecker, SyncUnderCut, base_files, sweep
+from usr_harness.powercut.checks import CutChecker, SyncUnderCut, base_files, copy_sync_state, sweep
 from usr_harness.powercut.sweep import CutRange, coverage, failure_message
 from usr_harness.pytest_plugin import make_drill_engine, reproduce_of
 from usr_harness.report.fingerprint import fingerprint_tree
@@ -144,8 +144,7 @@ def test_a_push_cut_by_power_loss_on_the_remote_leaves_old_or_new_whole(
         sync.local_root, DATASET, ROUNDS, first=1
     )
     new = fingerprint_tree(sync.local)
-    laptop_before = tmp_path / "laptop-usr-sync-before"
-    shutil.copytree(sync.local_root / ".usr-sync", laptop_before, symlinks=True)
+    laptop_before = copy_sync_state(sync.local_root, tmp_path / "laptop-usr-sync-before")
     # The remote's datasets root moves aside as the layer's backing; the layer is mounted where the
     # sshd's engine finds it (same user: the agent sees the mount).
     backing = tmp_path / "remote-backing"
@@ -157,8 +156,7 @@ def test_a_push_cut_by_power_loss_on_the_remote_leaves_old_or_new_whole(
     def push() -> SyncUnderCut:
         pushed = sync.engine.push(DATASET, REMOTE)
         assert pushed.ok, pushed.message
-        laptop_after = tmp_path / "laptop-usr-sync-after"
-        shutil.copytree(sync.local_root / ".usr-sync", laptop_after, symlinks=True)
+        laptop_after = copy_sync_state(sync.local_root, tmp_path / "laptop-usr-sync-after")
         under_cut = SyncUnderCut(sync.engine, layer, "push", REMOTE, DATASET, sync.hpc, old, old_base, new)
         under_cut.keep_laptop_states(laptop_before, laptop_after)
         return under_cut

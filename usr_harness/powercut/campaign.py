@@ -20,7 +20,14 @@ from pathlib import Path
 
 from usr_harness.engines import Engine, RemoteSpec, make_engine
 from usr_harness.hosts.loopback import LoopbackSshd
-from usr_harness.powercut.checks import SYNC_STATE, CutChecker, SyncUnderCut, base_files, sweep
+from usr_harness.powercut.checks import (
+    SYNC_STATE,
+    CutChecker,
+    SyncUnderCut,
+    base_files,
+    copy_sync_state,
+    sweep,
+)
 from usr_harness.powercut.errors import PowerCutError
 from usr_harness.powercut.html import render_fragment
 from usr_harness.powercut.model import Policy
@@ -130,11 +137,7 @@ def _record(config: CampaignConfig, host: LoopbackSshd, fetched: Path) -> SyncUn
         engine = _engine(
             config, layer.mountpoint if config.direction == "pull" else laptop, scratch / "engine", spec
         )
-        laptop_before = scratch / "laptop-sync-state-before"
-        if (laptop / SYNC_STATE).exists():
-            shutil.copytree(laptop / SYNC_STATE, laptop_before, symlinks=True)
-        else:
-            laptop_before.mkdir()
+        laptop_before = copy_sync_state(laptop, scratch / "laptop-sync-state-before")
         synced = (
             engine.pull(config.dataset, config.remote)
             if config.direction == "pull"
@@ -147,8 +150,7 @@ def _record(config: CampaignConfig, host: LoopbackSshd, fetched: Path) -> SyncUn
             engine, layer, config.direction, config.remote, config.dataset, written, old, old_base, new
         )
         if config.direction == "push":
-            laptop_after = scratch / "laptop-sync-state-after"
-            shutil.copytree(laptop / SYNC_STATE, laptop_after, symlinks=True)
+            laptop_after = copy_sync_state(laptop, scratch / "laptop-sync-state-after")
             under_cut.keep_laptop_states(laptop_before, laptop_after)
         return under_cut
     except BaseException:

@@ -83,11 +83,20 @@ class SyncUnderCut:
     old: TreeFingerprint
     old_base: dict | None
     new: TreeFingerprint
-    laptop_states: tuple[Path, Path] | None = field(default=None)
+    laptop_states: tuple[Path | None, Path | None] | None = field(default=None)
 
-    def keep_laptop_states(self, before: Path, after: Path) -> None:
-        """A push: copies of the laptop's `.usr-sync` before the push and after it, put back at each cut."""
+    def keep_laptop_states(self, before: Path | None, after: Path | None) -> None:
+        """A push: copies of the laptop's `.usr-sync` before the push and after it, put back at each cut
+        (None: there was none, as with an engine that keeps its state elsewhere)."""
         self.laptop_states = before, after
+
+
+def copy_sync_state(local_root: Path, into: Path) -> Path | None:
+    """A copy of the laptop's `.usr-sync` (None when there is none), for `keep_laptop_states`."""
+    if not (local_root / SYNC_STATE).exists():
+        return None
+    shutil.copytree(local_root / SYNC_STATE, into, symlinks=True)
+    return into
 
 
 class CutChecker:
@@ -102,9 +111,10 @@ class CutChecker:
         sync = self.sync
         sync.layer.cut_in_place(k, policy=policy)
         if sync.laptop_states is not None:
-            laptop = sync.engine.root / SYNC_STATE
+            laptop, kept = sync.engine.root / SYNC_STATE, sync.laptop_states[1 if final else 0]
             shutil.rmtree(laptop, ignore_errors=True)
-            shutil.copytree(sync.laptop_states[1 if final else 0], laptop, symlinks=True)
+            if kept is not None:
+                shutil.copytree(kept, laptop, symlinks=True)
         evidence: dict = {}
         return self._checks(final, evidence), evidence
 
