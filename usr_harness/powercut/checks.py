@@ -62,6 +62,15 @@ def version(prints: TreeFingerprint, old: TreeFingerprint, new: TreeFingerprint)
     return "old" if prints.digest == old.digest else "torn"
 
 
+def _named(differences: dict, shown: int = 8) -> str:
+    """The files a cut lost or left different, by path (the full comparison goes to the evidence)."""
+    paths = [entry["path"] for entry in differences.get("removed", []) if entry.get("type") == "file"]
+    paths += [f"{entry['path']} (changed)" for entry in differences.get("changed", [])]
+    paths += [f"{entry['path']} (added)" for entry in differences.get("added", [])]
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return (", ".join(paths[:shown]) + more) or "no file differs, only folders"
+
+
 def _said(result: EngineResult) -> dict:
     return {"exit_code": result.exit_code, "message": result.message.strip()[:MESSAGE_CHARS]}
 
@@ -142,12 +151,12 @@ class CutChecker:
             evidence["lost"] = lost
             return (
                 f"the {sync.direction} reported success, yet a power cut right after it leaves the {found} "
-                f"version: {lost}"
+                f"version: {_named(lost)}"
             )
         if self.recovers and found == "torn":
             torn = compare(sync.new, fingerprint_tree(sync.written)).as_dict()
             evidence["torn"] = torn
-            return f"dataset is neither the old nor the new version after the recovery: {torn}"
+            return f"dataset is neither the old nor the new version after the recovery: {_named(torn)}"
         base = base_files(sync.engine.root, sync.remote, sync.dataset)
         if self.recovers and base is not None and base != sync.old_base and not describes(base, sync.written):
             return f"base manifest describes other files than the {found} dataset it was made for"
