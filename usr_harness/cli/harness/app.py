@@ -6,7 +6,18 @@ import sys
 
 import typer
 
-from usr_harness.cli.harness import adversarial, campaign, corrupt, cycle, flaws, host, merge, mock, report
+from usr_harness.cli.harness import (
+    adversarial,
+    campaign,
+    corrupt,
+    cycle,
+    flaws,
+    host,
+    merge,
+    mock,
+    powercut,
+    report,
+)
 from usr_harness.cli.runner import run_app, version_option
 
 app = typer.Typer(
@@ -29,6 +40,7 @@ adversarial.register(app)
 corrupt.register(app)
 cycle.register(app)
 flaws.register(app)
+powercut.register(app)
 report.register(app)
 merge.register(report.report_app)
 campaign.register(app, report.report_app)
