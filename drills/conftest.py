@@ -20,7 +20,7 @@ from usr_harness.errors import FAMILY_BY_NAME
 from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
-from usr_harness.pytest_plugin import DrillRecord, DrillRemote
+from usr_harness.pytest_plugin import DrillRecord, DrillRemote, unsupported
 from usr_harness.report.fingerprint import TreeFingerprint, compare, fingerprint_tree
 
 #: Failures that say nothing about the dataset: an engine must not be credited with a refusal for them.
@@ -70,11 +70,10 @@ class Sync:
             self.local_overlay()
 
     def require(self, *capabilities: str) -> None:
-        """A drill the engine cannot be judged by is `unknown`, saying which capability is missing."""
+        """A drill the engine cannot be judged by is `unsupported`, naming the missing capability."""
         reason = self.engine.missing(*capabilities)
         if reason:
-            self.record.add_evidence("unknown_because", reason)
-            pytest.skip(f"unknown: {reason}")
+            unsupported(reason)
 
     def has(self, capability: str) -> bool:
         return self.engine.missing(capability) is None
@@ -139,6 +138,8 @@ class Sync:
         self.record.add_evidence(name, evidence)
         if result.audit is not None:
             self.record.add_evidence(f"{name}.audit", result.audit)
+        if result.family == "unsupported":
+            unsupported(f"engine {self.engine.name} does not take `{evidence['command']}`: {_first(result)}")
         return result
 
     def root_prints(self) -> dict[str, TreeFingerprint]:
@@ -187,6 +188,11 @@ class Sync:
         local, remote = self.fingerprint("final")
         differences = compare(local, remote)
         assert differences.is_empty, json.dumps(differences.as_dict(), indent=1)
+
+
+def _first(result: EngineResult) -> str:
+    lines = [line.strip() for line in result.message.splitlines() if line.strip()]
+    return lines[0][:200] if lines else f"exit {result.exit_code}"
 
 
 def _landed(

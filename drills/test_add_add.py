@@ -21,7 +21,12 @@ from usr_harness.report.fingerprint import compare, fingerprint_tree
 
 from .conftest import DATASET, REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.slow]  # 3-5 syncs over SSH per case
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.slow,
+    pytest.mark.enforces("H-nothing-lost"),
+]  # 3-5 syncs over SSH per case
 
 NOTE = "_artifacts/notes.txt"
 OLD = "_artifacts/old.txt"

@@ -14,7 +14,7 @@ from usr_harness.pytest_plugin import DrillRemote, make_drill_engine
 
 from .conftest import REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.adversarial]
+pytestmark = [pytest.mark.drill, pytest.mark.adversarial, pytest.mark.enforces("H-hostile-input")]
 
 
 def _engine_puller(sync: Sync, options: pytest.Config, workdir: Path):

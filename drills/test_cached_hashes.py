@@ -21,7 +21,13 @@ from usr_harness.mock.batch import ensure_overlay_namespaces
 
 from .conftest import DATASET, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.corruption, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.corruption,
+    pytest.mark.slow,
+    pytest.mark.enforces("docs/operations/sync/README.md#default-sync-contract"),
+]
 
 SETTLE_SECONDS = 2.5
 """Past the 2 s window inside which a racy-clean cache (git's rule) never trusts a file's stat."""

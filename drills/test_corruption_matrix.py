@@ -24,7 +24,12 @@ from usr_harness.report.fingerprint import fingerprint_tree
 
 from .conftest import DATASET, FOREIGN_FAILURES, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.corruption]
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.corruption,
+    pytest.mark.enforces("docs/operations/sync/README.md#default-sync-contract"),
+]
 
 PROFILE_FLAGS = {
     "strict": (),

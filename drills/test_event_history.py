@@ -6,7 +6,7 @@ import pytest
 
 from .conftest import Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.enforces("H-events-only-grow")]
 
 
 def _edit_log(path, edit) -> None:

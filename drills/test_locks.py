@@ -11,7 +11,11 @@ import pytest
 
 from .conftest import DATASET, REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.enforces("docs/operations/sync/hpc-agent-flow.md#failure-handling", "H-lock-wait"),
+]
 
 HOLDER = """
 import fcntl, os, sys, time

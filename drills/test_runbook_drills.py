@@ -14,8 +14,10 @@ from usr_harness.report.fingerprint import fingerprint_tree
 from .conftest import Sync
 
 pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+FIDELITY = "docs/operations/sync/fidelity-drills.md"
 
 
+@pytest.mark.enforces(f"{FIDELITY}#drill-1-pull-must-fail-when-_derived-payload-is-missing")
 def test_drill1_pull_fails_when_derived_is_missing_from_the_payload(sync: Sync):
     sync.hpc_rounds(0, 2)
     assert sync.pull().ok
@@ -28,6 +30,7 @@ def test_drill1_pull_fails_when_derived_is_missing_from_the_payload(sync: Sync):
     assert sync.prints() == before, "a failed pull changed a side"
 
 
+@pytest.mark.enforces(f"{FIDELITY}#drill-2-push-must-fail-when-remote-misses-local-overlays")
 def test_drill2_push_loses_nothing_when_the_remote_misses_local_overlays(sync: Sync):
     """The remote lost its overlays since the last sync: push refuses with both trees unchanged, or
     restores them so the remote inventory matches the laptop's; never does it drop a local part."""
@@ -47,6 +50,7 @@ def test_drill2_push_loses_nothing_when_the_remote_misses_local_overlays(sync: S
 
 
 @pytest.mark.adversarial
+@pytest.mark.enforces(f"{FIDELITY}#drill-3-overlay-schema-attack-surface")
 @pytest.mark.parametrize("case", [c for c in CATALOGUE if c.entry_point == "attach"], ids=lambda c: c.id)
 def test_drill3_overlay_schema_attack_fails_fast_and_writes_nothing(sync: Sync, case, tmp_path):
     sync.require("harness-dataset-layer")
@@ -56,6 +60,7 @@ def test_drill3_overlay_schema_attack_fails_fast_and_writes_nothing(sync: Sync, 
     assert outcome.derived_unchanged
 
 
+@pytest.mark.enforces(f"{FIDELITY}#chained-command-loop")
 def test_chained_loop_ends_up_to_date(sync: Sync):
     sync.hpc_rounds(0, 1)
     first = sync.diff()

@@ -15,6 +15,7 @@ from .conftest import DATASET, Sync
 pytestmark = [pytest.mark.drill, pytest.mark.ssh]
 
 
+@pytest.mark.enforces("H-host-key-trust")
 def test_unknown_host_key_is_refused(sync: Sync, tmp_path):
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
@@ -24,6 +25,7 @@ def test_unknown_host_key_is_refused(sync: Sync, tmp_path):
     assert empty.read_text() == "", "a host key was learned without trust"
 
 
+@pytest.mark.enforces("H-host-key-trust")
 def test_changed_host_key_is_refused(sync: Sync, tmp_path):
     name = sync.remote.spec.known_hosts.read_text().split()[0]
     impostor = write_ed25519_keypair(tmp_path / "impostor", "impostor")
@@ -35,6 +37,7 @@ def test_changed_host_key_is_refused(sync: Sync, tmp_path):
     assert not (sync.local_root / DATASET).exists()
 
 
+@pytest.mark.enforces("H-quote-dataset-id")
 @pytest.mark.parametrize(
     "bad_id", ["../escape", "a;rm -rf x", "with space", "new\nline", "/abs", "archived/x"]
 )
@@ -44,6 +47,7 @@ def test_hostile_dataset_ids_are_refused_before_any_remote_call(sync: Sync, bad_
         assert sync.refused(result, "usage"), result.message
 
 
+@pytest.mark.enforces("H-no-link-follow")
 def test_symlink_escaping_the_dataset_is_refused(sync: Sync):
     sync.hpc_rounds(0, 1)
     assert sync.pull().ok
@@ -57,6 +61,7 @@ def test_symlink_escaping_the_dataset_is_refused(sync: Sync):
     assert sync.prints() == before
 
 
+@pytest.mark.enforces("H-redact-secrets")
 def test_secrets_are_redacted_in_events_and_audits(sync: Sync):
     """A producer logs arguments holding secrets; no copy of the log, audit or output may carry them."""
     sync.hpc_rounds(0, 1)

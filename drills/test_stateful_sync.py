@@ -25,12 +25,19 @@ from usr_harness.faults.points import POINTS, armed_env
 from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
-from usr_harness.pytest_plugin import DrillRemote, make_drill_engine
+from usr_harness.pytest_plugin import DrillRemote, make_drill_engine, unsupported
 from usr_harness.report.fingerprint import compare, fingerprint_tree
 
 from .conftest import DATASET, REMOTE
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.slow,
+    pytest.mark.enforces(
+        "docs/operations/sync/audit-loop.md#failure-handling", "H-failure-changes-nothing", "H-nothing-lost"
+    ),
+]
 
 COMPLETES_ANYWAY = ("mid-promotion", "before-post-verify")
 
@@ -202,8 +209,7 @@ def test_sync_matches_the_model(
     machine = build_machine(drill_host, request.config, drill.seed, tmp_path)
     reason = machine_engine_gap(request.config, tmp_path)
     if reason:
-        drill.add_evidence("unknown_because", reason)
-        pytest.skip(f"unknown: {reason}")
+        unsupported(reason)
     examples = {"small": 4, "medium": 15, "large": 40}[request.config.getoption("--drill-scale")]
     machine.TestCase.settings = settings(
         max_examples=examples,

@@ -16,7 +16,12 @@ from usr_harness.faults.relay import CLIENT_TO_SERVER, SERVER_TO_CLIENT, FaultRe
 
 from .conftest import Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.fault]
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.fault,
+    pytest.mark.enforces("docs/operations/sync/audit-loop.md#failure-handling", "H-failure-changes-nothing"),
+]
 
 
 def _no_staging(root: Path) -> bool:
