@@ -95,17 +95,22 @@ class Sync:
         return not self.has("family-exit-codes") and result.family not in FOREIGN_FAILURES
 
     def says(self, result: EngineResult, token: str) -> bool:
-        """The message carries `token`; only an engine speaking this contract's words is held to it."""
-        present = token in result.message
-        if not present:
-            self.record.add_evidence(self._label("missing_token"), token)
-        return present or not self.has("family-exit-codes")
+        """The message carries `token`. A refusal by an engine that does not speak this contract's
+        words (no `family-exit-codes`) is held instead to explaining itself: its own message, not a
+        crash; the missing token is kept as evidence either way."""
+        if token in result.message:
+            return True
+        self.record.add_evidence(self._label("missing_token"), token)
+        if self.has("family-exit-codes") or result.ok:
+            return False
+        return _explains(result)
 
     def one_line_error(self, result: EngineResult, family: str) -> bool:
         """The refusal is one `usr: error[<family>]: ...` line (paths listed under it) with the
-        family's exit code; only an engine speaking this contract's words is held to it."""
+        family's exit code; an engine that does not speak this contract's words is held to
+        refusing with a message of its own, not a crash."""
         if not self.has("family-exit-codes"):
-            return True
+            return not result.ok and _explains(result)
         lines = [line for line in result.stderr.splitlines() if not line.startswith("WARNING")]
         headers = [line for line in lines if line.startswith("usr: error[")]
         listed = [line for line in lines if line.startswith(("  - ", "  ... and "))]
@@ -170,8 +175,8 @@ class Sync:
         result = self.call(self._label("push"), lambda: self.engine.push(dataset, REMOTE, *flags, env=env))
         return _landed(result, "push", flags, self.local_root / dataset, self.remote_root / dataset)
 
-    def validate(self, *flags: str) -> EngineResult:
-        return self.call(self._label("validate"), lambda: self.engine.validate(DATASET, *flags))
+    def validate(self, *flags: str, dataset: str = DATASET) -> EngineResult:
+        return self.call(self._label("validate"), lambda: self.engine.validate(dataset, *flags))
 
     def _label(self, verb: str) -> str:
         return f"{verb}-{len(self.record.evidence)}"
@@ -188,6 +193,11 @@ class Sync:
         local, remote = self.fingerprint("final")
         differences = compare(local, remote)
         assert differences.is_empty, json.dumps(differences.as_dict(), indent=1)
+
+
+def _explains(result: EngineResult) -> bool:
+    """A refusal in the engine's own words: some message, and not an unhandled exception's traceback."""
+    return bool(result.message.strip()) and "Traceback (most recent call last)" not in result.message
 
 
 def _first(result: EngineResult) -> str:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 
 import pytest
 
 from usr_harness.adversarial.catalogue import CATALOGUE
-from usr_harness.adversarial.runner import run_case
 from usr_harness.report.fingerprint import fingerprint_tree
 
 from .conftest import Sync
+from .hostile_cases import drive_case
 
 pytestmark = [pytest.mark.drill, pytest.mark.ssh]
 FIDELITY = "docs/operations/sync/fidelity-drills.md"
@@ -52,12 +51,10 @@ def test_drill2_push_loses_nothing_when_the_remote_misses_local_overlays(sync: S
 @pytest.mark.adversarial
 @pytest.mark.enforces(f"{FIDELITY}#drill-3-overlay-schema-attack-surface")
 @pytest.mark.parametrize("case", [c for c in CATALOGUE if c.entry_point == "attach"], ids=lambda c: c.id)
-def test_drill3_overlay_schema_attack_fails_fast_and_writes_nothing(sync: Sync, case, tmp_path):
-    sync.require("harness-dataset-layer")
-    outcome = run_case(case, tmp_path / "attack", seed=sync.record.seed)
-    sync.record.add_evidence("outcome", dataclasses.asdict(outcome))
-    assert outcome.matched, outcome
-    assert outcome.derived_unchanged
+def test_drill3_overlay_schema_attack_fails_fast_and_writes_nothing(sync: Sync, case):
+    """`usr attach` of a hostile overlay: refused, with the case's family, writing nothing."""
+    problems = drive_case(sync, case)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.enforces(f"{FIDELITY}#chained-command-loop")

@@ -187,7 +187,20 @@ class Engine:
         return self.run("events", "merge", dataset, remote)
 
     def validate(self, dataset: str, *flags: str) -> EngineResult:
-        return self.run("validate", dataset, *flags)
+        return self.run(*self.profile.argv("validate", dataset=dataset), *flags)
+
+    def attach(self, dataset: str, path: Path, namespace: str, key: str = "id") -> EngineResult:
+        """`usr attach` of one overlay file, in the profile's own spelling."""
+        words = self.profile.argv("attach", dataset=dataset, path=str(path), namespace=namespace, key=key)
+        return self.run(*words)
+
+    def import_file(self, dataset: str, path: Path, fmt: str = "parquet") -> EngineResult:
+        """`usr import` of one records file, in the profile's own spelling."""
+        return self.run(*self.profile.argv("import", dataset=dataset, path=str(path), format=fmt))
+
+    def register_namespace(self, namespace: str, columns: str) -> EngineResult:
+        """`usr namespace register NAME --columns name:type,...`, in the profile's own spelling."""
+        return self.run(*self.profile.argv("namespace-register", namespace=namespace, columns=columns))
 
     def doctor(self, remote: str) -> EngineResult:
         if self.profile.doctor_style == "option":
