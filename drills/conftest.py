@@ -7,9 +7,11 @@ file system; they never import engine internals.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -22,11 +24,29 @@ from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
 from usr_harness.pytest_plugin import DrillRecord, DrillRemote, unsupported
 from usr_harness.report.fingerprint import TreeFingerprint, compare, fingerprint_tree
+from usr_harness.report.owned import OwnedState, owned_state
 
 #: Failures that say nothing about the dataset: an engine must not be credited with a refusal for them.
 FOREIGN_FAILURES = ("transport", "auth", "usage", "unsupported")
 DATASET = "demo"
 REMOTE = "loopback"
+
+
+class Sides(NamedTuple):
+    """Both datasets roots as the engine owns them (`report/owned.py`): bytes and runtime state."""
+
+    local: OwnedState
+    remote: OwnedState
+
+    def changes_since(self, before: Sides) -> dict[str, list[str]]:
+        return {
+            side: lines
+            for side, lines in (
+                ("local", self.local.changes_since(before.local)),
+                ("remote", self.remote.changes_since(before.remote)),
+            )
+            if lines
+        }
 
 
 @dataclass
@@ -181,18 +201,37 @@ class Sync:
     def _label(self, verb: str) -> str:
         return f"{verb}-{len(self.record.evidence)}"
 
-    def prints(self):
-        return fingerprint_tree(self.local), fingerprint_tree(self.hpc)
+    def prints(self) -> Sides:
+        """Every byte the engine owns on both roots (sync state, stages and journals included) and
+        whether its runtime files are settled: what "a failed command changed nothing" compares."""
+        return Sides(owned_state(self.local_root), owned_state(self.remote_root))
 
-    def fingerprint(self, label: str):
-        local, remote = self.prints()
+    def fingerprint(self, label: str) -> Sides:
+        """Record both datasets' digests under `label` (replayed byte for byte), return `prints()`."""
+        local, remote = fingerprint_tree(self.local), fingerprint_tree(self.hpc)
         self.record.add_fingerprint(label, {"local": local.digest, "remote": remote.digest})
-        return local, remote
+        return self.prints()
+
+    def unchanged(self, before: Sides, what: str, settle: float = 0.0) -> None:
+        """Fail naming every byte and runtime file that differs from `before`; `settle` seconds let a
+        remote program that lost its connection finish exiting first."""
+        deadline = time.monotonic() + settle
+        after = self.prints()
+        while after != before and time.monotonic() < deadline:
+            time.sleep(0.2)
+            after = self.prints()
+        changes = after.changes_since(before)
+        self.record.add_evidence(self._label("unchanged"), {"what": what, "changes": changes})
+        assert not changes, f"{what} changed a side: {json.dumps(changes)[:1500]}"
 
     def assert_same_trees(self) -> None:
-        local, remote = self.fingerprint("final")
+        local, remote = fingerprint_tree(self.local), fingerprint_tree(self.hpc)
+        self.record.add_fingerprint("final", {"local": local.digest, "remote": remote.digest})
         differences = compare(local, remote)
         assert differences.is_empty, json.dumps(differences.as_dict(), indent=1)
+        now = self.prints()._asdict().items()
+        settled = {side: state.leftovers for side, state in now if state.leftovers}
+        assert not settled, f"runtime files left in the wrong state: {settled}"
 
 
 def _explains(result: EngineResult) -> bool:
