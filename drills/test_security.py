@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
-from usr_harness.dataset.context import seeded_context
-from usr_harness.dataset.events import append_event
 from usr_harness.hosts.keys import write_ed25519_keypair
 
 from .conftest import DATASET, Sync
@@ -63,19 +62,22 @@ def test_symlink_escaping_the_dataset_is_refused(sync: Sync):
 
 @pytest.mark.enforces("H-redact-secrets")
 def test_secrets_are_redacted_in_events_and_audits(sync: Sync):
-    """A producer logs arguments holding secrets; no copy of the log, audit or output may carry them."""
+    """A producer on the HPC side wrote an event line with its secrets in clear (raw, not through any
+    redacting writer): no copy of the log, no audit and no output may carry them. The engine may refuse
+    the log (changing nothing) or carry it with the secrets redacted; copying it is a leak."""
     sync.hpc_rounds(0, 1)
     secret = "hunter2-SECRET-VALUE"
-    append_event(
-        sync.hpc,
-        "hpc_job",
-        dataset_id=DATASET,
-        root=sync.remote_root,
-        args={"api_token": secret, "nested": {"password": secret}, "plain": "visible"},
-        ctx=seeded_context(sync.record.seed),
-    )
+    log = sync.hpc / ".events.log"
+    event = json.loads(log.read_bytes().splitlines()[-1])
+    event["args"] = {"api_token": secret, "nested": {"password": secret}, "plain": "visible"}
+    with open(log, "ab") as handle:
+        handle.write(json.dumps(event, separators=(",", ":")).encode() + b"\n")
+    before = sync.prints()
     result = sync.pull()
-    assert result.ok, result.message
-    log = (sync.local / ".events.log").read_text()
-    assert secret not in log and "***REDACTED***" in log and "visible" in log
-    assert secret not in repr(result.audit) + result.stdout + result.stderr
+    copied = sync.local / ".events.log"
+    leaked = copied.exists() and secret.encode() in copied.read_bytes()
+    assert not leaked, "the secret reached the local log"
+    assert secret not in json.dumps(result.audit) + result.stdout + result.stderr, "the secret was printed"
+    if not result.ok:
+        assert sync.refused(result, "events"), result.message
+        sync.unchanged(before, "a refused pull of a log with secrets")
