@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import blake3
 import pytest
 
 from usr_harness.dataset import Dataset
@@ -224,14 +225,49 @@ class Sync:
         self.record.add_evidence(self._label("unchanged"), {"what": what, "changes": changes})
         assert not changes, f"{what} changed a side: {json.dumps(changes)[:1500]}"
 
-    def assert_same_trees(self) -> None:
+    def assert_same_trees(self, wall_clock: Collection[str] = ()) -> None:
+        """Both datasets byte-identical and settled; the replayable `final` fingerprint leaves out the
+        files in `wall_clock` (written by an engine command that stamps them with the real clock) and,
+        when there are any, masks the wall-clock fields of the event log (`replay_print`)."""
         local, remote = fingerprint_tree(self.local), fingerprint_tree(self.hpc)
-        self.record.add_fingerprint("final", {"local": local.digest, "remote": remote.digest})
+        if wall_clock:
+            self.record.add_evidence("left_out_of_fingerprint", {"files": sorted(wall_clock), **WALL_CLOCK})
+            prints = {
+                "local": replay_print(self.local, wall_clock),
+                "remote": replay_print(self.hpc, wall_clock),
+            }
+        else:
+            prints = {"local": local.digest, "remote": remote.digest}
+        self.record.add_fingerprint("final", prints)
         differences = compare(local, remote)
         assert differences.is_empty, json.dumps(differences.as_dict(), indent=1)
         now = self.prints()._asdict().items()
         settled = {side: state.leftovers for side, state in now if state.leftovers}
         assert not settled, f"runtime files left in the wrong state: {settled}"
+
+
+WALL_CLOCK = {
+    "why": "the real `usr attach` command stamps what it writes with the wall clock and this machine",
+    "event_fields": ["timestamp_utc", "actor", "dataset.root", "args.input", "artifacts"],
+}
+
+
+def replay_print(dataset: Path, wall_clock: Collection[str]) -> str:
+    """A dataset's digest without the wall-clock files named and with the event log's wall-clock
+    fields masked: what the same seed reproduces byte for byte even through a real `usr attach`."""
+    kept = [entry for entry in fingerprint_tree(dataset).entries if entry.path not in wall_clock]
+    log = dataset / ".events.log"
+    lines = []
+    for line in log.read_bytes().splitlines() if log.is_file() else []:
+        event = json.loads(line)
+        for field in ("timestamp_utc", "actor", "artifacts"):
+            event.pop(field, None)
+        event.get("dataset", {}).pop("root", None)
+        event.get("args", {}).pop("input", None)
+        lines.append(json.dumps(event, sort_keys=True))
+    kept = [entry for entry in kept if entry.path != ".events.log"]
+    body = TreeFingerprint.of(kept).digest + "\n" + "\n".join(lines)
+    return blake3.blake3(body.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _explains(result: EngineResult) -> bool:
