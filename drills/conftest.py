@@ -58,6 +58,9 @@ class Sync:
     remote: DrillRemote
     record: DrillRecord
     rows_per_round: int
+    stop_on_unsupported: bool = True
+    """An engine refusing a command line as unknown ends the drill `unsupported`; a drill that judges
+    each cell on its own (the corruption matrix) turns this off and records the cell instead."""
 
     @property
     def local_root(self) -> Path:
@@ -164,7 +167,7 @@ class Sync:
         self.record.add_evidence(name, evidence)
         if result.audit is not None:
             self.record.add_evidence(f"{name}.audit", result.audit)
-        if result.family == "unsupported":
+        if result.family == "unsupported" and self.stop_on_unsupported:
             unsupported(f"engine {self.engine.name} does not take `{evidence['command']}`: {_first(result)}")
         return result
 
