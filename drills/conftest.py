@@ -7,10 +7,13 @@ file system; they never import engine internals.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
+import blake3
 import pytest
 
 from usr_harness.dataset import Dataset
@@ -20,13 +23,31 @@ from usr_harness.errors import FAMILY_BY_NAME
 from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
-from usr_harness.pytest_plugin import DrillRecord, DrillRemote
+from usr_harness.pytest_plugin import DrillRecord, DrillRemote, unsupported
 from usr_harness.report.fingerprint import TreeFingerprint, compare, fingerprint_tree
+from usr_harness.report.owned import OwnedState, owned_state
 
 #: Failures that say nothing about the dataset: an engine must not be credited with a refusal for them.
 FOREIGN_FAILURES = ("transport", "auth", "usage", "unsupported")
 DATASET = "demo"
 REMOTE = "loopback"
+
+
+class Sides(NamedTuple):
+    """Both datasets roots as the engine owns them (`report/owned.py`): bytes and runtime state."""
+
+    local: OwnedState
+    remote: OwnedState
+
+    def changes_since(self, before: Sides) -> dict[str, list[str]]:
+        return {
+            side: lines
+            for side, lines in (
+                ("local", self.local.changes_since(before.local)),
+                ("remote", self.remote.changes_since(before.remote)),
+            )
+            if lines
+        }
 
 
 @dataclass
@@ -37,6 +58,9 @@ class Sync:
     remote: DrillRemote
     record: DrillRecord
     rows_per_round: int
+    stop_on_unsupported: bool = True
+    """An engine refusing a command line as unknown ends the drill `unsupported`; a drill that judges
+    each cell on its own (the corruption matrix) turns this off and records the cell instead."""
 
     @property
     def local_root(self) -> Path:
@@ -70,11 +94,10 @@ class Sync:
             self.local_overlay()
 
     def require(self, *capabilities: str) -> None:
-        """A drill the engine cannot be judged by is `unknown`, saying which capability is missing."""
+        """A drill the engine cannot be judged by is `unsupported`, naming the missing capability."""
         reason = self.engine.missing(*capabilities)
         if reason:
-            self.record.add_evidence("unknown_because", reason)
-            pytest.skip(f"unknown: {reason}")
+            unsupported(reason)
 
     def has(self, capability: str) -> bool:
         return self.engine.missing(capability) is None
@@ -96,17 +119,22 @@ class Sync:
         return not self.has("family-exit-codes") and result.family not in FOREIGN_FAILURES
 
     def says(self, result: EngineResult, token: str) -> bool:
-        """The message carries `token`; only an engine speaking this contract's words is held to it."""
-        present = token in result.message
-        if not present:
-            self.record.add_evidence(self._label("missing_token"), token)
-        return present or not self.has("family-exit-codes")
+        """The message carries `token`. A refusal by an engine that does not speak this contract's
+        words (no `family-exit-codes`) is held instead to explaining itself: its own message, not a
+        crash; the missing token is kept as evidence either way."""
+        if token in result.message:
+            return True
+        self.record.add_evidence(self._label("missing_token"), token)
+        if self.has("family-exit-codes") or result.ok:
+            return False
+        return _explains(result)
 
     def one_line_error(self, result: EngineResult, family: str) -> bool:
         """The refusal is one `usr: error[<family>]: ...` line (paths listed under it) with the
-        family's exit code; only an engine speaking this contract's words is held to it."""
+        family's exit code; an engine that does not speak this contract's words is held to
+        refusing with a message of its own, not a crash."""
         if not self.has("family-exit-codes"):
-            return True
+            return not result.ok and _explains(result)
         lines = [line for line in result.stderr.splitlines() if not line.startswith("WARNING")]
         headers = [line for line in lines if line.startswith("usr: error[")]
         listed = [line for line in lines if line.startswith(("  - ", "  ... and "))]
@@ -139,6 +167,8 @@ class Sync:
         self.record.add_evidence(name, evidence)
         if result.audit is not None:
             self.record.add_evidence(f"{name}.audit", result.audit)
+        if result.family == "unsupported" and self.stop_on_unsupported:
+            unsupported(f"engine {self.engine.name} does not take `{evidence['command']}`: {_first(result)}")
         return result
 
     def root_prints(self) -> dict[str, TreeFingerprint]:
@@ -169,24 +199,88 @@ class Sync:
         result = self.call(self._label("push"), lambda: self.engine.push(dataset, REMOTE, *flags, env=env))
         return _landed(result, "push", flags, self.local_root / dataset, self.remote_root / dataset)
 
-    def validate(self, *flags: str) -> EngineResult:
-        return self.call(self._label("validate"), lambda: self.engine.validate(DATASET, *flags))
+    def validate(self, *flags: str, dataset: str = DATASET) -> EngineResult:
+        return self.call(self._label("validate"), lambda: self.engine.validate(dataset, *flags))
 
     def _label(self, verb: str) -> str:
         return f"{verb}-{len(self.record.evidence)}"
 
-    def prints(self):
-        return fingerprint_tree(self.local), fingerprint_tree(self.hpc)
+    def prints(self) -> Sides:
+        """Every byte the engine owns on both roots (sync state, stages and journals included) and
+        whether its runtime files are settled: what "a failed command changed nothing" compares."""
+        return Sides(owned_state(self.local_root), owned_state(self.remote_root))
 
-    def fingerprint(self, label: str):
-        local, remote = self.prints()
+    def fingerprint(self, label: str) -> Sides:
+        """Record both datasets' digests under `label` (replayed byte for byte), return `prints()`."""
+        local, remote = fingerprint_tree(self.local), fingerprint_tree(self.hpc)
         self.record.add_fingerprint(label, {"local": local.digest, "remote": remote.digest})
-        return local, remote
+        return self.prints()
 
-    def assert_same_trees(self) -> None:
-        local, remote = self.fingerprint("final")
+    def unchanged(self, before: Sides, what: str, settle: float = 0.0) -> None:
+        """Fail naming every byte and runtime file that differs from `before`; `settle` seconds let a
+        remote program that lost its connection finish exiting first."""
+        deadline = time.monotonic() + settle
+        after = self.prints()
+        while after != before and time.monotonic() < deadline:
+            time.sleep(0.2)
+            after = self.prints()
+        changes = after.changes_since(before)
+        self.record.add_evidence(self._label("unchanged"), {"what": what, "changes": changes})
+        assert not changes, f"{what} changed a side: {json.dumps(changes)[:1500]}"
+
+    def assert_same_trees(self, wall_clock: Collection[str] = ()) -> None:
+        """Both datasets byte-identical and settled; the replayable `final` fingerprint leaves out the
+        files in `wall_clock` (written by an engine command that stamps them with the real clock) and,
+        when there are any, masks the wall-clock fields of the event log (`replay_print`)."""
+        local, remote = fingerprint_tree(self.local), fingerprint_tree(self.hpc)
+        if wall_clock:
+            self.record.add_evidence("left_out_of_fingerprint", {"files": sorted(wall_clock), **WALL_CLOCK})
+            prints = {
+                "local": replay_print(self.local, wall_clock),
+                "remote": replay_print(self.hpc, wall_clock),
+            }
+        else:
+            prints = {"local": local.digest, "remote": remote.digest}
+        self.record.add_fingerprint("final", prints)
         differences = compare(local, remote)
         assert differences.is_empty, json.dumps(differences.as_dict(), indent=1)
+        now = self.prints()._asdict().items()
+        settled = {side: state.leftovers for side, state in now if state.leftovers}
+        assert not settled, f"runtime files left in the wrong state: {settled}"
+
+
+WALL_CLOCK = {
+    "why": "the real `usr attach` command stamps what it writes with the wall clock and this machine",
+    "event_fields": ["timestamp_utc", "actor", "dataset.root", "args.input", "artifacts"],
+}
+
+
+def replay_print(dataset: Path, wall_clock: Collection[str]) -> str:
+    """A dataset's digest without the wall-clock files named and with the event log's wall-clock
+    fields masked: what the same seed reproduces byte for byte even through a real `usr attach`."""
+    kept = [entry for entry in fingerprint_tree(dataset).entries if entry.path not in wall_clock]
+    log = dataset / ".events.log"
+    lines = []
+    for line in log.read_bytes().splitlines() if log.is_file() else []:
+        event = json.loads(line)
+        for field in ("timestamp_utc", "actor", "artifacts"):
+            event.pop(field, None)
+        event.get("dataset", {}).pop("root", None)
+        event.get("args", {}).pop("input", None)
+        lines.append(json.dumps(event, sort_keys=True))
+    kept = [entry for entry in kept if entry.path != ".events.log"]
+    body = TreeFingerprint.of(kept).digest + "\n" + "\n".join(lines)
+    return blake3.blake3(body.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _explains(result: EngineResult) -> bool:
+    """A refusal in the engine's own words: some message, and not an unhandled exception's traceback."""
+    return bool(result.message.strip()) and "Traceback (most recent call last)" not in result.message
+
+
+def _first(result: EngineResult) -> str:
+    lines = [line.strip() for line in result.message.splitlines() if line.strip()]
+    return lines[0][:200] if lines else f"exit {result.exit_code}"
 
 
 def _landed(

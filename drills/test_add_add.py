@@ -21,7 +21,12 @@ from usr_harness.report.fingerprint import compare, fingerprint_tree
 
 from .conftest import DATASET, REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.slow]  # 3-5 syncs over SSH per case
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.slow,
+    pytest.mark.enforces("H-nothing-lost"),
+]  # 3-5 syncs over SSH per case
 
 NOTE = "_artifacts/notes.txt"
 OLD = "_artifacts/old.txt"
@@ -211,7 +216,7 @@ def test_first_sync_without_a_base_still_refuses_to_delete(sync: Sync):
     result = sync.pull()
     assert sync.refused(result, "diverged"), result.message
     assert NOTE in result.audit["data"]["error"]["paths"]
-    assert sync.prints() == before
+    sync.unchanged(before, "a refused first sync")
 
 
 def _log(tree: Path) -> bytes:

@@ -21,7 +21,15 @@ from usr_harness.faults.small_disk import resize, used_bytes
 
 from .conftest import Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.fault, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.fault,
+    pytest.mark.slow,
+    pytest.mark.enforces(
+        "docs/operations/sync/audit-loop.md#failure-handling", "H-disk-full", "H-failure-changes-nothing"
+    ),
+]
 
 ROOMY = 64 << 20
 HEADROOM = 1 << 20

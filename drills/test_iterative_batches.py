@@ -6,7 +6,11 @@ import pytest
 
 from .conftest import Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.enforces("docs/operations/sync/quickstart.md#iterative-batch-loop-hpc-clone---local-clone"),
+]
 
 
 def test_iterative_rounds_end_byte_identical(sync: Sync, drill_scale: dict):

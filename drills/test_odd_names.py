@@ -21,7 +21,7 @@ from usr_harness.corrupt.remote_tree import RemoteTree
 
 from .conftest import REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.enforces("H-odd-names")]
 
 CAFE = "café.txt"
 CARRIED = {

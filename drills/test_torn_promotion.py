@@ -27,7 +27,11 @@ from usr_harness.report.fingerprint import compare, fingerprint_tree
 
 from .conftest import DATASET, REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.enforces("docs/operations/sync/audit-loop.md#failure-handling", "H-crash-safe"),
+]
 
 SURVIVABLE = ("transport", "staging", "lock")
 """What a command may say when its other end was killed: never a verdict on the data or the keys."""

@@ -8,11 +8,12 @@ cd "$(dirname "$0")/.."
 engine=${1:?usage: scripts/peer.sh PATH/TO/upstream/bin/usr [--all] [pytest args]}
 shift
 golden=fixtures/peer/upstream-9acd6684b.json
-# The CI selection, chosen by value: every runbook drill, security, event history, locks, and the
-# corruption matrix's same-size overlay flip on either side (each matrix case costs upstream ~90 s).
+# The CI selection, chosen by value: every runbook drill, security, event history, locks, the
+# adversarial cases through upstream's own import / namespace / validate / pull, and the corruption
+# matrix's same-size overlay flip on either side (each matrix case costs upstream ~90 s).
 selection=(
   drills/test_runbook_drills.py drills/test_security.py drills/test_event_history.py drills/test_locks.py
-  drills/test_corruption_matrix.py
+  drills/test_adversarial_schemas.py drills/test_corruption_matrix.py
   -k "not test_corruption_is_detected_as_declared or derived.byte-flip"
 )
 if [ "${1:-}" = "--all" ]; then

@@ -14,18 +14,42 @@ pytest_plugins = ["pytester"]
 DRILLS = """
 import pytest
 
+from usr_harness.engines import make_engine
+from usr_harness.pytest_plugin import unsupported
+
+pytestmark = pytest.mark.enforces("H-hostile-input")
+
+def _engine_call(tmp_path):
+    make_engine(tmp_path).run("validate", "absent")
+
 @pytest.mark.drill
-def test_passes(drill):
+def test_passes(drill, tmp_path):
+    _engine_call(tmp_path)
     drill.add_evidence("note", {"seed": drill.seed})
     drill.add_fingerprint("final", {"local": "a", "remote": "a"})
 
 @pytest.mark.drill
-def test_fails(drill):
+@pytest.mark.enforces("docs/operations/sync/fidelity-drills.md#drill-3-overlay-schema-attack-surface")
+def test_fails(drill, tmp_path):
+    _engine_call(tmp_path)
     assert drill.seed < 0
 
 @pytest.mark.drill
 def test_unknown(drill):
     pytest.skip("blind spot")
+
+@pytest.mark.drill
+def test_unsupported(drill):
+    unsupported("engine mine has no --lock-timeout SECONDS")
+
+@pytest.mark.drill
+def test_no_engine_call(drill):
+    pass
+
+@pytest.mark.drill
+@pytest.mark.enforces()
+def test_no_source(drill, tmp_path):
+    _engine_call(tmp_path)
 
 def test_not_a_drill():
     pass
@@ -104,14 +128,24 @@ def test_verdicts_and_evidence_reach_drills_jsonl(pytester: pytest.Pytester, wor
     if workers:
         args += ["-n", str(workers)]
     result = pytester.runpytest_subprocess(*args)
-    result.assert_outcomes(passed=2, failed=1, skipped=1)
+    result.assert_outcomes(passed=4, failed=1, skipped=2)
     lines = _lines(report / "drills.jsonl")
-    assert set(lines) == {"test_passes", "test_fails", "test_unknown"}
-    assert [lines[n]["verdict"] for n in ("test_passes", "test_fails", "test_unknown")] == [
-        "pass",
-        "fail",
-        "unknown",
-    ]
+    names = ("test_passes", "test_fails", "test_unknown", "test_unsupported", "test_no_engine_call")
+    assert set(lines) == {*names, "test_no_source"}
+    verdicts = ["pass", "fail", "unknown", "unsupported", "unknown"]
+    assert [lines[n]["verdict"] for n in names] == verdicts
+    assert lines["test_passes"]["engine_calls"] == 1 and lines["test_no_engine_call"]["engine_calls"] == 0
+    assert lines["test_passes"]["message"] == "pass: holds H-hostile-input"
+    assert lines["test_fails"]["message"].startswith(
+        "fail (runbook violation of docs/operations/sync/fidelity-drills.md#drill-3-overlay-schema-attack-"
+        "surface, H-hostile-input): AssertionError"
+    )
+    assert lines["test_unsupported"]["message"] == "unsupported: engine mine has no --lock-timeout SECONDS"
+    assert (
+        lines["test_no_engine_call"]["message"] == "unknown: harness defect: the drill ran no engine command"
+    )
+    # A marker with no argument adds nothing: the module's rule is still the drill's only source.
+    assert lines["test_no_source"]["enforces"] == ["H-hostile-input"]
     assert lines["test_passes"]["evidence"]["note"] == {"seed": lines["test_passes"]["seed"]}
     assert lines["test_passes"]["fingerprints"]["final"] == {"local": "a", "remote": "a"}
     assert lines["test_fails"]["evidence"]["failure"].startswith("AssertionError: assert ")
@@ -121,6 +155,22 @@ def test_verdicts_and_evidence_reach_drills_jsonl(pytester: pytest.Pytester, wor
     summary = result.stdout.str().split("usr-harness: reproduce the failing drills", 1)[1]
     assert "test_drills.py::test_fails: AssertionError" in summary and f"  cd {pytester.path} && " in summary
     assert "test_unknown" not in summary.split("short test summary")[0]
+
+
+def test_a_drill_naming_no_source_is_unknown_and_an_unknown_source_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_bare="import pytest\n\n@pytest.mark.drill\ndef test_bare(drill):\n    pass\n",
+        test_typo="import pytest\n\n@pytest.mark.enforces('H-no-such-rule')\ndef test_typo():\n    pass\n",
+    )
+    report = pytester.path / "out"
+    pytester.runpytest_subprocess("test_bare.py", f"--drill-report-dir={report}", "-p", "no:cacheprovider")
+    line = _lines(report / "drills.jsonl")["test_bare"]
+    assert line["verdict"] == "unknown" and "names no runbook clause" in line["message"]
+    typo = pytester.runpytest_subprocess("test_typo.py", "-p", "no:cacheprovider")
+    assert typo.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown drill source 'H-no-such-rule'" in typo.stderr.str()
 
 
 def test_same_seed_same_drill_seeds(pytester: pytest.Pytester) -> None:

@@ -33,6 +33,8 @@ MARKERS = {
     "slow": "takes more than a few seconds",
     "adversarial": "runs hostile inputs from the adversarial catalogue",
     "corruption": "applies corruptions from the corruption catalogue",
+    "enforces(*sources)": "what a drill holds the engine to: runbook clauses "
+    "(docs/operations/...md#section) or hardening rule ids (H-...), see docs/contract.md",
 }
 DRILL_PROPERTY = "usr_drill"
 DEFAULT_SEED = 1729
@@ -151,6 +153,34 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(reporter, "usr-harness-drill-reporter")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A drill citing a malformed runbook clause or an unknown hardening rule is a usage error."""
+    from usr_harness.report.sources import kind_of
+
+    wrong = []
+    for item in items:
+        for source in sources_of(item):
+            try:
+                kind_of(source)
+            except ValueError as error:
+                wrong.append(f"{item.nodeid}: {error}")
+    if wrong:
+        raise pytest.UsageError("\n".join(wrong))
+
+
+def sources_of(item: pytest.Item) -> list[str]:
+    """The runbook clauses and hardening rules a drill enforces, in marker order, each once."""
+    found: list[str] = []
+    for marker in item.iter_markers("enforces"):
+        found += [str(arg) for arg in marker.args if str(arg) not in found]
+    return found
+
+
+def unsupported(reason: str) -> None:
+    """End the drill as `unsupported`: the engine lacks a feature the drill needs (`reason` names it)."""
+    pytest.skip(f"unsupported: {reason}")
+
+
 def drill_seed_of(config: pytest.Config) -> int:
     seed = config.getoption("--drill-seed")
     return DEFAULT_SEED if seed is None else int(seed)
@@ -219,6 +249,7 @@ class DrillRecord:
     engine_cmd: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     fingerprints: dict[str, Any] = field(default_factory=dict)
+    enforces: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
     def add_evidence(self, name: str, value: Any) -> None:
@@ -237,13 +268,17 @@ def stable_seed(base: int, nodeid: str) -> int:
 @pytest.fixture
 def drill(request: pytest.FixtureRequest) -> DrillRecord:
     """Record this test as a drill; evidence added to it lands in the drill report."""
+    from usr_harness.engines.adapter import engine_calls
+
     config = request.config
     record = DrillRecord(
         nodeid=request.node.nodeid,
         seed=stable_seed(drill_seed_of(config), request.node.nodeid),
         engine=engine_name_of(config),
         engine_cmd=config.getoption("--engine-cmd"),
+        enforces=sources_of(request.node),
     )
+    calls = engine_calls()
     yield record
     remote = request.node.funcargs.get("drill_remote")
     if isinstance(remote, DrillRemote) and remote.host:
@@ -252,6 +287,8 @@ def drill(request: pytest.FixtureRequest) -> DrillRecord:
         "seed": record.seed,
         "engine": record.engine,
         "engine_cmd": record.engine_cmd,
+        "enforces": record.enforces,
+        "engine_calls": engine_calls() - calls,
         "evidence": record.evidence,
         "fingerprints": record.fingerprints,
         "duration_seconds": round(time.monotonic() - record.started, 3),
@@ -407,14 +444,6 @@ def drill_engine(request: pytest.FixtureRequest, tmp_path: Path, drill_remote: D
     return make_drill_engine(request.config, tmp_path / "local", drill_remote, tmp_path / "engine")
 
 
-def _verdict(outcomes: list[str]) -> str:
-    if "failed" in outcomes:
-        return "fail"
-    if "skipped" in outcomes:
-        return "unknown"
-    return "pass"
-
-
 def _reason(report: pytest.TestReport) -> str | None:
     """Why a phase did not pass, in one line: the skip reason or the failure's crash message."""
     if report.skipped and isinstance(report.longrepr, tuple):
@@ -451,14 +480,19 @@ class DrillReporter:
         payloads = [json.loads(value) for key, value in report.user_properties if key == DRILL_PROPERTY]
         if not payloads:
             return
+        from usr_harness.report.verdicts import decide, drill_message
+
         reproduce = reproduce_of(self.config, report.nodeid)
-        line = {"nodeid": report.nodeid, "verdict": _verdict(outcomes), "reproduce": reproduce}
+        line = {"nodeid": report.nodeid, "reproduce": reproduce}
         line.update(payloads[-1])
-        if line["verdict"] == "fail":
-            self.failed.append((report.nodeid, reason or "", reproduce))
-        if reason:
-            key = "failure" if line["verdict"] == "fail" else "unknown_because"
-            line["evidence"] = {key: reason, **line.get("evidence", {})}
+        verdict, why = decide(outcomes, reason, engine_calls=line["engine_calls"], enforces=line["enforces"])
+        line["verdict"] = verdict
+        line["message"] = drill_message(verdict, why, line["enforces"])
+        if verdict == "fail":
+            self.failed.append((report.nodeid, why or "", reproduce))
+        if why:
+            key = {"fail": "failure", "unsupported": "unsupported_because"}.get(verdict, "unknown_because")
+            line["evidence"] = {key: why, **line.get("evidence", {})}
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)

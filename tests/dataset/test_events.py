@@ -130,6 +130,8 @@ GOOD = b'{"a":1}\n{"b":[1,2]}\n'
         (GOOD + b'{"a":"' + b"x" * MAX_EVENT_BYTES + b'"}\n', 3, "oversize"),
         (GOOD + b'{"c":3}', 3, "missing final newline"),
         (GOOD + b'{"c":', 3, "not JSON"),
+        (GOOD + b'{"args":{"api_token":"hunter2"}}\n', 3, "key 'api_token' is a secret written unredacted"),
+        (b'{"args":{"n":[{"password":"x"}]}}\n', 1, "key 'password'"),
     ],
 )
 def test_validator_names_the_first_bad_line(data: bytes, line: int, token: str) -> None:

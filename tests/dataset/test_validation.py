@@ -90,6 +90,16 @@ def _records_metadata(key: str, value: str) -> Callable[[Dataset], None]:
     return edit
 
 
+def _snapshot_metadata(key: str, value: str) -> Callable[[Dataset], None]:
+    """A snapshot rewritten with one schema metadata key changed (its rows kept)."""
+
+    def edit(dataset: Dataset) -> None:
+        snapshot = next((dataset.path / "_snapshots").glob("records-*.parquet"))
+        write_parquet(pq.read_table(snapshot), snapshot, metadata={key: value})
+
+    return edit
+
+
 def _set(table: pa.Table, name: str, values: list) -> pa.Table:
     field = table.schema.field(name)
     return table.set_column(table.column_names.index(name), field, pa.array(values, field.type))
@@ -126,6 +136,7 @@ DAMAGE = [
     (_flip("records.parquet"), True, VerifyError, "records.parquet"),
     (_flip("_derived/densegen/part-*.parquet"), True, VerifyError, "part-"),
     (_flip("_snapshots/records-*.parquet"), True, VerifyError, "_snapshots"),
+    (_snapshot_metadata("usr:schema_version", "9"), True, SchemaError, "metadata usr:schema_version is '9'"),
     (
         _rewrite_records(lambda t: _set(t, "id", ["0" * 40, *t.column("id").to_pylist()[1:]])),
         True,

@@ -104,3 +104,29 @@ def test_a_command_profile_without_a_command_is_a_usage_error(tmp_path: Path) ->
 
     with pytest.raises(UsageError, match="engine profile upstream runs a command: give --engine-cmd"):
         make_engine(tmp_path / "root", profile="upstream")
+
+
+def test_dataset_commands_are_spelled_by_the_profile() -> None:
+    upstream, bundled = load_profile("upstream"), load_profile("bundled")
+    assert upstream.argv("import", dataset="d", path="/f.parquet", format="parquet") == [
+        "import", "d", "--from", "parquet", "--path", "/f.parquet"
+    ]  # fmt: skip
+    assert bundled.argv("import", dataset="d", path="/f.parquet", format="parquet")[:3] == [
+        "import",
+        "d",
+        "/f.parquet",
+    ]
+    attach = bundled.argv("attach", dataset="d", path="/o.parquet", namespace="infer", key="id")
+    assert attach == upstream.argv("attach", dataset="d", path="/o.parquet", namespace="infer", key="id")
+    assert bundled.argv("namespace-register", namespace="n", columns="n__a:int64") == [
+        "namespace", "register", "n", "--columns", "n__a:int64"
+    ]  # fmt: skip
+    mine = parse_profile({"commands": {"validate": ["check", "{dataset}"]}}, source="mine.toml")
+    assert mine.argv("validate", dataset="d") == ["check", "d"] and mine.commands["attach"][0] == "attach"
+    for wrong, message in (
+        ({"verify": ["x"]}, "unknown settings"),
+        ({"validate": "check {dataset}"}, "is a list of strings"),
+        ({"validate": ["check", "{datasett}"]}, "unknown placeholder"),
+    ):
+        with pytest.raises(UsageError, match=message):
+            parse_profile({"commands": wrong}, source="mine.toml")

@@ -63,6 +63,8 @@ def drill_line(nodeid: str, verdict: str, duration: float = 1.0, **evidence: obj
         "verdict": verdict,
         "seed": 1234,
         "engine": "bundled",
+        "enforces": ["H-hostile-input"],
+        "engine_calls": 1,
         "evidence": evidence,
         "fingerprints": {"final": {"local": DIGEST, "remote": DIGEST if verdict == "pass" else OTHER}},
         "duration_seconds": duration,
@@ -77,7 +79,9 @@ SAMPLE_LINES = [
         **{"pull-0": {"exit_code": 0}, "pull-0.audit": AUDIT},
     ),
     drill_line("drills/test_locks.py::test_busy_dataset[local]", "fail", 4.2, trace="x" * 3000),
-    drill_line(HOSTILE, "unknown", 0.05),
+    drill_line(
+        HOSTILE, "unsupported", 0.05, unsupported_because="engine upstream has no --lock-timeout SECONDS"
+    ),
     drill_line(
         f"{CORRUPTION}[derived.byte-flip-local]",
         "pass",
@@ -126,10 +130,14 @@ import time
 
 import pytest
 
+from usr_harness.engines import make_engine
 from usr_harness.report.fingerprint import fingerprint_tree
+
+pytestmark = pytest.mark.enforces("H-hostile-input")
 
 
 def _print(drill, tmp_path, content):
+    make_engine(tmp_path / "engine-root").run("validate", "absent")
     (tmp_path / "tree").mkdir()
     (tmp_path / "tree" / "records.txt").write_text(content)
     digest = fingerprint_tree(tmp_path / "tree").digest
@@ -144,7 +152,8 @@ def test_wall_clock(drill, tmp_path):
     _print(drill, tmp_path, f"written at {time.time_ns()}")
 
 
-def test_refused(drill):
+def test_refused(drill, tmp_path):
+    make_engine(tmp_path).run("validate", "absent")
     assert drill.seed < 0, "a failing drill"
 
 

@@ -36,7 +36,12 @@ def test_report_is_valid_against_the_published_schema(sample_run: Path, schema: 
     assert json.loads((sample_run / "report.json").read_text()) == data
     assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION == data["schema_version"]
     assert schema_errors(data, schema) == []
-    assert data["summary"] == {"total": 6, "pass": 2, "fail": 2, "unknown": 2}
+    assert data["summary"] == {"total": 6, "pass": 2, "fail": 2, "unsupported": 1, "unknown": 1}
+    assert data["failures"] == {"runbook": 0, "hardening": 2} and data["drove_engine"] == 6
+    assert data["message"] == (
+        "6 drills: 2 pass, 2 fail, 1 unsupported, 1 unknown; 0 runbook violations, 2 hardening gaps; "
+        "6 drove an engine command"
+    )
     reproduce = {drill["nodeid"]: drill["reproduce"] for drill in data["drills"]}
     assert reproduce[HOSTILE] == (
         "cd /nonexistent/rootdir && pytest "

@@ -47,7 +47,7 @@ def test_compare_lists_both_sides_and_counts_each_kind_of_move() -> None:
         "unknown->absent": 1,
         "absent->pass": 1,
     }
-    assert right.by_engine == {"upstream": {"total": 3, "pass": 2, "fail": 1, "unknown": 0}}
+    assert right.by_engine == {"upstream": {"total": 3, "pass": 2, "fail": 1, "unsupported": 0, "unknown": 0}}
 
 
 def test_check_names_moved_drills_and_drills_the_golden_does_not_know() -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests.report.conftest import run_tiny
 from usr_harness.report.build import RunSettings, write_run_files
-from usr_harness.report.model import Report
+from usr_harness.report.model import Report, load_report
 from usr_harness.report.replay import DrillComparison, compare_reports, pytest_args, replay
 
 TINY = "drills/test_tiny.py::"
@@ -69,3 +73,25 @@ def test_pytest_args_anchor_nodeids_at_the_rootdir(tiny_drills: Path, tmp_path: 
     assert args[0] == f"{tiny_drills}/drills/test_tiny.py::test_steady"
     assert {"--drill-seed=7", "--drill-scale=medium", "--engine-cmd=my-usr --flag"} <= set(args)
     assert f"--junitxml={tmp_path / 'next/junit.xml'}" in args and f"--rootdir={tiny_drills}" in args
+
+
+@pytest.mark.ssh
+def test_a_runbook_walk_through_the_real_usr_attach_replays_to_the_same_fingerprints(tmp_path: Path) -> None:
+    """The walks run `usr attach`, which stamps its part and event line with the wall clock; the
+    replayable `final` print leaves those out by name, so the same seed gives the same prints
+    (main: `final.local` / `final.remote` differed on every run)."""
+    root = Path(__file__).resolve().parents[2]
+    walk = "drills/test_runbook_commands.py::test_every_runbook_command_runs_as_written[quickstart]"
+    runs = []
+    for name in ("first", "again"):
+        run_dir = tmp_path / name
+        args = [sys.executable, "-m", "pytest", walk, "-q", "-p", "no:cacheprovider", "--drill-seed=5"]
+        done = subprocess.run(
+            [*args, f"--drill-report-dir={run_dir}"], cwd=root, capture_output=True, timeout=600
+        )
+        assert done.returncode == 0, done.stdout.decode()[-2000:]
+        runs.append(load_report(run_dir))
+    [comparison] = compare_reports(*runs)
+    assert comparison.matches and comparison.compared_prints == 1, comparison.describe()
+    left_out = runs[0].drills[0].evidence["left_out_of_fingerprint"]
+    assert left_out["files"] and "timestamp_utc" in left_out["event_fields"]

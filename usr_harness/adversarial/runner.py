@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from usr_harness.adversarial.model import AdversarialCase, CaseEnv, CaseOutcome, HostileInput
@@ -122,6 +123,16 @@ def apply_case(
     """
     if _engine_missing(case, puller, remote_root):
         return CaseOutcome(case.id, None, "", matched=False, derived_unchanged=True, skipped=ENGINE_MISSING)
+    with staged(case, root, dataset_id, seed=seed, remote_root=remote_root) as (env, given):
+        return _judge(case, env, given, puller)
+
+
+@contextmanager
+def staged(
+    case: AdversarialCase, root: Path, dataset_id: str, *, seed: int = 0, remote_root: Path | None = None
+) -> Iterator[tuple[CaseEnv, HostileInput]]:
+    """The case's input built against an existing dataset (see `require_fixture`), for a caller that
+    applies it its own way (an engine's command line); whatever the build planted is taken back after."""
     require_fixture(Path(root), dataset_id)
     with tempfile.TemporaryDirectory(prefix="usr-adversarial-") as scratch:
         env = CaseEnv(Path(root), dataset_id, seed, Path(scratch), remote_root)
@@ -134,7 +145,7 @@ def apply_case(
             given = case.build(env)
             planted = set(tree_digest(env.dataset_dir)) - existing
             edited = registry.read_bytes() != saved
-            return _judge(case, env, given, puller)
+            yield env, given
         finally:
             _take_back(env, saved if edited else None, planted, existing)
 

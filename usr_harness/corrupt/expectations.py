@@ -164,7 +164,7 @@ STRICT: dict[tuple[str, str], tuple[Remote, Local]] = {
     ("snapshots", "stray-file"): _added(SCHEMA),
     ("snapshots", "rename"): _renamed(BLIND),
     ("snapshots", "footer-damage"): _immutable(VERIFY),
-    ("snapshots", "kv-tamper"): _immutable(BLIND),
+    ("snapshots", "kv-tamper"): _immutable(SCHEMA),
     ("derived", "delete"): _removed(BLIND),
     ("derived", "truncate"): _immutable(SCHEMA),
     ("derived", "byte-flip"): _immutable(VERIFY),

@@ -195,6 +195,26 @@ def _line_problem(line: bytes) -> str | None:
         return f"not JSON ({error})"
     if not isinstance(value, dict):
         return f"not an object (a JSON {type(value).__name__})"
+    secret = _unredacted(value)
+    if secret is not None:
+        return f"the value under key {secret!r} is a secret written unredacted"
+    return None
+
+
+def _unredacted(obj: object) -> str | None:
+    """The first secret-looking key, at any depth, whose value is not the redaction mark."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if is_secret_key(key) and value != REDACTED:
+                return str(key)
+            found = _unredacted(value)
+            if found is not None:
+                return found
+    elif isinstance(obj, list):
+        for value in obj:
+            found = _unredacted(value)
+            if found is not None:
+                return found
     return None
 
 

@@ -87,13 +87,7 @@ def known_registries(dataset_dir: Path, current: Registry) -> dict[str, Registry
 def _check_records_file(ds: Dataset, known: dict[str, Registry] | None) -> None:
     footer = read_footer(ds.records_path)
     check_core_columns(footer.schema.to_arrow_schema().empty_table(), dataset=ds.id, what="records.parquet")
-    metadata = read_kv_metadata(ds.records_path)
-    for name, expected in RECORDS_METADATA.items():
-        if metadata.get(name) != expected:
-            raise SchemaError(
-                f"{ds.id}: records.parquet metadata {name} is {metadata.get(name)!r}, expected {expected!r}",
-                dataset=ds.id,
-            )
+    metadata = _check_schema_metadata(ds, ds.records_path)
     try:
         parse_rfc3339(metadata.get(META_DATASET_CREATED_AT, ""))
     except ValueError:
@@ -230,6 +224,18 @@ def _check_derived_folders(ds: Dataset) -> None:
             )
 
 
+def _check_schema_metadata(ds: Dataset, path: Path) -> dict[str, str]:
+    """The records schema metadata every records file and snapshot carries; returns all of it."""
+    metadata = read_kv_metadata(path)
+    for name, expected in RECORDS_METADATA.items():
+        if metadata.get(name) != expected:
+            raise SchemaError(
+                f"{ds.id}: {path.name} metadata {name} is {metadata.get(name)!r}, expected {expected!r}",
+                dataset=ds.id,
+            )
+    return metadata
+
+
 def validate_dataset(ds: Dataset, *, strict: bool = False) -> None:
     """Raise the first problem found; return quietly when the dataset keeps every rule checked."""
     refuse_if_mid_promotion(ds.path, ds.id)
@@ -258,4 +264,5 @@ def validate_dataset(ds: Dataset, *, strict: bool = False) -> None:
         check_core_columns(
             read_footer(path).schema.to_arrow_schema().empty_table(), dataset=ds.id, what=path.name
         )
+        _check_schema_metadata(ds, path)
     validate_event_log(read_event_log(ds.path), source=f"{ds.id}/{EVENTS_FILE}")

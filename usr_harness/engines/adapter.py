@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,18 @@ from usr_harness.errors import INTERRUPTED_EXIT, UsageError
 SECTIONS = ("primary", "meta", ".events.log", "_snapshots", "_derived", "_auxiliary")
 OWN_CLI = "python -m usr_harness.cli.usr"
 TEXT_TAIL = 2000
+_CALLS = [0]
+_CALLS_LOCK = threading.Lock()
+
+
+def engine_calls() -> int:
+    """Engine commands this process has run or started so far: a drill that ran none judged nothing."""
+    return _CALLS[0]
+
+
+def _count_call() -> None:
+    with _CALLS_LOCK:
+        _CALLS[0] += 1
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,7 @@ class Engine:
         return self.profile.missing(*capabilities)
 
     def run(self, *args: str, audit: bool = False, env: dict[str, str] | None = None) -> EngineResult:
+        _count_call()
         with tempfile.TemporaryDirectory(prefix="usr-engine-", dir=self.workdir) as scratch:
             argv, extra, audit_path = self._prepare(Path(scratch), args, audit, env)
             in_process = self.profile.runner == "in-process" and env is None and not extra
@@ -120,6 +134,7 @@ class Engine:
 
     def start(self, *args: str, audit: bool = False, env: dict[str, str] | None = None) -> RunningCommand:
         """Start a command in a process of its own and return at once, so a drill can stop or kill it."""
+        _count_call()
         scratch = Path(tempfile.mkdtemp(prefix="usr-engine-", dir=self.workdir))
         argv, extra, audit_path = self._prepare(scratch, args, audit, env or {})
         return self._launch(scratch, argv, extra, audit_path)
@@ -172,7 +187,20 @@ class Engine:
         return self.run("events", "merge", dataset, remote)
 
     def validate(self, dataset: str, *flags: str) -> EngineResult:
-        return self.run("validate", dataset, *flags)
+        return self.run(*self.profile.argv("validate", dataset=dataset), *flags)
+
+    def attach(self, dataset: str, path: Path, namespace: str, key: str = "id") -> EngineResult:
+        """`usr attach` of one overlay file, in the profile's own spelling."""
+        words = self.profile.argv("attach", dataset=dataset, path=str(path), namespace=namespace, key=key)
+        return self.run(*words)
+
+    def import_file(self, dataset: str, path: Path, fmt: str = "parquet") -> EngineResult:
+        """`usr import` of one records file, in the profile's own spelling."""
+        return self.run(*self.profile.argv("import", dataset=dataset, path=str(path), format=fmt))
+
+    def register_namespace(self, namespace: str, columns: str) -> EngineResult:
+        """`usr namespace register NAME --columns name:type,...`, in the profile's own spelling."""
+        return self.run(*self.profile.argv("namespace-register", namespace=namespace, columns=columns))
 
     def doctor(self, remote: str) -> EngineResult:
         if self.profile.doctor_style == "option":

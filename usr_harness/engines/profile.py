@@ -44,6 +44,17 @@ CAPABILITIES: dict[str, str] = {
 }
 
 
+#: Dataset commands a drill drives besides diff/pull/push, as argv templates; a profile may respell them.
+DEFAULT_COMMANDS: dict[str, tuple[str, ...]] = {
+    "attach": ("attach", "{dataset}", "--path", "{path}", "--namespace", "{namespace}", "--key", "{key}"),
+    "import": ("import", "{dataset}", "{path}", "--format", "{format}"),
+    "validate": ("validate", "{dataset}"),
+    "namespace-register": ("namespace", "register", "{namespace}", "--columns", "{columns}"),
+}
+PLACEHOLDERS = ("dataset", "path", "namespace", "key", "format", "columns")
+IMPORT_FORMATS = ("parquet", "jsonl", "csv")
+
+
 @dataclass(frozen=True)
 class OutcomeRules:
     """How an engine's failure is read back into one of the contract's error families."""
@@ -86,6 +97,13 @@ class EngineProfile:
     source: str
     global_args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    commands: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_COMMANDS))
+    import_format: str = "parquet"
+    """The records file format a drill hands `import` (an engine may read only text formats)."""
+
+    def argv(self, command: str, **values: str) -> list[str]:
+        """The engine's own words for `command` (attach, import, validate, namespace-register)."""
+        return [part.format(**values) for part in self.commands[command]]
 
     def has(self, capability: str) -> bool:
         if capability not in CAPABILITIES:
@@ -149,6 +167,8 @@ def parse_profile(data: Any, *, source: str) -> EngineProfile:
         "outcome",
         "global_args",
         "env",
+        "commands",
+        "import_format",
     }
     _no_unknown(data, known, source)
     capabilities = frozenset(data.get("capabilities", []))
@@ -181,7 +201,29 @@ def parse_profile(data: Any, *, source: str) -> EngineProfile:
         source=source,
         global_args=tuple(str(arg) for arg in data.get("global_args", [])),
         env={str(key): str(value) for key, value in data.get("env", {}).items()},
+        commands=_commands(data.get("commands", {}), source),
+        import_format=_choice(data, "import_format", IMPORT_FORMATS, "parquet", source),
     )
+
+
+def _commands(given: Any, source: str) -> dict[str, tuple[str, ...]]:
+    """The default templates with the profile's respellings; an unknown command or placeholder is named."""
+    if not isinstance(given, dict):
+        raise UsageError(f"engine profile {source!r}: commands is a table of argv templates")
+    _no_unknown(given, set(DEFAULT_COMMANDS), source)
+    commands = dict(DEFAULT_COMMANDS)
+    for name, template in given.items():
+        if not isinstance(template, list) or not all(isinstance(part, str) for part in template):
+            raise UsageError(f"engine profile {source!r}: commands.{name} is a list of strings")
+        try:
+            [part.format(**{key: "" for key in PLACEHOLDERS}) for part in template]
+        except (KeyError, IndexError, ValueError) as error:
+            raise UsageError(
+                f"engine profile {source!r}: commands.{name} has an unknown placeholder {error}; "
+                f"known: {', '.join('{' + key + '}' for key in PLACEHOLDERS)}"
+            ) from None
+        commands[name] = tuple(template)
+    return commands
 
 
 def _choice(data: dict, key: str, allowed: tuple[str, ...], default: str, source: str) -> str:

@@ -55,6 +55,8 @@ def _judge(drill: DrillEntry, key: str, expected: str, observed: str | None) -> 
     failed = _failure_line(drill, key)
     if failed:
         return "mismatch", failed
+    if expected == NA:
+        return "match", "passed by untouched: the command does not read it"
     if expected == BLIND:
         if observed == UNCHANGED:
             return "blind-spot", f"known blind spot: the {profile} profile cannot see this change"
@@ -73,7 +75,7 @@ def corruption_checks(drills: Iterable[DrillEntry]) -> list[Check]:
             continue
         seen = observed if isinstance(observed, dict) else {}
         for key, outcome in expected.items():
-            if outcome == NA:
+            if outcome == NA and key not in seen:
                 continue
             got = seen.get(key)
             kind, note = _judge(drill, key, str(outcome), None if got is None else str(got))

@@ -17,8 +17,9 @@ from usr_harness.report.compare import ABSENT, VerdictRow, compare_verdicts, ver
 from usr_harness.report.model import VERDICTS, Report
 
 GOLDEN_VERSION = 1
-#: How a verdict is judged: a real defect of the engine, the engine right, or not judged (and why).
-CLASSES = ("defect", "right", "unknown")
+#: How a verdict is judged: a real defect of the engine, the engine right, a feature the engine
+#: lacks (unsupported), or a harness that could not decide (unknown, a harness defect).
+CLASSES = ("defect", "right", "unsupported", "unknown")
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,13 @@ def refreshed(golden: Golden | None, report: Report, engine_version: str) -> Gol
         if old is not None and old.verdict == drill.verdict:
             drills[drill.nodeid] = old
             continue
-        reason = str(drill.evidence.get("failure") or drill.evidence.get("unknown_because") or "")
-        judged = {"pass": "right", "unknown": "unknown", "fail": "defect"}[drill.verdict]
+        reason = drill.why
+        judged = {"pass": "right", "unsupported": "unsupported", "unknown": "unknown", "fail": "defect"}[
+            drill.verdict
+        ]
         why = {
             "pass": "the engine meets the drill's contract",
+            "unsupported": reason or "a feature the engine lacks",
             "unknown": reason or "not judged",
             "fail": "REVIEW: " + (reason or "failed"),
         }[drill.verdict]

@@ -24,7 +24,7 @@ KIND_NOUNS = {
 }
 CHART_LIMIT = 40
 LABEL_CHARS = 68  # what fits the chart's 470 px label column in 11 px monospace
-GLYPHS = {"pass": "✓", "fail": "✗", "unknown": "?"}
+GLYPHS = {"pass": "✓", "fail": "✗", "unsupported": "–", "unknown": "?"}
 STEP_CLASSES = {"passed": "pass", "failed": "fail", "skipped": "unknown"}
 
 STYLE = """
@@ -38,9 +38,9 @@ th{background:#f6f8fa;font-weight:600}tr+tr td{border-top:1px solid #eaeef2}
 .tile .n{display:block;font-size:30px;font-weight:700}
 .banner{padding:10px 14px;border-radius:6px;font-weight:600;font-size:16px}
 .verdict-pass{background:#dafbe1;color:#116329}.verdict-fail{background:#ffebe9;color:#a40e26}
-.verdict-unknown{background:#fff8c5;color:#7d4e00}.verdict-total{background:#eaeef2}
+.verdict-unknown{background:#fff8c5;color:#7d4e00}.verdict-unsupported{background:#ddf4ff;color:#0550ae}.verdict-total{background:#eaeef2}
 td.cell{width:56px;text-align:center;font-weight:700}td.cell.on.pass{background:#2da44e;color:#fff}
-td.cell.on.fail{background:#cf222e;color:#fff}td.cell.on.unknown{background:#d4a72c;color:#fff}
+td.cell.on.fail{background:#cf222e;color:#fff}td.cell.on.unknown{background:#d4a72c;color:#fff}td.cell.on.unsupported{background:#54aeff;color:#fff}
 tr.module-row th{background:#eef1f4;font-size:13px}.num{text-align:right;white-space:nowrap}
 .name{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;overflow-wrap:anywhere}
 #drill-matrix td.name{min-width:22em}#drill-matrix td.evidence{width:34%}
@@ -107,13 +107,15 @@ def _summary(report: Report) -> str:
     steps = report.steps
     if steps is not None and steps.get("status") != "passed":
         banner = ("fail", f"cycle failed at step {steps.get('failed_step')}")
-    elif counts["fail"] or counts["unknown"]:
-        banner = ("fail" if counts["fail"] else "unknown", "drills need attention")
+    elif counts["fail"] or counts["unknown"] or counts["unsupported"]:
+        worst = next(v for v in ("fail", "unknown", "unsupported") if counts[v])
+        banner = (worst, report.message)
     else:
         banner = ("pass", f"all {counts['total']} drills pass" + (", cycle passed" if steps else ""))
     return (
         f'<section id="summary"><div class="banner verdict-{banner[0]}" id="status">{escape(banner[1])}</div>'
-        f'<div class="tiles">{html_tiles}</div></section>'
+        f'<div class="tiles">{html_tiles}</div>'
+        f'<div class="meta" id="run-message">{escape(report.message)}</div></section>'
     )
 
 
@@ -148,8 +150,8 @@ def _attention(drills: Iterable[DrillEntry]) -> str:
 
 
 def _why(drill: DrillEntry) -> str:
-    """Why a drill did not pass (the failure message, or which blind spot kept it unknown)."""
-    return f'<div class="why">{escape(drill.why)}</div>' if drill.why else ""
+    """Why a drill did not pass: its message (verdict, the source a failure breaks, the reason)."""
+    return f'<div class="why">{escape(drill.message)}</div>' if drill.verdict != "pass" else ""
 
 
 def _reproduce(drill: DrillEntry) -> str:
@@ -181,7 +183,7 @@ def _drill_matrix(drills: tuple[DrillEntry, ...]) -> str:
     bodies = []
     for module, members in modules.items():
         counts = " · ".join(f"{sum(d.verdict == v for d in members)} {v}" for v in VERDICTS)
-        rows = [f'<tr class="module-row"><th colspan="6">{escape(module)} — {counts}</th></tr>']
+        rows = [f'<tr class="module-row"><th colspan="7">{escape(module)} — {counts}</th></tr>']
         for drill in members:
             cells = "".join(
                 f'<td class="cell {v}{" on" if drill.verdict == v else ""}">'
@@ -281,7 +283,7 @@ def _durations(drills: tuple[DrillEntry, ...]) -> str:
     title = '<section id="durations"><h2>Durations</h2>'
     if not slowest:
         return title + '<p class="empty">No drills ran.</p></section>'
-    colours = {"pass": "#2da44e", "fail": "#cf222e", "unknown": "#d4a72c"}
+    colours = {"pass": "#2da44e", "fail": "#cf222e", "unsupported": "#54aeff", "unknown": "#d4a72c"}
     longest = max(d.duration_seconds for d in slowest) or 1.0
     label_width, bar_width, row = 470, 560, 18
     bars = []

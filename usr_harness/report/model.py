@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from usr_harness.errors import UsageError
+from usr_harness.report.verdicts import VERDICTS, drill_message, failure_counts, run_message
 
-SCHEMA_VERSION = 2
-VERDICTS = ("pass", "fail", "unknown")
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (2, 3)
+"""Version 2 reports (before `unsupported`, sources and messages) still read, with empty sources."""
 REPORT_FILE = "report.json"
 PAGE_FILE = "index.html"
 BUNDLED = "bundled"
@@ -35,11 +37,18 @@ class DrillEntry:
     engine: str = BUNDLED
     reproduce: str = ""
     """The command that runs this drill again as the run ran it (`report/reproduce.py`)."""
+    enforces: tuple[str, ...] = ()
+    """The runbook clauses and hardening rules the drill holds the engine to (`report/sources.py`)."""
+    engine_calls: int = 0
+    message: str = ""
 
     @property
     def why(self) -> str:
-        """The failure message, or what kept the verdict unknown; empty for a pass."""
-        return str(self.evidence.get("failure") or self.evidence.get("unknown_because") or "")
+        """The failure message, the missing feature, or what kept the verdict unknown; empty for a pass."""
+        for key in ("failure", "unsupported_because", "unknown_because"):
+            if self.evidence.get(key):
+                return str(self.evidence[key])
+        return ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +56,9 @@ class DrillEntry:
             "reproduce": self.reproduce,
             "engine": self.engine,
             "verdict": self.verdict,
+            "message": self.message,
+            "enforces": list(self.enforces),
+            "engine_calls": self.engine_calls,
             "seed": self.seed,
             "duration_seconds": self.duration_seconds,
             "evidence": self.evidence,
@@ -59,16 +71,23 @@ class DrillEntry:
         verdict = str(data["verdict"])
         if verdict not in VERDICTS:
             raise ValueError(f"{data['nodeid']}: unknown verdict {verdict!r}")
+        evidence = dict(data.get("evidence", {}))
+        enforces = tuple(str(source) for source in data.get("enforces", ()))
+        reasons = ("failure", "unsupported_because", "unknown_because")
+        why = str(next((evidence[key] for key in reasons if evidence.get(key)), ""))
         return cls(
             nodeid=str(data["nodeid"]),
             verdict=verdict,
             seed=int(data["seed"]),
             duration_seconds=float(data["duration_seconds"]),
-            evidence=dict(data.get("evidence", {})),
+            evidence=evidence,
             evidence_files={str(k): str(v) for k, v in data.get("evidence_files", {}).items()},
             fingerprints=dict(data.get("fingerprints", {})),
             engine=str(data.get("engine") or BUNDLED),
             reproduce=str(data.get("reproduce") or ""),
+            enforces=enforces,
+            engine_calls=int(data.get("engine_calls", 0)),
+            message=str(data.get("message") or drill_message(verdict, why, enforces)),
         )
 
 
@@ -108,6 +127,20 @@ class Report:
         return verdict_counts(self.drills)
 
     @property
+    def failures(self) -> dict[str, int]:
+        """Failed drills by what they break: upstream's runbooks apart from this project's hardening."""
+        return failure_counts([{"verdict": d.verdict, "enforces": d.enforces} for d in self.drills])
+
+    @property
+    def drove_engine(self) -> int:
+        """Drills that ran at least one engine command."""
+        return sum(drill.engine_calls > 0 for drill in self.drills)
+
+    @property
+    def message(self) -> str:
+        return run_message(self.summary, self.failures, self.drove_engine)
+
+    @property
     def by_engine(self) -> dict[str, dict[str, int]]:
         """Verdict counts engine by engine (one engine per run; merged or compared runs hold more)."""
         engines = sorted({drill.engine for drill in self.drills})
@@ -126,7 +159,10 @@ class Report:
             "scale": self.scale,
             "rootdir": self.rootdir,
             "versions": self.versions,
+            "message": self.message,
             "summary": self.summary,
+            "failures": self.failures,
+            "drove_engine": self.drove_engine,
             "engines": self.by_engine,
             "drills": [drill.as_dict() for drill in self.drills],
             "run_files": list(self.run_files),
@@ -138,8 +174,8 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise ValueError(f"report schema_version {version!r}; this harness reads {SCHEMA_VERSION}")
+        if version not in READABLE_VERSIONS:
+            raise ValueError(f"report schema_version {version!r}; this harness reads {READABLE_VERSIONS}")
         return cls(
             run_id=str(data["run_id"]),
             created_at=str(data["created_at"]),

@@ -36,7 +36,11 @@ def test_show_summarises_latest_run_by_folder_or_id(
     code, out, err = run(capsys, "report", "show", "--report-dir", str(reports))
     assert code == 0, err
     assert f"run {sample_run.name}" in out and "seed     7" in out and "engine   bundled" in out
-    assert "6 drills: 2 pass, 2 fail, 2 unknown" in out and "cycle failed (exit 1)" in out
+    assert (
+        "6 drills: 2 pass, 2 fail, 1 unsupported, 1 unknown" in out
+        and "2 hardening gaps" in out
+        and "cycle failed (exit 1)" in out
+    )
     assert HOSTILE in out and "drills/test_locks.py::test_busy_dataset[local]" in out
     assert "test_chained_loop_ends_up_to_date" not in out
     assert f"page: {reports / 'latest' / 'index.html'}" in out
@@ -124,6 +128,6 @@ def test_show_keeps_long_names_whole_at_80_columns_and_says_how_to_reproduce(
     write_run_files(run_dir, SETTINGS, steps=steps)
     code, out, err = run(capsys, "report", "show", str(run_dir))
     assert code == 0, err
-    assert nodeid in out and f"why: {failure}" in out
+    assert nodeid in out and f"why: fail (hardening gap of H-hostile-input): {failure}" in out
     assert f"reproduce: cd /nonexistent/rootdir && pytest '{nodeid}' --drill-seed=7" in out
     assert "…" not in out and "derived.footer-damage-remote" in out.split("Cycle steps")[1].split("\n")[1]

@@ -13,8 +13,9 @@ from usr_harness.errors import UsageError
 from usr_harness.report.compare import compare_verdicts, movement_summary, verdicts
 from usr_harness.report.golden import check_run, load_golden, refreshed
 from usr_harness.report.model import PAGE_FILE, Report, load_report
+from usr_harness.report.verdicts import VERDICTS
 
-STYLES = {"pass": "green", "fail": "bold red", "unknown": "yellow", "absent": "dim"}
+STYLES = {"pass": "green", "fail": "bold red", "unsupported": "cyan", "unknown": "yellow", "absent": "dim"}
 STEP_STYLES = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 
 report_app = typer.Typer(
@@ -52,12 +53,12 @@ def show(
         console.print("[bold]Drills[/] (verdict, engine, time, drill; why, for those that did not pass)")
         for drill in sorted(drills, key=lambda d: (d.engine, d.verdict != "fail", d.nodeid)):
             console.print(
-                f"[{STYLES[drill.verdict]}]{drill.verdict:<8}[/]{escape(drill.engine):<10}"
+                f"[{STYLES[drill.verdict]}]{drill.verdict:<12}[/]{escape(drill.engine):<10}"
                 f"{drill.duration_seconds:>7.2f} s  {escape(drill.nodeid)}",
                 soft_wrap=True,
             )
-            if drill.why:
-                console.print(f"    why: {escape(_first_lines(drill.why))}", soft_wrap=True)
+            if drill.verdict != "pass":
+                console.print(f"    why: {escape(drill.message)}", soft_wrap=True)
             if drill.reproduce and drill.verdict != "pass":
                 console.print(f"    reproduce: {escape(drill.reproduce)}", soft_wrap=True)
     elif report.drills:
@@ -91,8 +92,7 @@ def compare(
     for name, engine_report in (("A", first), ("B", second)):
         for engine, counts in engine_report.by_engine.items():
             console.print(
-                f"{name} {escape(engine)}: "
-                + ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in ("pass", "fail", "unknown"))
+                f"{name} {escape(engine)}: " + ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in VERDICTS)
             )
     summary = movement_summary(both)
     console.print(
@@ -191,17 +191,16 @@ def _print_header(console: Console, report: Report) -> None:
     ]
     for name, value in facts:
         console.print(f"  {name:<9}{escape(value)}")
-    shown = ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in ("pass", "fail", "unknown"))
+    shown = ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in VERDICTS)
     console.print(f"[bold]{counts['total']} drills:[/] {shown}")
+    failures = report.failures
+    console.print(
+        f"  failures: {failures['runbook']} runbook violations, {failures['hardening']} hardening gaps; "
+        f"{report.drove_engine} drills drove an engine command"
+    )
     for engine, engine_counts in report.by_engine.items():
-        line = ", ".join(f"{engine_counts[v]} {v}" for v in ("pass", "fail", "unknown"))
+        line = ", ".join(f"{engine_counts[v]} {v}" for v in VERDICTS)
         console.print(f"  {escape(engine)}: {line}")
-
-
-def _first_lines(text: str, lines: int = 3, width: int = 200) -> str:
-    """Enough of a reason to recognise it at the terminal; the report and evidence hold all of it."""
-    kept = [line.strip()[:width] for line in text.strip().splitlines() if line.strip()][:lines]
-    return " | ".join(kept)
 
 
 def _print_steps(console: Console, steps: dict) -> None:

@@ -1,0 +1,64 @@
+"""A drill's verdict and the one-line message that says why, from what pytest and the drill recorded.
+
+`pass` and `fail` judge the engine; `unsupported` names an engine feature the drill
+needs and the engine lacks; `unknown` is kept for a harness that could not decide
+(a defect of the harness, never of the engine). Pure: no I/O, no pytest import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from usr_harness.report.sources import HARDENING_KIND, RUNBOOK, failure_kind
+
+VERDICTS = ("pass", "fail", "unsupported", "unknown")
+UNSUPPORTED_PREFIX = "unsupported: "
+NO_SOURCE = "harness defect: the drill names no runbook clause or hardening rule (@pytest.mark.enforces)"
+NO_ENGINE_CALL = "harness defect: the drill ran no engine command"
+
+
+def decide(
+    outcomes: Sequence[str], reason: str | None, *, engine_calls: int, enforces: Sequence[str]
+) -> tuple[str, str | None]:
+    """The verdict of pytest's phase outcomes, and its reason (None for a pass)."""
+    if "skipped" in outcomes and "failed" not in outcomes:
+        if reason and reason.startswith(UNSUPPORTED_PREFIX):
+            return "unsupported", reason.removeprefix(UNSUPPORTED_PREFIX)
+        return "unknown", reason or "skipped"
+    if not enforces:
+        return "unknown", NO_SOURCE
+    if engine_calls == 0:
+        detail = f" before failing: {reason}" if "failed" in outcomes and reason else ""
+        return "unknown", NO_ENGINE_CALL + detail
+    if "failed" in outcomes:
+        return "fail", reason or "failed"
+    return "pass", None
+
+
+def drill_message(verdict: str, reason: str | None, enforces: Sequence[str]) -> str:
+    """One stable line: the verdict, the source a failure breaks, and the first line of the reason."""
+    first = (reason or "").strip().splitlines()[0][:300] if (reason or "").strip() else ""
+    if verdict == "pass":
+        return "pass: holds " + ", ".join(enforces)
+    if verdict == "fail":
+        kind = "runbook violation" if failure_kind(enforces) == RUNBOOK else "hardening gap"
+        return f"fail ({kind} of {', '.join(enforces)}): {first}"
+    return f"{verdict}: {first}"
+
+
+def failure_counts(drills: Sequence[Mapping[str, object]]) -> dict[str, int]:
+    """Failed drills split by what they break: upstream's runbooks, or this project's hardening rules."""
+    counts = {RUNBOOK: 0, HARDENING_KIND: 0}
+    for drill in drills:
+        if drill["verdict"] == "fail":
+            counts[failure_kind(drill["enforces"])] += 1  # type: ignore[arg-type]
+    return counts
+
+
+def run_message(summary: Mapping[str, int], failures: Mapping[str, int], drove_engine: int) -> str:
+    """The run in one stable line: counts by verdict, failures by kind, drills that drove the engine."""
+    shown = ", ".join(f"{summary[verdict]} {verdict}" for verdict in VERDICTS)
+    return (
+        f"{summary['total']} drills: {shown}; {failures[RUNBOOK]} runbook violations, "
+        f"{failures[HARDENING_KIND]} hardening gaps; {drove_engine} drove an engine command"
+    )
