@@ -24,7 +24,12 @@ from usr_harness.report.fingerprint import compare, fingerprint_tree
 
 from .conftest import DATASET, REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.fault]
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.fault,
+    pytest.mark.enforces("docs/operations/sync/README.md#default-sync-contract", "H-failure-changes-nothing"),
+]
 
 EVENTS = ".events.log"
 

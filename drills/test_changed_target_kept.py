@@ -12,7 +12,7 @@ import pytest
 
 from .conftest import Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.enforces("H-nothing-lost")]
 
 FILES = ("_artifacts/notes.txt", "meta.md")
 OWN = {"pull": b"the laptop's own edit\n", "push": b"the cluster's own edit\n"}

@@ -31,7 +31,12 @@ from usr_harness.report.fingerprint import compare, fingerprint_tree
 
 from .conftest import DATASET, REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.fault]
+pytestmark = [
+    pytest.mark.drill,
+    pytest.mark.ssh,
+    pytest.mark.fault,
+    pytest.mark.enforces("H-failure-changes-nothing"),
+]
 
 STATE_FOLDER = ".usr-sync"
 PRIMARY = "records.parquet"

@@ -17,7 +17,7 @@ from usr_harness.engines import EngineResult
 
 from .conftest import REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.enforces("H-nothing-lost")]
 
 
 def _write(path: Path, rows: int) -> None:

@@ -23,7 +23,7 @@ from usr_harness.report.fingerprint import compare, fingerprint_tree
 
 from .conftest import DATASET, REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.enforces("H-lock-wait")]
 
 READER = """
 import fcntl, os, sys, time

@@ -45,7 +45,7 @@ from usr_harness.report.fingerprint import fingerprint_tree
 
 from .conftest import DATASET, REMOTE, Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.fault]
+pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.fault, pytest.mark.enforces("H-crash-safe")]
 
 ROUNDS = 8
 """Rounds the recorded sync moves: at the small scale more than 100 logged operations each way."""

@@ -17,7 +17,7 @@ from usr_harness.faults.points import armed_env
 
 from .conftest import Sync
 
-pytestmark = [pytest.mark.drill, pytest.mark.ssh]
+pytestmark = [pytest.mark.drill, pytest.mark.ssh, pytest.mark.enforces("H-events-only-grow")]
 
 HISTORY_FAMILIES = ("events", "diverged")
 
