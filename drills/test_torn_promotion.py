@@ -36,6 +36,8 @@ pytestmark = [
 SURVIVABLE = ("transport", "staging", "lock")
 """What a command may say when its other end was killed: never a verdict on the data or the keys."""
 FOREIGN_LINE = b'{"note": "appended by a tool that never looked for a pending promotion"}\n'
+MAX_RUNS_PER_KILL = 3
+"""How many runs per asked kill the seeded-kills drill may make while its kills keep missing."""
 
 
 def _log(dataset: Path) -> bytes:
@@ -221,7 +223,11 @@ def test_seeded_kills_of_client_and_remote_side_lose_nothing(
         result, usual[action] = _timed(sync.engine, action)
         assert result.ok, result.message
     hit = 0
-    for run in range(kills):
+    # A kill that misses (the command ended first, on a busy machine) judges nothing: more runs
+    # follow, up to MAX_RUNS_PER_KILL times the asked number, until half the kills have landed.
+    for run in range(kills * MAX_RUNS_PER_KILL):
+        if run >= kills and hit >= kills // 2:
+            break
         action, victim, fraction = (
             rng.choice(["pull", "push"]),
             rng.choice(["client", "remote"]),
@@ -251,4 +257,4 @@ def test_seeded_kills_of_client_and_remote_side_lose_nothing(
         assert compare(kept, fingerprint_tree(source)).is_empty, f"run {run}: the {action} source changed"
         differences = compare(fingerprint_tree(sync.local), fingerprint_tree(sync.hpc))
         assert differences.is_empty, f"run {run}: sides differ after {action}: {differences.as_dict()}"
-    assert hit >= kills // 2, f"only {hit} of {kills} kills landed while the command ran"
+    assert hit >= kills // 2, f"only {hit} of {run + 1} kills landed while the command ran"
