@@ -219,11 +219,11 @@ def test_audit_matches_its_golden_file(scenario: str, run: Sides, tmp_path: Path
 def test_normalise_hides_volatile_fields_and_tmp_roots_only() -> None:
     audit = {
         "hash_cache": {"local": {"reads": 14, "state": "missing"}},
-        "data": {"target": "/tmp/x/laptop/f.parquet", "reads": 3},
+        "data": {"target": "/tmp/x/laptop/f.parquet", "reads": 3, "state": "missing"},
     }
     assert normalise(audit, {"<local-root>": Path("/tmp/x/laptop")}) == {
-        "hash_cache": {"local": {"reads": VOLATILE, "state": "missing"}},
-        "data": {"target": "<local-root>/f.parquet", "reads": 3},
+        "hash_cache": {"local": {"reads": VOLATILE, "state": VOLATILE}},
+        "data": {"target": "<local-root>/f.parquet", "reads": 3, "state": "missing"},
     }
 
 
