@@ -27,10 +27,16 @@ UPDATE = os.environ.get(UPDATE_ENV) == "1"
 """Read at import: the suite's isolated environment drops every `USR_HARNESS_*` variable per test."""
 VOLATILE = "<volatile>"
 VOLATILE_FIELDS = frozenset(
-    {("hash_cache", "*", "reads"), ("hash_cache", "*", "hits"), ("hash_cache", "*", "entries")}
+    {
+        ("hash_cache", "*", "reads"),
+        ("hash_cache", "*", "hits"),
+        ("hash_cache", "*", "entries"),
+        ("timings",),
+    }
 )
 """JSON paths ("*": any key) whose values vary between runs: how many files a hash cache re-read
-depends on whether their mtime fell in the same clock tick as the scan (racy-clean files)."""
+depends on whether their mtime fell in the same clock tick as the scan (racy-clean files); the
+phase timings are wall seconds."""
 SEED = 1729
 
 

@@ -10,6 +10,7 @@ each step lives in its stage's folder: `inventory/` -> `plan/` -> `move/` (`pull
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -43,19 +44,25 @@ from usr_harness.sync.remote.near.connect import PendingAgent, connect_agent_in_
 from usr_harness.sync.remote.near.profiles import get_profile
 from usr_harness.sync.request import SyncRequest
 from usr_harness.sync.state import SyncRun
+from usr_harness.sync.timings import Timings
 
 __all__ = ["SyncRequest", "run"]
 
 
-def run(action: str, request: SyncRequest) -> dict:
-    """Run one sync command; returns the audit, raises the UsrError family after writing it."""
+def run(action: str, request: SyncRequest, timings: Timings | None = None) -> dict:
+    """Run one sync command; returns the audit, raises the UsrError family after writing it.
+
+    `timings`: the caller's clock, to read the audit's own write time from after the run.
+    """
     request.opts.check(action)
     try:
         check_dataset_id(request.dataset)
     except ValueError as error:
         raise UsageError(str(error)) from None
     load_hooks()
-    state = SyncRun(action, request)
+    timings = timings or Timings()
+    request = dataclasses.replace(request, progress=timings.watching(request.progress))
+    state = SyncRun(action, request, timings=timings)
     state.store = HashStore.load(
         store_path(str(request.root), request.dataset), trust=not request.opts.rehash
     )
@@ -102,10 +109,12 @@ def run(action: str, request: SyncRequest) -> dict:
 def _connected(state: SyncRun, pending: PendingAgent) -> str:
     """The local inventory is taken while the login runs; then the action, over the agent."""
     _recover_local(state)
-    state.local_inventory = sides.inventory_local(state)
+    with state.timings.span("local scan"):
+        state.local_inventory = sides.inventory_local(state)
     if sides.will_decode_parquet(state):
         sides.preload_parquet_checks()
     agent = pending.agent()
+    state.channel = agent.stats
     try:
         return _ACTIONS[state.action](state, agent)
     except BaseException:
@@ -122,7 +131,10 @@ def _save_local_hashes(state: SyncRun) -> None:
 def _finish(state: SyncRun, transfer_state: str) -> dict:
     """Print the audit block and write the audit JSON; a JSON that cannot be written is `staging`."""
     state.finished = True
-    return publish(state.audit(transfer_state), *_published(state))
+    state.timings.step(None)
+    audit = state.audit(transfer_state)
+    with state.timings.span("audit write"):
+        return publish(audit, *_published(state))
 
 
 def _finish_failed(state: SyncRun, error: UsrError, transfer_state: str = "FAILED") -> None:
@@ -130,6 +142,7 @@ def _finish_failed(state: SyncRun, error: UsrError, transfer_state: str = "FAILE
     in its place."""
     state.record.error = error.as_dict()
     state.finished = True
+    state.timings.step(None)
     publish_failure(state.audit(transfer_state), *_published(state))
 
 
@@ -181,7 +194,8 @@ def _compare(
 ) -> tuple[Manifest, Manifest]:
     """Both manifests, then their diff (the audit's sections)."""
     local, remote = sides.read_manifests(state, agent, action, base, streamed=streamed)
-    state.diff = diff_manifests(local, remote, state.request.opts)
+    with state.timings.span("plan"):
+        state.diff = diff_manifests(local, remote, state.request.opts)
     return local, remote
 
 
@@ -195,7 +209,8 @@ def _raise_plan_failure(plan: Plan, dataset: str) -> None:
 def do_diff(state: SyncRun, agent: AgentClient) -> str:
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
     local, remote = _compare(state, agent, "pull", base)
-    plan = plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode)
+    with state.timings.span("plan"):
+        plan = plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode)
     corruption = Plan("diff", problems=[p for p in plan.problems if p.corruption])
     failure = corruption.first_failure()
     if failure:
@@ -212,7 +227,8 @@ def _plan(state: SyncRun, agent: AgentClient, action: str) -> Plan:
     missing = primary_missing(action, local, remote)
     if missing:
         raise VerifyError(f"{state.request.dataset}: {missing}", paths=["records.parquet"])
-    plan = plan_sync(action, local, remote, base, state.request.opts, state.diff.primary_mode)
+    with state.timings.span("plan"):
+        plan = plan_sync(action, local, remote, base, state.request.opts, state.diff.primary_mode)
     _raise_plan_failure(plan, state.request.dataset)
     if EVENTS_FILE in plan.kept:
         verify.check_kept_log(action, state.local_dir, state.request.dataset, agent)

@@ -21,6 +21,7 @@ from usr_harness.sync import engine
 from usr_harness.sync.modes import file_mode, targets
 from usr_harness.sync.options import VERIFY_MODES, SyncOptions
 from usr_harness.sync.progress import interrupted_line
+from usr_harness.sync.timings import Timings, render, with_audit_write
 
 VERIFY_HELP = "Primary verification: hash (default), auto (hash, else size, else parquet), size, parquet."
 TARGET_HELP = "Dataset id (flat or ns/name), a dataset folder, or one file (*.parquet or any existing file)."
@@ -47,6 +48,9 @@ DERIVED_HASHES_OPTION = typer.Option(None, "--verify-derived-hashes/--no-verify-
 REMOTE_PATH_OPTION = typer.Option(None, "--remote-path", help=REMOTE_PATH_HELP)
 REPO_ROOT_OPTION = typer.Option(None, "--repo-root", help=REPO_ROOT_HELP)
 AUDIT_OPTION = typer.Option(None, "--audit-json-out", help="Write the audit JSON here.")
+TIMINGS_OPTION = typer.Option(
+    False, "--timings", help="Print wall seconds per phase on both sides (stderr; always in the audit JSON)."
+)
 REHASH_OPTION = typer.Option(
     False, "--rehash", help="Read every byte on both sides again: trust neither side's hash cache."
 )
@@ -78,6 +82,7 @@ def _run(
     remote_path: str | None,
     repo_root: Path | None,
     progress: str = "quiet",
+    timings: bool = False,
 ) -> dict:
     """Resolve TARGET (usage errors before any network call), then run the engine for its mode.
 
@@ -109,7 +114,10 @@ def _run(
             echo=echo,
             progress=view,
         )
-        return _watched(action, label, progress, view, lambda: file_mode.run(action, request), echo, "file")
+        result = _watched(action, label, progress, view, lambda: file_mode.run(action, request), echo, "file")
+        if timings:
+            typer.echo("usr: --timings: a phase breakdown is kept for dataset targets only", err=True)
+        return result
     given = [flag for flag, value in (("--remote-path", remote_path), ("--repo-root", repo_root)) if value]
     targets.refuse_file_flags(given, resolved)
     request = engine.SyncRequest(
@@ -123,7 +131,10 @@ def _run(
         echo=echo,
         progress=view,
     )
-    result = _watched(action, label, progress, view, lambda: engine.run(action, request), echo)
+    clock = Timings()
+    result = _watched(action, label, progress, view, lambda: engine.run(action, request, clock), echo)
+    if timings:
+        typer.echo(render(with_audit_write(result["timings"], clock)), err=True)
     if action == "pull" and brought_frozen_registries(result):
         _adopt_namespaces(resolved, echo)
     return result
@@ -193,6 +204,7 @@ def diff(
         "plain", "--format", metavar="plain|json", help="plain (audit block) or json (audit JSON)."
     ),
     rehash: bool = REHASH_OPTION,
+    timings: bool = TIMINGS_OPTION,
 ) -> None:
     """Compare a local dataset (or file) with its remote copy, section by section; changes nothing."""
     if output_format not in ("plain", "json"):
@@ -205,7 +217,16 @@ def diff(
     )
     echo = typer.echo if output_format == "plain" else (lambda _text: None)
     audit = _run(
-        ctx, "diff", target, remote, opts, audit_json_out, echo, remote_path=remote_path, repo_root=repo_root
+        ctx,
+        "diff",
+        target,
+        remote,
+        opts,
+        audit_json_out,
+        echo,
+        remote_path=remote_path,
+        repo_root=repo_root,
+        timings=timings,
     )
     if output_format == "json":
         typer.echo(json.dumps(audit, indent=2))
@@ -242,6 +263,7 @@ def _transfer_command(action: str):
         ),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress and no summary line."),
         rehash: bool = REHASH_OPTION,
+        timings: bool = TIMINGS_OPTION,
     ) -> None:
         opts = SyncOptions(
             verify=verify,
@@ -268,6 +290,7 @@ def _transfer_command(action: str):
             remote_path=remote_path,
             repo_root=repo_root,
             progress=_progress_mode(quiet, show_progress),
+            timings=timings,
         )
 
     command.__doc__ = (

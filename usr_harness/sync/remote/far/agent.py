@@ -34,6 +34,7 @@ from usr_harness.sync.remote.far.file_agent import FileOps
 from usr_harness.sync.remote.far.pipes import widen_standard_streams
 from usr_harness.sync.remote.far.protocol import PROTOCOL_VERSION, AgentFailure
 from usr_harness.sync.remote.far.staging_ops import StagingOps
+from usr_harness.sync.timings import agent_timing, process_age
 
 
 class Agent(StagingOps, FileOps):
@@ -78,6 +79,7 @@ class Agent(StagingOps, FileOps):
             request = json.loads(line)
             op = request.get("op")
             handler = getattr(self, "op_" + str(op), None)
+            begun = time.perf_counter()
             try:
                 if handler is None:
                     raise AgentFailure("usage", f"unknown agent operation {op!r}")
@@ -92,6 +94,7 @@ class Agent(StagingOps, FileOps):
                 what = "disk full" if is_disk_full(error) else "cannot write"
                 reply = {"ok": False, "family": "staging", "message": f"remote: {what}: {error}"}
             if reply is not None:
+                reply["timing"] = agent_timing(str(op), time.perf_counter() - begun, self.hashes)
                 self.send(reply)
             if op == "bye":
                 return
@@ -110,6 +113,7 @@ class Agent(StagingOps, FileOps):
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "time_ns": time.time_ns(),
+            "age": process_age(),
             "base_dir": self.base_dir,
         }
 

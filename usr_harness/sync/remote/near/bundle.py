@@ -22,6 +22,7 @@ AGENT_MODULES = (
     "sync/commit/promotion.py",
     "sync/move/space.py",
     "sync/hooks.py",
+    "sync/timings.py",
     "sync/remote/far/pipes.py",
     "sync/remote/far/file_agent.py",
     "sync/remote/far/protocol.py",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -42,9 +43,12 @@ class AgentClient:
     @classmethod
     def start(cls, channel: ByteChannel, base_dir: str, describe: str) -> AgentClient:
         client = cls(channel, describe)
+        begun = time.perf_counter()
         program = agent_source()
         client._send(str(len(program)).encode() + b"\n" + program)
         client.hello = client.request({"op": "hello", "base_dir": base_dir})
+        client.stats.connect["agent start"] = time.perf_counter() - begun
+        client.stats.agent["start-up"] = client.hello.get("age")
         return client
 
     def _send(self, data: bytes) -> None:
@@ -95,9 +99,23 @@ class AgentClient:
     def _reply(self) -> dict:
         line = self._readline()
         try:
-            return json.loads(line)
+            reply = json.loads(line)
         except ValueError:
             raise TransportError(f"{self.describe}: garbled agent reply {line[:120]!r}") from None
+        timing = reply.pop("timing", None) if isinstance(reply, dict) else None
+        if timing:
+            self._note(timing)
+        return reply
+
+    def _note(self, timing: dict) -> None:
+        """Add the agent's own seconds for one operation, and keep its hashing so far."""
+        ops = self.stats.agent.setdefault("ops", {})
+        ops[timing["op"]] = ops.get(timing["op"], 0.0) + timing["s"]
+        self.stats.agent["hashing"] = {
+            "files": timing["hash_files"],
+            "bytes": timing["hash_bytes"],
+            "seconds": timing["hash_s"],
+        }
 
     def _checked(self, reply: dict) -> dict:
         if not reply.get("ok"):
@@ -105,6 +123,7 @@ class AgentClient:
         return reply
 
     def send_request(self, request: dict) -> None:
+        self.stats.requests += 1
         self._send(json.dumps(request, separators=(",", ":")).encode() + b"\n")
 
     def request(self, request: dict) -> dict:

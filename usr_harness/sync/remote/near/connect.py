@@ -17,6 +17,7 @@ import pwd
 import shlex
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -197,8 +198,11 @@ def connect_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
         with _process_agent(profile, _local_channel(profile), _local_failure) as agent:
             yield agent
         return
+    begun = time.perf_counter()
     with open_session(profile) as session:
+        login = time.perf_counter() - begun
         agent = launch_over_session(session, profile.python, profile.base_dir, _describe(profile))
+        agent.stats.connect["ssh connect+auth"] = login
         try:
             yield agent
         finally:
