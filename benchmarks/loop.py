@@ -30,8 +30,8 @@ FIRST_ROUND = 1_000
 ROUND_SNAPSHOT_EVERY = 10_000
 """No benchmark round snapshots, so every incremental pull moves a batch of the same shape."""
 PUSH_NAMESPACE = "densegen_v2"
-PYTHON3 = shutil.which("python3") or sys.executable
-"""The system interpreter, as issue 31 measures start-up against `python3 -c pass`."""
+PYTHON3 = sys.executable
+"""The interpreter and site `usr` runs on (a `python3` on PATH may be a shell shim or another site)."""
 
 
 def measure_loop(ws: Workspace, built: BuiltDataset, repeats: int) -> Series:

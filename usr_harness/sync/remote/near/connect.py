@@ -24,10 +24,10 @@ from pathlib import Path
 
 from usr_harness.errors import AuthError, ConfigError, TransportError, UsrError
 from usr_harness.sync.remote.near.bundle import agent_command
+from usr_harness.sync.remote.near.ciphers import FAST_CIPHERS
 from usr_harness.sync.remote.near.client import AgentClient, launch_over_session
 from usr_harness.sync.remote.near.process_channel import ProcessChannel
 from usr_harness.sync.remote.near.profiles import RemoteProfile
-from usr_harness.sync.remote.near.session import FAST_CIPHERS, open_session
 
 CONNECT_TIMEOUT_SECONDS = 10
 _SSH_FAILED = 255
@@ -198,6 +198,8 @@ def connect_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
         with _process_agent(profile, _local_channel(profile), _local_failure) as agent:
             yield agent
         return
+    from usr_harness.sync.remote.near.session import open_session  # paramiko: only for this client
+
     begun = time.perf_counter()
     with open_session(profile) as session:
         login = time.perf_counter() - begun
