@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from usr_harness.errors import FAMILY_BY_NAME, TransportError, UsrError
-from usr_harness.sync.remote.near.bundle import agent_command, agent_source
+from usr_harness.sync.remote.near.bundle import agent_command, agent_payload
 from usr_harness.sync.transport import Stats
 
 READ_CHUNK = 1 << 20
@@ -44,8 +44,7 @@ class AgentClient:
     def start(cls, channel: ByteChannel, base_dir: str, describe: str) -> AgentClient:
         client = cls(channel, describe)
         begun = time.perf_counter()
-        program = agent_source()
-        client._send(str(len(program)).encode() + b"\n" + program)
+        client._send(agent_payload())
         client.hello = client.request({"op": "hello", "base_dir": base_dir})
         client.stats.connect["agent start"] = time.perf_counter() - begun
         client.stats.agent["start-up"] = client.hello.get("age")
