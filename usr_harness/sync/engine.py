@@ -49,10 +49,13 @@ from usr_harness.sync.timings import Timings
 __all__ = ["SyncRequest", "run"]
 
 
-def run(action: str, request: SyncRequest, timings: Timings | None = None) -> dict:
+def run(
+    action: str, request: SyncRequest, timings: Timings | None = None, login: PendingAgent | None = None
+) -> dict:
     """Run one sync command; returns the audit, raises the UsrError family after writing it.
 
-    `timings`: the caller's clock, to read the audit's own write time from after the run.
+    `timings`: the caller's clock, to read the audit's own write time from after the run;
+    `login`: a connection `early_login.start_login` began for this request (closed here).
     """
     request.opts.check(action)
     try:
@@ -69,7 +72,7 @@ def run(action: str, request: SyncRequest, timings: Timings | None = None) -> di
     try:
         profile = get_profile(request.remote, request.remotes_config)
         request.progress.phase("connect")
-        with connect_agent_in_background(profile) as pending:
+        with connect_agent_in_background(profile, login) as pending:
             try:
                 transfer_state = _connected(state, pending)
             finally:

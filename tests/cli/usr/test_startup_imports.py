@@ -42,3 +42,10 @@ def test_version_answers_before_typer_and_agrees_with_the_package_metadata() -> 
         [sys.executable, "-m", "usr_harness.cli.usr", "--version"], capture_output=True, text=True
     )
     assert (module.returncode, module.stdout) == (0, f"usr {version('usr-harness')}\n")
+
+
+def test_the_engine_loads_after_the_login_has_started() -> None:
+    """`usr pull` starts the login first (`sync/early_login.py`); the engine then loads while it runs."""
+    probe = "import sys, usr_harness.cli.usr.app; print('usr_harness.sync.engine' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "False"

@@ -17,10 +17,11 @@ import typer
 from usr_harness.cli.usr.progress import make_view, summary_line
 from usr_harness.cli.usr.state import state
 from usr_harness.errors import INTERRUPTED_EXIT
-from usr_harness.sync import engine
-from usr_harness.sync.modes import file_mode, targets
+from usr_harness.sync.early_login import start_login
+from usr_harness.sync.modes import targets
 from usr_harness.sync.options import VERIFY_MODES, SyncOptions
 from usr_harness.sync.progress import interrupted_line
+from usr_harness.sync.request import FileRequest, SyncRequest
 from usr_harness.sync.timings import Timings, render, with_audit_write
 
 VERIFY_HELP = "Primary verification: hash (default), auto (hash, else size, else parquet), size, parquet."
@@ -102,7 +103,9 @@ def _run(
     view = make_view(progress, f"{action} {label}")
     if isinstance(resolved, targets.FileTarget):
         targets.refuse_dataset_flags(_dataset_flags_given(ctx), resolved.path)
-        request = file_mode.FileRequest(
+        from usr_harness.sync.modes import file_mode
+
+        request = FileRequest(
             local=resolved.path,
             remote=remote,
             remotes_config=root_state.remotes_config,
@@ -120,7 +123,7 @@ def _run(
         return result
     given = [flag for flag, value in (("--remote-path", remote_path), ("--repo-root", repo_root)) if value]
     targets.refuse_file_flags(given, resolved)
-    request = engine.SyncRequest(
+    request = SyncRequest(
         root=resolved.root,
         dataset=resolved.dataset,
         remote=remote,
@@ -132,7 +135,15 @@ def _run(
         progress=view,
     )
     clock = Timings()
-    result = _watched(action, label, progress, view, lambda: engine.run(action, request, clock), echo)
+    login = start_login(action, request)
+    try:
+        from usr_harness.sync import engine  # loads while the login runs
+
+        command = lambda: engine.run(action, request, clock, login)  # noqa: E731
+        result = _watched(action, label, progress, view, command, echo)
+    finally:
+        if login is not None:
+            login.close()
     if timings:
         typer.echo(render(with_audit_write(result["timings"], clock)), err=True)
     if action == "pull" and brought_frozen_registries(result):

@@ -198,9 +198,9 @@ def connect_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
         with _process_agent(profile, _local_channel(profile), _local_failure) as agent:
             yield agent
         return
+    begun = time.perf_counter()
     from usr_harness.sync.remote.near.session import open_session  # paramiko: only for this client
 
-    begun = time.perf_counter()
     with open_session(profile) as session:
         login = time.perf_counter() - begun
         agent = launch_over_session(session, profile.python, profile.base_dir, _describe(profile))
@@ -264,9 +264,11 @@ class PendingAgent:
 
 
 @contextmanager
-def connect_agent_in_background(profile: RemoteProfile) -> Iterator[PendingAgent]:
-    """Start connecting now; the connection is closed on exit whatever happened meanwhile."""
-    pending = PendingAgent(profile)
+def connect_agent_in_background(
+    profile: RemoteProfile, started: PendingAgent | None = None
+) -> Iterator[PendingAgent]:
+    """Start connecting now (or adopt a login `started` earlier); closed on exit whatever happened."""
+    pending = started or PendingAgent(profile)
     try:
         yield pending
     finally:
