@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 PHASES = (
     "start-up",
+    "engine load",
     "ssh connect+auth",
     "agent start",
     "connect (waited)",

@@ -137,7 +137,8 @@ def _run(
     clock = Timings()
     login = start_login(action, request)
     try:
-        from usr_harness.sync import engine  # loads while the login runs
+        with clock.span("engine load"):
+            from usr_harness.sync import engine  # loads while the login runs
 
         command = lambda: engine.run(action, request, clock, login)  # noqa: E731
         result = _watched(action, label, progress, view, command, echo)

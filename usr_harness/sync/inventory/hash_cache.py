@@ -22,7 +22,10 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 CHUNK = 1 << 20
 """Read size for hashing and streaming (here, below `scan`, so the two never import each other)."""
@@ -87,6 +90,8 @@ class HashCache:
         if self._queue is None:
             self._queue = queue.SimpleQueue()
             threading.Thread(target=self._work, args=(self._queue,), name="usr-hash", daemon=True).start()
+        from concurrent.futures import Future  # only a streamed pull hashes in the background
+
         future: Future = Future()
         self._running[_inode(info)] = (current, future)
         self._queue.put((path, future))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import marshal
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
-from usr_harness.sync.remote.far.loader import cache_folder, load_agent
+from usr_harness.sync.remote.far.loader import KEEP, cache_folder, load_agent
 from usr_harness.sync.remote.near.bundle import BOOTSTRAP, loader_source
 from usr_harness.sync.remote.near.client import AgentClient
 from usr_harness.sync.remote.near.process_channel import ProcessChannel
@@ -56,10 +57,14 @@ def test_a_damaged_entry_is_compiled_again_and_rewritten(cache: Path) -> None:
     assert entry.read_bytes() == whole
 
 
-def test_a_new_agent_text_replaces_the_old_entry(cache: Path) -> None:
+def test_the_newest_entries_are_kept_and_older_ones_dropped(cache: Path) -> None:
+    sources = [f"answer = {n}\n".encode() for n in range(KEEP + 2)]
+    for age, source in enumerate(sources):
+        load_agent(source)
+        os.utime(entry_for(source, cache), (1000 + age, 1000 + age))
     load_agent(SOURCE)
-    load_agent(b"answer = 3\n")
-    assert [path.name for path in cache.iterdir()] == [entry_for(b"answer = 3\n", cache).name]
+    kept = {path.name for path in cache.iterdir()}
+    assert kept == {entry_for(source, cache).name for source in [SOURCE, *sources[-(KEEP - 1) :]]}
 
 
 def test_a_cache_that_cannot_be_written_only_costs_the_compile(tmp_path: Path, monkeypatch) -> None:

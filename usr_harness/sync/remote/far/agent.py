@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -110,7 +109,7 @@ class Agent(StagingOps, FileOps):
             "python": sys.version.split()[0],
             "pyarrow": _installed("pyarrow"),
             "blake3": _installed("blake3"),
-            "host": socket.gethostname(),
+            "host": os.uname().nodename,
             "pid": os.getpid(),
             "time_ns": time.time_ns(),
             "age": process_age(),

@@ -16,6 +16,8 @@ import os
 import sys
 
 CACHE_DIR = ("usr-harness", "agent")
+KEEP = 8
+"""Entries kept per interpreter, newest first: laptops on different versions never evict each other."""
 
 
 def cache_folder() -> str:
@@ -41,16 +43,16 @@ def load_agent(source: bytes):
 
 
 def _store(folder: str, path: str, tag: str, data: bytes) -> None:
-    """Write the entry atomically and drop this interpreter's older entries (one agent version each)."""
+    """Write the entry atomically and drop this interpreter's entries past the newest `KEEP`."""
     temp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
         with open(temp, "wb") as handle:
             handle.write(hashlib.sha256(data).digest() + data)
         os.replace(temp, path)
-        for name in os.listdir(folder):
-            if name.endswith("." + tag) and os.path.join(folder, name) != path:
-                os.remove(os.path.join(folder, name))
+        entries = [os.path.join(folder, name) for name in os.listdir(folder) if name.endswith("." + tag)]
+        for old in sorted(entries, key=os.path.getmtime, reverse=True)[KEEP:]:
+            os.remove(old)
     except OSError:
         with contextlib.suppress(OSError):
             os.remove(temp)
