@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 SHORT = {
     "start-up": "start",
+    "engine load": "engine",
     "ssh connect+auth": "ssh",
     "agent start": "agent",
     "connect (waited)": "wait",

@@ -238,9 +238,10 @@ def _render_phases(figures: list[Figure], console: Console) -> None:
         table.add_row(*(escape(cell) for cell in cells))
     console.print(table)
     console.print(
-        "start: interpreter + imports; ssh: connect + auth; agent: ship + remote start; wait: login left to"
-        " wait for after the local scan; lscan/rscan: local/remote scan; other: locks, base, gate; exit:"
-        " audit write and process exit. rsync: flist gen/xfer from --stats, other: the rest of its wall"
+        "start: interpreter + imports; engine: the engine, loaded while the login runs; ssh: connect +"
+        " auth; agent: ship + remote start; wait: login left to wait for after the local scan;"
+        " lscan/rscan: local/remote scan; other: locks, base, gate; exit: audit write and process exit."
+        " rsync: flist gen/xfer from --stats, other: the rest of its wall"
     )
 
 
