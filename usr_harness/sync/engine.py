@@ -11,28 +11,27 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
+from usr_harness.dataset.flock import release_all
 from usr_harness.dataset.journal import JournalConflict
 from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id
 from usr_harness.dataset.quoting import quote
 from usr_harness.errors import (
     FAMILY_BY_NAME,
-    LockError,
     StagingError,
     UsageError,
     UsrError,
     VerifyError,
 )
 from usr_harness.sync.command import gate, load_hooks, publish, publish_failure
-from usr_harness.sync.commit import promotion, verify
+from usr_harness.sync.commit import verify
 from usr_harness.sync.hooks import FaultInjected, fault_point
 from usr_harness.sync.inventory import sides
 from usr_harness.sync.inventory.hash_store import HashStore, store_path
 from usr_harness.sync.inventory.manifest import Manifest
+from usr_harness.sync.locking import lock_local, lock_remote, recover_local
 from usr_harness.sync.move import pull, push, space
 from usr_harness.sync.plan import base_store
 from usr_harness.sync.plan.diff import diff_manifests
@@ -111,7 +110,7 @@ def run(
 
 def _connected(state: SyncRun, pending: PendingAgent) -> str:
     """The local inventory is taken while the login runs; then the action, over the agent."""
-    _recover_local(state)
+    recover_local(state)
     with state.timings.span("local scan"):
         state.local_inventory = sides.inventory_local(state)
     if sides.will_decode_parquet(state):
@@ -158,38 +157,6 @@ def _published(state: SyncRun) -> tuple[Callable[[str], None], Path | None, str,
 def _abort_remote(agent: AgentClient, dataset: str) -> None:
     with contextlib.suppress(UsrError):
         agent.request({"op": "abort", "dataset": dataset})
-
-
-def _recover_local(state: SyncRun) -> None:
-    folder = str(state.local_dir)
-    if promotion.needs_recovery(folder):
-        held = _lock_local(state)
-        try:
-            for note in promotion.recover(folder):
-                state.request.echo(f"recovery: local {state.request.dataset}: {note}")
-        finally:
-            release_all(held)
-
-
-def _lock_local(state: SyncRun) -> list:
-    os.makedirs(state.local_dir, exist_ok=True)
-    try:
-        return acquire_dataset(str(state.local_dir), exclusive=True, timeout=state.request.opts.lock_timeout)
-    except LockTimeout as error:
-        raise LockError(f"local {state.request.dataset}: {error}", paths=[error.path]) from None
-
-
-def _lock_remote(state: SyncRun, agent: AgentClient, *, exclusive: bool) -> None:
-    """Held by the agent for as long as the channel lives; a push writes, a pull only reads."""
-    request = state.request
-    agent.request(
-        {
-            "op": "lock",
-            "dataset": request.dataset,
-            "exclusive": exclusive,
-            "timeout": request.opts.lock_timeout,
-        }
-    )
 
 
 def _compare(
@@ -265,9 +232,9 @@ def do_pull(state: SyncRun, agent: AgentClient) -> str:
         sides.settle_remote_hashes(state, agent)
         return gated
     created = not state.local_dir.exists()
-    held = _lock_local(state)
+    held = lock_local(state)
     try:
-        _lock_remote(state, agent, exclusive=False)
+        lock_remote(state, agent, exclusive=False)
         plan = _plan(state, agent, "pull")
         source = pull.receive(state, agent, plan)
         _post_verify_and_record_base(state, source, plan.kept, lambda: sides.scan_local(state))
@@ -287,9 +254,9 @@ def do_push(state: SyncRun, agent: AgentClient) -> str:
     gated = _gate(state, plan)
     if gated:
         return gated
-    held = _lock_local(state)
+    held = lock_local(state)
     try:
-        _lock_remote(state, agent, exclusive=True)
+        lock_remote(state, agent, exclusive=True)
         plan = _plan(state, agent, "push")
         source, target = state.local, state.remote
         push.send(state, agent, plan, source, target)
