@@ -115,8 +115,9 @@ def measure_growth(
     return measured
 
 
-WARM_RATIO = 2.0
-"""Issue 17: a warm no-op at the largest step costs at most twice rsync's quick check."""
+WARM_RATIO = {"bytes": 1.5, "files": 2.0}
+"""Issue 31: a warm no-op at the largest step costs at most 1.5x rsync's quick check along bytes
+(4 GiB of artifacts), 2x along files (20,000 parts)."""
 FLAT_RATIO = 1.3
 """Issue 17: a warm no-op with 4 GiB more bytes costs at most 1.3x the same no-op without them."""
 
@@ -139,7 +140,7 @@ def growth_figures(axes: tuple[Axis, ...], measured: dict[DatasetSpec, StepRuns]
                         ours=seconds(step.runs[f"usr.{action}.warm"]),
                         reference=seconds(step.runs["rsync.quick"]),
                         reference_label="rsync -a -n",
-                        target=Target("<=", WARM_RATIO, on="ratio") if index == last else None,
+                        target=Target("<=", WARM_RATIO[axis.name], on="ratio") if index == last else None,
                     )
                 )
                 figures.append(

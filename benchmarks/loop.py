@@ -7,11 +7,14 @@ The audit of every engine run is checked: a "no-op" that moved files would be a 
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import sys
 from collections import defaultdict
 
 import numpy as np
 
+from benchmarks.breakdown import rsync_phases
 from benchmarks.datasets import PART_ROWS, BuiltDataset, overlay_part
 from benchmarks.measure import BenchError, Run
 from benchmarks.references import rsync_argv
@@ -27,6 +30,8 @@ FIRST_ROUND = 1_000
 ROUND_SNAPSHOT_EVERY = 10_000
 """No benchmark round snapshots, so every incremental pull moves a batch of the same shape."""
 PUSH_NAMESPACE = "densegen_v2"
+PYTHON3 = sys.executable
+"""The interpreter and site `usr` runs on (a `python3` on PATH may be a shell shim or another site)."""
 
 
 def measure_loop(ws: Workspace, built: BuiltDataset, repeats: int) -> Series:
@@ -42,17 +47,28 @@ def measure_loop(ws: Workspace, built: BuiltDataset, repeats: int) -> Series:
 
 
 def _rsync_pull(ws: Workspace, name: str, *, checksum: bool = False) -> Run:
-    return ws.runner.run(
-        rsync_argv(
-            ws.target, ws.remote_path(ws.remote_root, name), f"{ws.mirror_local / name}/", checksum=checksum
-        )
+    source = ws.remote_path(ws.remote_root, name)
+    return _with_stats(
+        ws, rsync_argv(ws.target, source, f"{ws.mirror_local / name}/", checksum=checksum, stats=True)
     )
 
 
 def _rsync_push(ws: Workspace, name: str) -> Run:
-    return ws.runner.run(
-        rsync_argv(ws.target, f"{ws.mirror_local / name}/", ws.remote_path(ws.mirror_remote, name))
-    )
+    target = ws.remote_path(ws.mirror_remote, name)
+    return _with_stats(ws, rsync_argv(ws.target, f"{ws.mirror_local / name}/", target, stats=True))
+
+
+def _with_stats(ws: Workspace, argv: list[str]) -> Run:
+    """One rsync run with its `--stats` phases kept beside its wall time."""
+    run = ws.runner.run(argv)
+    return dataclasses.replace(run, phases=rsync_phases(run.stdout, run.seconds))
+
+
+def _startups(ws: Workspace, series: Series) -> None:
+    """`usr --help`, `usr --version` and the bare interpreter, back to back (issue 31's start-up)."""
+    series["startup"].append(ws.runner.run([str(USR_BIN), "--help"]))
+    series["startup.version"].append(ws.runner.run([str(USR_BIN), "--version"]))
+    series["startup.python"].append(ws.runner.run([PYTHON3, "-c", "pass"]))
 
 
 def _first_pulls(ws: Workspace, name: str, repeats: int, series: Series) -> None:
@@ -70,7 +86,7 @@ def _no_ops(ws: Workspace, name: str, repeats: int, series: Series) -> None:
         if not audit["up_to_date"]:
             raise BenchError(f"usr diff {name}: sides should be identical after a pull")
         series["usr.diff"].append(run)
-        series["startup"].append(ws.runner.run([str(USR_BIN), "--help"]))
+        _startups(ws, series)
         series["rsync.checksum_noop"].append(_rsync_pull(ws, name, checksum=True))
     for _ in range(repeats):
         series["usr.noop_pull"].append(ws.usr("pull", name, expect="NO-OP")[0])

@@ -56,12 +56,14 @@ class Stats:
 
 @dataclass(frozen=True)
 class Run:
-    """One command: wall seconds, peak resident bytes (None when unknown) and SSH connections opened."""
+    """One command: wall seconds, peak resident bytes (None when unknown), SSH connections opened."""
 
     seconds: float
     peak_rss: int | None
     connections: int
     stdout: str
+    phases: dict[str, float] | None = None
+    """Seconds per phase (`breakdown.py`): the engine's audit timings, rsync's --stats."""
 
 
 def timed(action: Callable[[], T]) -> tuple[float, T]:

@@ -73,14 +73,14 @@ def rsync_argv(
     *,
     checksum: bool = False,
     dry_run: bool = False,
+    stats: bool = False,
     ssh_extra: Sequence[str] = (),
 ) -> list[str]:
-    """`rsync -a` (plus `--checksum`, `-n`) from `source` to `dest`, one of them `target.remote(...)`."""
+    """`rsync -a` (plus `--checksum`, `-n`, `--stats`) from `source` to `dest`, one of them remote."""
     argv = ["rsync", "-a"]
-    if checksum:
-        argv.append("--checksum")
-    if dry_run:
-        argv.append("-n")
+    for wanted, flag in ((checksum, "--checksum"), (dry_run, "-n"), (stats, "--stats")):
+        if wanted:
+            argv.append(flag)
     argv += [f"--exclude={pattern}" for pattern in RUNTIME_EXCLUDES]
     return [*argv, "-e", target.ssh_command(ssh_extra), source, dest]
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from benchmarks.breakdown import format_phases
 from benchmarks.measure import Stats
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -70,6 +71,9 @@ class Figure:
     reference_label: str = ""
     target: Target | None = None
     higher_is_better: bool = False
+    phases: dict[str, float] | None = None
+    reference_phases: dict[str, float] | None = None
+    """Median seconds per phase of ours and of the reference (`breakdown.py`), where known."""
 
     @property
     def ratio(self) -> float | None:
@@ -93,6 +97,8 @@ class Figure:
             "target": None if self.target is None else self.target.as_dict(),
             "met": self.met,
             "higher_is_better": self.higher_is_better,
+            "phases": self.phases,
+            "reference_phases": self.reference_phases,
         }
 
     @classmethod
@@ -108,6 +114,8 @@ class Figure:
             reference_label=data.get("reference_label", ""),
             target=None if target is None else Target(**target),
             higher_is_better=bool(data.get("higher_is_better", False)),
+            phases=data.get("phases"),
+            reference_phases=data.get("reference_phases"),
         )
 
 
@@ -214,6 +222,27 @@ def render_figures(figures: list[Figure], console: Console, title: str) -> None:
         table.add_row(*(escape(cell) for cell in (*cells, target, met)), style=style)
     console.print(table)
     console.print("ratio = ours / reference median (times: lower is better; throughputs: higher is better)")
+    _render_phases([figure for figure in figures if figure.phases or figure.reference_phases], console)
+
+
+def _render_phases(figures: list[Figure], console: Console) -> None:
+    """Beside each ratio, where the time went: median seconds per phase, ours and the reference's."""
+    if not figures:
+        return
+    table = Table(title="where the time goes (median s per phase)", title_justify="left")
+    for name in ("figure", "ratio", "ours", "reference"):
+        table.add_column(name, overflow="fold")
+    for figure in figures:
+        cells = (figure.label, format_ratio(figure.ratio))
+        cells += (format_phases(figure.phases), format_phases(figure.reference_phases))
+        table.add_row(*(escape(cell) for cell in cells))
+    console.print(table)
+    console.print(
+        "start: interpreter + imports; engine: the engine, loaded while the login runs; ssh: connect +"
+        " auth; agent: ship + remote start; wait: login left to wait for after the local scan;"
+        " lscan/rscan: local/remote scan; other: locks, base, gate; exit: audit write and process exit."
+        " rsync: flist gen/xfer from --stats, other: the rest of its wall"
+    )
 
 
 def render_changes(changes: list[Change], console: Console, title: str) -> None:

@@ -7,12 +7,14 @@ other's state while both read the same bytes through the same sshd.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import sys
 from pathlib import Path
 
+from benchmarks.breakdown import engine_phases
 from benchmarks.datasets import BuiltDataset
 from benchmarks.measure import BenchError, CommandRunner, Run
 from benchmarks.references import SshTarget
@@ -87,6 +89,9 @@ class Workspace:
             argv.append("-y")
         run = self.runner.run(argv)
         self.last_audit = json.loads(audit_path.read_text(encoding="utf-8"))
+        phases = engine_phases(self.last_audit["timings"])
+        phases["rest"] = max(run.seconds - phases["total"], 0.0)
+        run = dataclasses.replace(run, phases=phases)
         audit = self.last_audit["data"]
         if audit["transfer_state"] != expect:
             raise BenchError(f"usr {action} {name}: expected {expect}, audit says {audit['transfer_state']}")

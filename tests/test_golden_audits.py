@@ -32,12 +32,14 @@ VOLATILE_FIELDS = frozenset(
         ("hash_cache", "*", "hits"),
         ("hash_cache", "*", "entries"),
         ("hash_cache", "*", "state"),
+        ("timings",),
     }
 )
 """JSON paths ("*": any key) whose values vary between runs: how many files a hash cache re-read
 depends on whether their mtime fell in the same clock tick as the scan (racy-clean files), and so
 does whether the command before persisted a cache at all (`state` missing or ok): a store keeps
-only entries older than the 2 s racy window, which a slow or busy machine passes and a fast one not."""
+only entries older than the 2 s racy window, which a slow or busy machine passes and a fast one not.
+The phase timings are wall seconds."""
 SEED = 1729
 
 

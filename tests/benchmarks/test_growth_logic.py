@@ -41,7 +41,8 @@ def test_targets_sit_on_the_largest_steps_and_the_flatness():
         for index, (_, spec) in enumerate(axis.steps):
             measured.setdefault(spec, fake_step(spec, warm=0.5 + 0.1 * index, quick=0.4))
     figures = {figure.key: figure for figure in growth_figures(axes, measured)}
-    assert figures["growth.bytes.4GiB.diff.warm"].met is True
+    assert figures["growth.bytes.4GiB.diff.warm"].met is False  # 1.75x: over issue 31's 1.5x along bytes
+    assert figures["growth.files.20000parts.diff.warm"].met is True  # 1.75x: within 2x along files
     assert figures["growth.files.20000parts.push.warm"].ratio == 0.7 / 0.4
     assert figures["growth.bytes.0B.diff.warm"].target is None
     assert figures["growth.files.200parts.pull.cold"].reference_label == "rsync -a -n --checksum"

@@ -14,7 +14,8 @@ import usr_harness.cli
 
 CLI = Path(usr_harness.cli.__file__).parent
 PROGRAMS = ("usr", "harness")
-ENTRY_MODULES = {"app.py", "__main__.py", "__init__.py"}
+ENTRY_MODULES = {"app.py", "__main__.py", "__init__.py", "entry.py"}
+"""`entry.py` is `usr`'s console script: it answers `--version` itself and hands the rest to the app."""
 
 
 def program_modules() -> list[Path]:

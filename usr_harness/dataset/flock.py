@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import time
 
 from usr_harness.dataset.layout import DATASET_LOCK, EVENTS_LOCK
@@ -61,7 +60,7 @@ def acquire(
             delay = min(delay * 2, 0.2)
     if exclusive:
         os.ftruncate(fd, 0)
-        identity = holder or f"host={socket.gethostname()} pid={os.getpid()}"
+        identity = holder or f"host={os.uname().nodename} pid={os.getpid()}"
         os.pwrite(fd, f"{identity}\n".encode(), 0)
     return HeldLock(path, fd)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from typing import TYPE_CHECKING
 
 from usr_harness.dataset.layout import JOURNAL_MARKER, TEMP_PREFIX, check_relpath
@@ -77,7 +76,7 @@ def write_journal(dataset_dir: str, stage: str, install: list[str], delete: list
     for rel in [*install, *delete]:
         check_relpath(rel)
     path = journal_path(dataset_dir)
-    temp = os.path.join(os.path.dirname(path), TEMP_PREFIX + uuid.uuid4().hex[:12])
+    temp = os.path.join(os.path.dirname(path), TEMP_PREFIX + os.urandom(6).hex())
     body = {
         "version": JOURNAL_VERSION,
         "dataset": os.path.basename(os.path.normpath(dataset_dir)),

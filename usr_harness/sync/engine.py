@@ -10,28 +10,28 @@ each step lives in its stage's folder: `inventory/` -> `plan/` -> `move/` (`pull
 from __future__ import annotations
 
 import contextlib
-import os
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from usr_harness.dataset.flock import LockTimeout, acquire_dataset, release_all
+from usr_harness.dataset.flock import release_all
 from usr_harness.dataset.journal import JournalConflict
 from usr_harness.dataset.layout import EVENTS_FILE, check_dataset_id
 from usr_harness.dataset.quoting import quote
 from usr_harness.errors import (
     FAMILY_BY_NAME,
-    LockError,
     StagingError,
     UsageError,
     UsrError,
     VerifyError,
 )
 from usr_harness.sync.command import gate, load_hooks, publish, publish_failure
-from usr_harness.sync.commit import promotion, verify
+from usr_harness.sync.commit import verify
 from usr_harness.sync.hooks import FaultInjected, fault_point
 from usr_harness.sync.inventory import sides
 from usr_harness.sync.inventory.hash_store import HashStore, store_path
 from usr_harness.sync.inventory.manifest import Manifest
+from usr_harness.sync.locking import lock_local, lock_remote, recover_local
 from usr_harness.sync.move import pull, push, space
 from usr_harness.sync.plan import base_store
 from usr_harness.sync.plan.diff import diff_manifests
@@ -45,26 +45,35 @@ from usr_harness.sync.remote.near.connect import PendingAgent, connect_agent_in_
 from usr_harness.sync.remote.near.profiles import get_profile
 from usr_harness.sync.request import SyncRequest
 from usr_harness.sync.state import SyncRun
+from usr_harness.sync.timings import Timings
 
 __all__ = ["SyncRequest", "run"]
 
 
-def run(action: str, request: SyncRequest) -> dict:
-    """Run one sync command; returns the audit, raises the UsrError family after writing it."""
+def run(
+    action: str, request: SyncRequest, timings: Timings | None = None, login: PendingAgent | None = None
+) -> dict:
+    """Run one sync command; returns the audit, raises the UsrError family after writing it.
+
+    `timings`: the caller's clock, to read the audit's own write time from after the run;
+    `login`: a connection `early_login.start_login` began for this request (closed here).
+    """
     request.opts.check(action)
     try:
         check_dataset_id(request.dataset)
     except ValueError as error:
         raise UsageError(str(error)) from None
     load_hooks()
-    state = SyncRun(action, request)
+    timings = timings or Timings()
+    request = dataclasses.replace(request, progress=timings.watching(request.progress))
+    state = SyncRun(action, request, timings=timings)
     state.store = HashStore.load(
         store_path(str(request.root), request.dataset), trust=not request.opts.rehash
     )
     try:
         profile = get_profile(request.remote, request.remotes_config)
         request.progress.phase("connect")
-        with connect_agent_in_background(profile) as pending:
+        with connect_agent_in_background(profile, login) as pending:
             try:
                 transfer_state = _connected(state, pending)
             finally:
@@ -103,11 +112,13 @@ def run(action: str, request: SyncRequest) -> dict:
 
 def _connected(state: SyncRun, pending: PendingAgent) -> str:
     """The local inventory is taken while the login runs; then the action, over the agent."""
-    _recover_local(state)
-    state.local_inventory = sides.inventory_local(state)
+    recover_local(state)
+    with state.timings.span("local scan"):
+        state.local_inventory = sides.inventory_local(state)
     if sides.will_decode_parquet(state):
         sides.preload_parquet_checks()
     agent = pending.agent()
+    state.channel = agent.stats
     try:
         return _ACTIONS[state.action](state, agent)
     except BaseException:
@@ -124,7 +135,10 @@ def _save_local_hashes(state: SyncRun) -> None:
 def _finish(state: SyncRun, transfer_state: str) -> dict:
     """Print the audit block and write the audit JSON; a JSON that cannot be written is `staging`."""
     state.finished = True
-    return publish(state.audit(transfer_state), *_published(state))
+    state.timings.step(None)
+    audit = state.audit(transfer_state)
+    with state.timings.span("audit write"):
+        return publish(audit, *_published(state))
 
 
 def _finish_failed(state: SyncRun, error: UsrError, transfer_state: str = "FAILED") -> None:
@@ -132,6 +146,7 @@ def _finish_failed(state: SyncRun, error: UsrError, transfer_state: str = "FAILE
     in its place."""
     state.record.error = error.as_dict()
     state.finished = True
+    state.timings.step(None)
     publish_failure(state.audit(transfer_state), *_published(state))
 
 
@@ -146,44 +161,13 @@ def _abort_remote(agent: AgentClient, dataset: str) -> None:
         agent.request({"op": "abort", "dataset": dataset})
 
 
-def _recover_local(state: SyncRun) -> None:
-    folder = str(state.local_dir)
-    if promotion.needs_recovery(folder):
-        held = _lock_local(state)
-        try:
-            for note in promotion.recover(folder):
-                state.request.echo(f"recovery: local {state.request.dataset}: {note}")
-        finally:
-            release_all(held)
-
-
-def _lock_local(state: SyncRun) -> list:
-    os.makedirs(state.local_dir, exist_ok=True)
-    try:
-        return acquire_dataset(str(state.local_dir), exclusive=True, timeout=state.request.opts.lock_timeout)
-    except LockTimeout as error:
-        raise LockError(f"local {state.request.dataset}: {error}", paths=[error.path]) from None
-
-
-def _lock_remote(state: SyncRun, agent: AgentClient, *, exclusive: bool) -> None:
-    """Held by the agent for as long as the channel lives; a push writes, a pull only reads."""
-    request = state.request
-    agent.request(
-        {
-            "op": "lock",
-            "dataset": request.dataset,
-            "exclusive": exclusive,
-            "timeout": request.opts.lock_timeout,
-        }
-    )
-
-
 def _compare(
     state: SyncRun, agent: AgentClient, action: str, base: dict[str, dict] | None, *, streamed: bool = False
 ) -> tuple[Manifest, Manifest]:
     """Both manifests, then their diff (the audit's sections)."""
     local, remote = sides.read_manifests(state, agent, action, base, streamed=streamed)
-    state.diff = diff_manifests(local, remote, state.request.opts)
+    with state.timings.span("plan"):
+        state.diff = diff_manifests(local, remote, state.request.opts)
     return local, remote
 
 
@@ -198,7 +182,8 @@ def do_diff(state: SyncRun, agent: AgentClient) -> str:
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
     local, remote = _compare(state, agent, "pull", base)
     state.record.direction = direction(local, remote, base, state.diff.changed)
-    plan = plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode)
+    with state.timings.span("plan"):
+        plan = plan_sync("pull", local, remote, base, state.request.opts, state.diff.primary_mode)
     corruption = Plan("diff", problems=[p for p in plan.problems if p.corruption])
     failure = corruption.first_failure()
     if failure:
@@ -215,7 +200,8 @@ def _plan(state: SyncRun, agent: AgentClient, action: str) -> Plan:
     missing = primary_missing(action, local, remote)
     if missing:
         raise VerifyError(f"{state.request.dataset}: {missing}", paths=["records.parquet"])
-    plan = plan_sync(action, local, remote, base, state.request.opts, state.diff.primary_mode)
+    with state.timings.span("plan"):
+        plan = plan_sync(action, local, remote, base, state.request.opts, state.diff.primary_mode)
     _raise_plan_failure(plan, state.request.dataset)
     if EVENTS_FILE in plan.kept:
         verify.check_kept_log(action, state.local_dir, state.request.dataset, agent)
@@ -248,9 +234,9 @@ def do_pull(state: SyncRun, agent: AgentClient) -> str:
         sides.settle_remote_hashes(state, agent)
         return gated
     created = not state.local_dir.exists()
-    held = _lock_local(state)
+    held = lock_local(state)
     try:
-        _lock_remote(state, agent, exclusive=False)
+        lock_remote(state, agent, exclusive=False)
         plan = _plan(state, agent, "pull")
         source = pull.receive(state, agent, plan)
         _post_verify_and_record_base(state, source, plan.kept, lambda: sides.scan_local(state))
@@ -270,9 +256,9 @@ def do_push(state: SyncRun, agent: AgentClient) -> str:
     gated = _gate(state, plan)
     if gated:
         return gated
-    held = _lock_local(state)
+    held = lock_local(state)
     try:
-        _lock_remote(state, agent, exclusive=True)
+        lock_remote(state, agent, exclusive=True)
         plan = _plan(state, agent, "push")
         source, target = state.local, state.remote
         push.send(state, agent, plan, source, target)

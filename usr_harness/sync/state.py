@@ -11,6 +11,8 @@ from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.plan.diff import DiffResult
 from usr_harness.sync.record.audit import AuditRecord, build_audit
 from usr_harness.sync.request import SyncRequest
+from usr_harness.sync.timings import Timings
+from usr_harness.sync.transport import Stats
 
 
 @dataclass
@@ -31,6 +33,9 @@ class SyncRun:
     """The local hashes earlier commands persisted (`ROOT/.usr-sync/hashes/`)."""
     remote_cache: dict | None = None
     """The remote cache's state and counters, from the agent's last manifest reply."""
+    timings: Timings = field(default_factory=Timings)
+    channel: Stats | None = None
+    """The agent channel's counters and the agent's own seconds, once it connected."""
 
     @property
     def local_dir(self) -> Path:
@@ -52,4 +57,17 @@ class SyncRun:
         if self.store is not None:
             local = {**self.store.report(), "reads": self.hashes.reads}
             audit["hash_cache"] = {"local": local, "remote": self.remote_cache}
+        audit["timings"] = self.timings_block()
         return audit
+
+    def timings_block(self) -> dict:
+        """Seconds per phase so far, with each side's hashing and cache hits."""
+        hashes = self.hashes
+        local = {"files": hashes.reads, "bytes": hashes.bytes_read, "seconds": round(hashes.read_seconds, 4)}
+        if self.store is not None:
+            local["cache_hits"] = self.store.hits
+        block = self.timings.report(self.channel, local)
+        remote = block["hashing"]["remote"]
+        if remote is not None and self.remote_cache:
+            remote["cache_hits"] = self.remote_cache.get("hits")
+        return block

@@ -7,7 +7,7 @@ one implementation. `Stats` lives here, below both, for the same reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +18,11 @@ class Stats:
     bytes_received: int = 0
     files_sent: int = 0
     files_received: int = 0
+    requests: int = 0
+    connect: dict[str, float] = field(default_factory=dict)
+    """Near-side seconds of the login (`ssh connect+auth`) and of the agent's start (`agent start`)."""
+    agent: dict = field(default_factory=dict)
+    """What the agent said of its own time: `start-up`, seconds per operation (`ops`), `hashing`."""
 
 
 class Transport(Protocol):

@@ -1,5 +1,5 @@
 """`python -m usr_harness.cli.usr` runs `usr` (the engine profile `usr-cli` starts it this way)."""
 
-from usr_harness.cli.usr.app import main
+from usr_harness.cli.usr.entry import main
 
-main()
+raise SystemExit(main())

@@ -21,7 +21,6 @@ import yaml
 from usr_harness.cli.usr.state import state
 from usr_harness.errors import AuthError, UsageError, UsrError
 from usr_harness.sync.remote.near.controlmaster import MasterStatus, master_status, open_master
-from usr_harness.sync.remote.near.host_keys import fetch_host_key, known_host_keys, trust_host_key
 from usr_harness.sync.remote.near.profiles import (
     SUPPORTED_CLIENTS,
     RemoteProfile,
@@ -106,6 +105,8 @@ def trust_remote(
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds to wait for the server."),
 ) -> None:
     """Fetch the host key, show its SHA256 fingerprint, record it in known_hosts once confirmed."""
+    from usr_harness.sync.remote.near.host_keys import fetch_host_key, known_host_keys, trust_host_key
+
     profile = get_profile(name, _remotes_config(ctx))
     key = fetch_host_key(profile.host, profile.port, timeout)
     known_hosts = profile.known_hosts_path()

@@ -18,10 +18,12 @@ import typer
 from usr_harness.cli.usr.progress import make_view, summary_line
 from usr_harness.cli.usr.state import state
 from usr_harness.errors import INTERRUPTED_EXIT
-from usr_harness.sync import engine
-from usr_harness.sync.modes import file_mode, targets
+from usr_harness.sync.early_login import start_login
+from usr_harness.sync.modes import targets
 from usr_harness.sync.options import VERIFY_MODES, SyncOptions
 from usr_harness.sync.progress import interrupted_line
+from usr_harness.sync.request import FileRequest, SyncRequest
+from usr_harness.sync.timings import Timings, render, with_audit_write
 
 VERIFY_HELP = "Primary verification: hash (default), auto (hash, else size, else parquet), size, parquet."
 TARGET_HELP = "Dataset id (flat or ns/name), a dataset folder, or one file (*.parquet or any existing file)."
@@ -48,6 +50,9 @@ DERIVED_HASHES_OPTION = typer.Option(None, "--verify-derived-hashes/--no-verify-
 REMOTE_PATH_OPTION = typer.Option(None, "--remote-path", help=REMOTE_PATH_HELP)
 REPO_ROOT_OPTION = typer.Option(None, "--repo-root", help=REPO_ROOT_HELP)
 AUDIT_OPTION = typer.Option(None, "--audit-json-out", help="Write the audit JSON here.")
+TIMINGS_OPTION = typer.Option(
+    False, "--timings", help="Print wall seconds per phase on both sides (stderr; always in the audit JSON)."
+)
 REHASH_OPTION = typer.Option(
     False, "--rehash", help="Read every byte on both sides again: trust neither side's hash cache."
 )
@@ -101,6 +106,7 @@ def _run(
     remote_path: str | None,
     repo_root: Path | None,
     progress: str = "quiet",
+    timings: bool = False,
 ) -> dict:
     """Resolve TARGET (usage errors before any network call), then run the engine for its mode.
 
@@ -121,7 +127,9 @@ def _run(
     view = make_view(progress, f"{action} {label}")
     if isinstance(resolved, targets.FileTarget):
         targets.refuse_dataset_flags(_dataset_flags_given(ctx), resolved.path)
-        request = file_mode.FileRequest(
+        from usr_harness.sync.modes import file_mode
+
+        request = FileRequest(
             local=resolved.path,
             remote=remote,
             remotes_config=root_state.remotes_config,
@@ -133,12 +141,15 @@ def _run(
             echo=echo,
             progress=view,
         )
-        return _watched(
+        result = _watched(
             action, label, progress, view, lambda: file_mode.run(action, request), echo, clock, "file"
         )
+        if timings:
+            typer.echo("usr: --timings: a phase breakdown is kept for dataset targets only", err=True)
+        return result
     given = [flag for flag, value in (("--remote-path", remote_path), ("--repo-root", repo_root)) if value]
     targets.refuse_file_flags(given, resolved)
-    request = engine.SyncRequest(
+    request = SyncRequest(
         root=resolved.root,
         dataset=resolved.dataset,
         remote=remote,
@@ -149,7 +160,19 @@ def _run(
         echo=echo,
         progress=view,
     )
-    result = _watched(action, label, progress, view, lambda: engine.run(action, request), echo, clock)
+    phases = Timings()
+    login = start_login(action, request)
+    try:
+        with phases.span("engine load"):
+            from usr_harness.sync import engine  # loads while the login runs
+
+        command = lambda: engine.run(action, request, phases, login)  # noqa: E731
+        result = _watched(action, label, progress, view, command, echo, clock)
+    finally:
+        if login is not None:
+            login.close()
+    if timings:
+        typer.echo(render(with_audit_write(result["timings"], phases)), err=True)
     if action == "pull" and brought_frozen_registries(result):
         _adopt_namespaces(resolved, echo)
     return result
@@ -220,6 +243,7 @@ def diff(
         "plain", "--format", metavar="plain|json", help="plain (audit block) or json (audit JSON)."
     ),
     rehash: bool = REHASH_OPTION,
+    timings: bool = TIMINGS_OPTION,
 ) -> None:
     """Compare a local dataset (or file) with its remote copy, section by section; changes nothing."""
     if output_format not in ("plain", "json"):
@@ -232,7 +256,16 @@ def diff(
     )
     echo = typer.echo if output_format == "plain" else (lambda _text: None)
     audit = _run(
-        ctx, "diff", target, remote, opts, audit_json_out, echo, remote_path=remote_path, repo_root=repo_root
+        ctx,
+        "diff",
+        target,
+        remote,
+        opts,
+        audit_json_out,
+        echo,
+        remote_path=remote_path,
+        repo_root=repo_root,
+        timings=timings,
     )
     if output_format == "json":
         typer.echo(json.dumps(audit, indent=2))
@@ -269,6 +302,7 @@ def _transfer_command(action: str):
         ),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress and no summary line."),
         rehash: bool = REHASH_OPTION,
+        timings: bool = TIMINGS_OPTION,
     ) -> None:
         opts = SyncOptions(
             verify=verify,
@@ -295,6 +329,7 @@ def _transfer_command(action: str):
             remote_path=remote_path,
             repo_root=repo_root,
             progress=_progress_mode(quiet, show_progress),
+            timings=timings,
         )
 
     command.__doc__ = (

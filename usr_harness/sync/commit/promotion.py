@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from usr_harness.dataset.journal import (
@@ -26,6 +24,8 @@ from usr_harness.dataset.journal import (
 from usr_harness.dataset.layout import STAGE_MARKER, check_relpath
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from usr_harness.sync.inventory.hash_cache import HashCache
 
 
@@ -33,7 +33,7 @@ def new_stage(dataset_dir: str) -> str:
     """Create an empty private stage folder beside the dataset."""
     parent = os.path.dirname(os.path.normpath(dataset_dir))
     os.makedirs(parent, exist_ok=True)
-    stage = sibling_path(dataset_dir, STAGE_MARKER, uuid.uuid4().hex[:12])
+    stage = sibling_path(dataset_dir, STAGE_MARKER, os.urandom(6).hex())
     os.mkdir(stage, 0o700)
     return stage
 
@@ -56,6 +56,8 @@ _writeback_pool: ThreadPoolExecutor | None = None
 def _writeback(fd: int) -> Future:
     global _writeback_pool
     if _writeback_pool is None:
+        from concurrent.futures import ThreadPoolExecutor  # 27 M instructions: only a promotion pays
+
         _writeback_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usr-writeback")
     return _writeback_pool.submit(os.fdatasync, fd)
 

@@ -22,7 +22,10 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 CHUNK = 1 << 20
 """Read size for hashing and streaming (here, below `scan`, so the two never import each other)."""
@@ -50,7 +53,10 @@ class HashCache:
         self._running: dict[tuple[int, int], tuple[tuple[int, int, int], Future]] = {}
         self._queue: queue.SimpleQueue | None = None
         self.reads = 0
-        """Files read whole to hash them: what a warm cache saves, counted rather than timed."""
+        """Files read whole to hash them: what a warm cache saves."""
+        self.bytes_read = 0
+        self.read_seconds = 0.0
+        """Bytes those reads hashed and their wall seconds (the background thread's included)."""
 
     def sha256(self, path: str) -> str:
         """The file's sha256, from the cache while its inode is unchanged since it was hashed."""
@@ -84,6 +90,8 @@ class HashCache:
         if self._queue is None:
             self._queue = queue.SimpleQueue()
             threading.Thread(target=self._work, args=(self._queue,), name="usr-hash", daemon=True).start()
+        from concurrent.futures import Future  # only a streamed pull hashes in the background
+
         future: Future = Future()
         self._running[_inode(info)] = (current, future)
         self._queue.put((path, future))
@@ -99,6 +107,7 @@ class HashCache:
     def _read(self, path: str) -> tuple[str, tuple[int, int, int] | None]:
         """The hash, and the stat it holds for when the read was stable and not racy (else None)."""
         started = time.time_ns()
+        clock = time.perf_counter()
         digest = hashlib.sha256()
         with open(path, "rb", buffering=0) as handle:
             before = os.fstat(handle.fileno())
@@ -107,6 +116,8 @@ class HashCache:
             after = os.fstat(handle.fileno())
         sha256 = digest.hexdigest()
         self.reads += 1
+        self.bytes_read += after.st_size
+        self.read_seconds += time.perf_counter() - clock
         if _stat_key(before) != _stat_key(after) or racy(before, started):
             return sha256, None
         self.remember(before, sha256, started)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
 from typing import TYPE_CHECKING
 
 from usr_harness.dataset.layout import SYNC_STATE_DIR, TEMP_PREFIX
@@ -168,7 +167,7 @@ def _write(path: str, entries: dict) -> None:
     header = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "sha256": hashlib.sha256(body).hexdigest()}
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    temp = os.path.join(folder, TEMP_PREFIX + uuid.uuid4().hex[:12])
+    temp = os.path.join(folder, TEMP_PREFIX + os.urandom(6).hex())
     try:
         with open(temp, "wb") as handle:
             handle.write(json.dumps(header).encode() + b"\n" + body)

@@ -43,14 +43,15 @@ def inventory_local(state: SyncRun, events_prefix: int | None = None, events_bas
 
 
 def scan_local(state: SyncRun, events_prefix: int | None = None, events_base: int | None = None) -> Manifest:
-    scan, state.local_inventory = state.local_inventory, None
-    if scan is None:
-        scan = inventory_local(state, events_prefix, events_base)
-    elif scan["events"] is not None:
-        log = str(state.local_dir / EVENTS_FILE)
-        add_events_prefix(scan["events"], log, events_prefix)
-        add_events_prefix(scan["events"], log, events_base, key="base")
-    return Manifest.from_scan("local", scan)
+    with state.timings.span("local scan"):
+        scan, state.local_inventory = state.local_inventory, None
+        if scan is None:
+            scan = inventory_local(state, events_prefix, events_base)
+        elif scan["events"] is not None:
+            log = str(state.local_dir / EVENTS_FILE)
+            add_events_prefix(scan["events"], log, events_prefix)
+            add_events_prefix(scan["events"], log, events_base, key="base")
+        return Manifest.from_scan("local", scan)
 
 
 def scan_remote(
@@ -74,7 +75,8 @@ def scan_remote(
     }
     if known is not None:
         request["background_hash_except"] = known
-    reply = agent.request(request)
+    with state.timings.span("remote scan"):
+        reply = agent.request(request)
     state.remote_cache = reply.get("hash_cache")
     if reply["exists"] and not reply["files"]:
         reply["exists"] = False
@@ -120,7 +122,8 @@ def settle_remote_hashes(state: SyncRun, agent: Transport) -> Manifest:
     """The hashes the agent computed while the files streamed (it re-reads a file changed since)."""
     pending = state.remote.pending_hashes
     if pending:
-        reply = agent.request({"op": "hashes", "dataset": state.request.dataset, "paths": pending})
+        with state.timings.span("remote scan"):
+            reply = agent.request({"op": "hashes", "dataset": state.request.dataset, "paths": pending})
         state.remote = state.remote.with_hashes(reply["sha256"])
     return state.remote
 

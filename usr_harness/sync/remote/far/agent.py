@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from usr_harness.sync.remote.far.listing import ListingOps
 from usr_harness.sync.remote.far.pipes import widen_standard_streams
 from usr_harness.sync.remote.far.protocol import PROTOCOL_VERSION, AgentFailure
 from usr_harness.sync.remote.far.staging_ops import StagingOps
+from usr_harness.sync.timings import agent_timing, process_age
 
 
 class Agent(StagingOps, FileOps, ListingOps):
@@ -79,6 +79,7 @@ class Agent(StagingOps, FileOps, ListingOps):
             request = json.loads(line)
             op = request.get("op")
             handler = getattr(self, "op_" + str(op), None)
+            begun = time.perf_counter()
             try:
                 if handler is None:
                     raise AgentFailure("usage", f"unknown agent operation {op!r}")
@@ -93,6 +94,7 @@ class Agent(StagingOps, FileOps, ListingOps):
                 what = "disk full" if is_disk_full(error) else "cannot write"
                 reply = {"ok": False, "family": "staging", "message": f"remote: {what}: {error}"}
             if reply is not None:
+                reply["timing"] = agent_timing(str(op), time.perf_counter() - begun, self.hashes)
                 self.send(reply)
             if op == "bye":
                 return
@@ -108,9 +110,10 @@ class Agent(StagingOps, FileOps, ListingOps):
             "python": sys.version.split()[0],
             "pyarrow": _installed("pyarrow"),
             "blake3": _installed("blake3"),
-            "host": socket.gethostname(),
+            "host": os.uname().nodename,
             "pid": os.getpid(),
             "time_ns": time.time_ns(),
+            "age": process_age(),
             "base_dir": self.base_dir,
         }
 

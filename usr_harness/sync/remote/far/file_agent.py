@@ -12,7 +12,6 @@ import hashlib
 import os
 import re
 import stat
-import uuid
 
 from usr_harness.dataset.flock import HeldLock, LockTimeout, acquire
 from usr_harness.dataset.journal import fsync_dir
@@ -116,7 +115,7 @@ def lock_file_target(target: str, *, exclusive: bool, timeout: float) -> HeldLoc
 def open_file_stage(target: str) -> StagedFile:
     """A new `.usr-tmp-<hex>-<name>` beside the target (same filesystem, so the rename is atomic)."""
     return StagedFile(
-        os.path.dirname(target), TEMP_PREFIX + uuid.uuid4().hex[:12] + "-" + os.path.basename(target)
+        os.path.dirname(target), TEMP_PREFIX + os.urandom(6).hex() + "-" + os.path.basename(target)
     )
 
 

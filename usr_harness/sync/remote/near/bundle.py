@@ -22,6 +22,7 @@ AGENT_MODULES = (
     "sync/commit/promotion.py",
     "sync/move/space.py",
     "sync/hooks.py",
+    "sync/timings.py",
     "sync/remote/far/pipes.py",
     "sync/remote/far/file_agent.py",
     "sync/remote/far/protocol.py",
@@ -30,9 +31,12 @@ AGENT_MODULES = (
     "sync/remote/far/agent.py",
 )
 
+LOADER_MODULE = "sync/remote/far/loader.py"
+"""Sent ahead of the agent: it runs the agent from a compile cache kept on the remote."""
+
 BOOTSTRAP = (
     "import sys;n=int(sys.stdin.buffer.readline());"
-    "exec(compile(sys.stdin.buffer.read(n),'usr-agent','exec'),{'__name__':'__main__'})"
+    "exec(compile(sys.stdin.buffer.read(n),'usr-loader','exec'),{'__name__':'__main__'})"
 )
 
 
@@ -51,6 +55,18 @@ def agent_source() -> bytes:
             else:
                 lines.append(line)
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+@functools.cache
+def loader_source() -> bytes:
+    """The loader the bootstrap runs first (`far/loader.py`): it reads the agent and runs it."""
+    return resources.files("usr_harness").joinpath(LOADER_MODULE).read_bytes()
+
+
+def agent_payload() -> bytes:
+    """What the exec channel's stdin gets first: the loader, then the agent, each after its size."""
+    loader, program = loader_source(), agent_source()
+    return b"%d\n%s%d\n%s" % (len(loader), loader, len(program), program)
 
 
 def agent_command(python: str) -> str:

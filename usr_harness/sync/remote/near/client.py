@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Protocol
 
 from usr_harness.errors import FAMILY_BY_NAME, TransportError, UsrError
-from usr_harness.sync.remote.near.bundle import agent_command, agent_source
+from usr_harness.sync.remote.near.bundle import agent_command, agent_payload
 from usr_harness.sync.transport import Stats
 
 READ_CHUNK = 1 << 20
@@ -42,9 +43,11 @@ class AgentClient:
     @classmethod
     def start(cls, channel: ByteChannel, base_dir: str, describe: str) -> AgentClient:
         client = cls(channel, describe)
-        program = agent_source()
-        client._send(str(len(program)).encode() + b"\n" + program)
+        begun = time.perf_counter()
+        client._send(agent_payload())
         client.hello = client.request({"op": "hello", "base_dir": base_dir})
+        client.stats.connect["agent start"] = time.perf_counter() - begun
+        client.stats.agent["start-up"] = client.hello.get("age")
         return client
 
     def _send(self, data: bytes) -> None:
@@ -95,9 +98,23 @@ class AgentClient:
     def _reply(self) -> dict:
         line = self._readline()
         try:
-            return json.loads(line)
+            reply = json.loads(line)
         except ValueError:
             raise TransportError(f"{self.describe}: garbled agent reply {line[:120]!r}") from None
+        timing = reply.pop("timing", None) if isinstance(reply, dict) else None
+        if timing:
+            self._note(timing)
+        return reply
+
+    def _note(self, timing: dict) -> None:
+        """Add the agent's own seconds for one operation, and keep its hashing so far."""
+        ops = self.stats.agent.setdefault("ops", {})
+        ops[timing["op"]] = ops.get(timing["op"], 0.0) + timing["s"]
+        self.stats.agent["hashing"] = {
+            "files": timing["hash_files"],
+            "bytes": timing["hash_bytes"],
+            "seconds": timing["hash_s"],
+        }
 
     def _checked(self, reply: dict) -> dict:
         if not reply.get("ok"):
@@ -105,6 +122,7 @@ class AgentClient:
         return reply
 
     def send_request(self, request: dict) -> None:
+        self.stats.requests += 1
         self._send(json.dumps(request, separators=(",", ":")).encode() + b"\n")
 
     def request(self, request: dict) -> dict:

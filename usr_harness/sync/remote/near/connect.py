@@ -17,16 +17,17 @@ import pwd
 import shlex
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from usr_harness.errors import AuthError, ConfigError, TransportError, UsrError
 from usr_harness.sync.remote.near.bundle import agent_command
+from usr_harness.sync.remote.near.ciphers import FAST_CIPHERS
 from usr_harness.sync.remote.near.client import AgentClient, launch_over_session
 from usr_harness.sync.remote.near.process_channel import ProcessChannel
 from usr_harness.sync.remote.near.profiles import RemoteProfile
-from usr_harness.sync.remote.near.session import FAST_CIPHERS, open_session
 
 CONNECT_TIMEOUT_SECONDS = 10
 _SSH_FAILED = 255
@@ -197,8 +198,13 @@ def connect_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
         with _process_agent(profile, _local_channel(profile), _local_failure) as agent:
             yield agent
         return
+    begun = time.perf_counter()
+    from usr_harness.sync.remote.near.session import open_session  # paramiko: only for this client
+
     with open_session(profile) as session:
+        login = time.perf_counter() - begun
         agent = launch_over_session(session, profile.python, profile.base_dir, _describe(profile))
+        agent.stats.connect["ssh connect+auth"] = login
         try:
             yield agent
         finally:
@@ -258,9 +264,11 @@ class PendingAgent:
 
 
 @contextmanager
-def connect_agent_in_background(profile: RemoteProfile) -> Iterator[PendingAgent]:
-    """Start connecting now; the connection is closed on exit whatever happened meanwhile."""
-    pending = PendingAgent(profile)
+def connect_agent_in_background(
+    profile: RemoteProfile, started: PendingAgent | None = None
+) -> Iterator[PendingAgent]:
+    """Start connecting now (or adopt a login `started` earlier); closed on exit whatever happened."""
+    pending = started or PendingAgent(profile)
     try:
         yield pending
     finally:
