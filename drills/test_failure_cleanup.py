@@ -171,25 +171,39 @@ def test_a_failed_pull_leaves_no_stage_lock_or_partial_file(sync: Sync, case: st
     else:
         failed = sync.pull(*flags, env=None if spec is None else armed_env(spec))
     assert any(sync.refused(failed, family) for family in families), failed.message
-    assert not _left_behind(remote_before, _everything(sync.remote_root)), (
-        "the failed pull changed the remote"
+    _judge_right_after(
+        sync,
+        "pull",
+        (sync.remote_root, remote_before),
+        (sync.local, sync.local_root, local_before),
+        promoting=case == "promotion",
+        old=old,
+        new=new,
     )
-    held = _held_locks(sync.local) + _held_locks(sync.hpc)
-    assert not held, f"locks still held right after the failed pull: {held}"
-    if case == "promotion":
-        # A committed promotion's stage is what its journal renames from: the next writer rolls it
-        # forward. Until then no file may be torn: each is wholly old or wholly new.
-        torn = _torn_files(sync.local, old, new)
-        assert not torn, f"files neither old nor new right after a failed promotion: {torn}"
-    else:
-        left = _left_behind(local_before, _everything(sync.local_root))
-        assert not left, f"the failed pull left paths behind on the local side: {left}"
     if edit is not None:
         return  # the remote is corrupt: no clean pull can follow
     clean = sync.pull()
     assert clean.ok, clean.message
     leftovers = _runtime_leftovers(sync.local_root) + _runtime_leftovers(sync.remote_root)
     assert not leftovers, f"stages or journals left after the clean pull: {leftovers}"
+
+
+def _judge_right_after(sync: Sync, action: str, source, target, *, promoting: bool, old, new) -> None:
+    """Right after a failed `action`: the source as it was, no lock held, and the target with no new
+    path; a failure inside a committed promotion may leave its journal for the next writer (it rolls
+    the promotion forward), but no file neither wholly old nor wholly new."""
+    (source_root, source_before), (target_dataset, target_root, target_before) = source, target
+    assert not _left_behind(source_before, _everything(source_root)), (
+        f"the failed {action} changed its source"
+    )
+    held = _held_locks(sync.local) + _held_locks(sync.hpc)
+    assert not held, f"locks still held right after the failed {action}: {held}"
+    if promoting:
+        torn = _torn_files(target_dataset, old, new)
+        assert not torn, f"files neither old nor new right after a failed {action}'s promotion: {torn}"
+    else:
+        left = _left_behind(target_before, _everything(target_root))
+        assert not left, f"the failed {action} left paths behind on its target: {left}"
 
 
 PUSH_POINTS = ("after-preflight", "mid-transfer", "after-staging", "mid-promotion")
@@ -206,17 +220,15 @@ def test_a_failed_push_leaves_no_stage_lock_or_partial_file(sync: Sync, point: s
     old, new = fingerprint_tree(sync.hpc), fingerprint_tree(sync.local)
     failed = sync.push(env=armed_env(f"{point}:raise"))
     assert sync.refused(failed, "staging"), failed.message
-    assert not _left_behind(local_before, _everything(sync.local_root)), (
-        "the failed push changed the local side"
+    _judge_right_after(
+        sync,
+        "push",
+        (sync.local_root, local_before),
+        (sync.hpc, sync.remote_root, remote_before),
+        promoting=point == "mid-promotion",
+        old=old,
+        new=new,
     )
-    held = _held_locks(sync.local) + _held_locks(sync.hpc)
-    assert not held, f"locks still held right after the failed push: {held}"
-    if point == "mid-promotion":
-        torn = _torn_files(sync.hpc, old, new)
-        assert not torn, f"remote files neither old nor new right after a failed promotion: {torn}"
-    else:
-        left = _left_behind(remote_before, _everything(sync.remote_root))
-        assert not left, f"the failed push left paths behind on the remote: {left}"
     clean = sync.push()
     assert clean.ok, clean.message
     leftovers = _runtime_leftovers(sync.local_root) + _runtime_leftovers(sync.remote_root)
