@@ -31,6 +31,11 @@ def verdicts(report: Report) -> dict[str, str]:
     return {drill.nodeid: drill.verdict for drill in report.drills}
 
 
+def messages(report: Report) -> dict[str, str]:
+    """Each drill's one-line message: why a verdict moved is the two sides' messages."""
+    return {drill.nodeid: drill.message for drill in report.drills}
+
+
 def compare_verdicts(left: Mapping[str, str], right: Mapping[str, str]) -> list[VerdictRow]:
     """Every drill either side ran, in the left side's order, then the right side's new ones."""
     order = list(left) + [nodeid for nodeid in right if nodeid not in left]
