@@ -329,7 +329,10 @@ def test_corruption_matrix_grouped_by_section_and_kind_sorted(tmp_path: Path) ->
 VIEWPORT_PROBE = """<script>
 addEventListener("load", () => {
   const box = document.getElementById("verdict").getBoundingClientRect();
+  const sides = [...document.querySelectorAll("#corruption-matrix td.name span")];
   parent.postMessage({top: Math.round(box.top), bottom: Math.round(box.bottom),
+    pageWidth: document.documentElement.scrollWidth,
+    sideHeight: Math.max(...sides.map((side) => Math.round(side.getBoundingClientRect().height))),
     right: Math.round(box.right), viewportWidth: innerWidth, viewportHeight: innerHeight,
     first: document.body.firstElementChild.id}, "*");
 });
@@ -381,4 +384,8 @@ def test_chromium_shows_the_verdict_without_scrolling(tmp_path: Path, width: int
     assert int(measured["data-viewport-width"]) == width, where
     assert int(measured["data-top"]) >= 0 and int(measured["data-bottom"]) <= min(height, 300), where
     assert int(measured["data-right"]) <= width, where
+    # Wide tables scroll inside their section; the page itself never scrolls sideways.
+    assert int(measured["data-page-width"]) <= width, where
+    # The corruption matrix's side label stays on one line ("loca" / "l" at 390 px before).
+    assert int(measured["data-side-height"]) < 24, where
     assert run.outcome == "failed"

@@ -40,7 +40,9 @@ th{background:#f6f8fa;font-weight:600}tr+tr td{border-top:1px solid #eaeef2}
 #verdict{padding:10px 14px;border-radius:6px;font-weight:700;font-size:17px;margin:4px 0 8px;
 overflow-wrap:anywhere}#verdict .meta{font-weight:400}
 .outcome-passed{background:#dafbe1;color:#116329}.outcome-failed{background:#ffebe9;color:#a40e26}
-.outcome-errored{background:#fff8c5;color:#7d4e00}.scroll{overflow-x:auto}tr.group th{background:#eef1f4}
+.outcome-errored{background:#fff8c5;color:#7d4e00}.scroll,section{overflow-x:auto}
+tr.group th{background:#eef1f4}
+#corruption-matrix td.name{white-space:nowrap}
 .verdict-pass{background:#dafbe1;color:#116329}.verdict-fail{background:#ffebe9;color:#a40e26}
 .verdict-unknown{background:#fff8c5;color:#7d4e00}.verdict-unsupported{background:#ddf4ff;color:#0550ae}.verdict-total{background:#eaeef2}
 td.cell{width:56px;text-align:center;font-weight:700}td.cell.on.pass{background:#2da44e;color:#fff}
