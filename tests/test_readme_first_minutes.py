@@ -61,6 +61,8 @@ def test_every_first_minutes_line_runs_as_written(tmp_path: Path) -> None:
     assert "only remote hpc has demo: run `usr pull demo hpc`" in outputs[2]
     assert "error[verify]" in output_of("validate demo --strict")
     assert "error[sidecars]" in outputs[6] and "not propagated" in outputs[6]
-    assert "cycle passed" in output_of("usr-harness cycle")
+    cycle = output_of("usr-harness cycle").splitlines()
+    assert cycle[-2].startswith("cycle passed; report folder reports/")
+    assert cycle[-1].startswith("passed: 1 drills: 1 pass, 0 fail, 0 unsupported, 0 unknown")
     report = output_of("usr-harness report show")
     assert report.startswith("passed: 1 drills: 1 pass, 0 fail, 0 unsupported, 0 unknown")
