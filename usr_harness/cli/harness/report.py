@@ -11,7 +11,14 @@ from rich.markup import escape
 
 from usr_harness.cli.harness.cycle import DEFAULT_REPORTS, new_run_dir
 from usr_harness.errors import UsageError
-from usr_harness.report.compare import ABSENT, compare_verdicts, messages, movement_summary, verdicts
+from usr_harness.report.compare import (
+    ABSENT,
+    compare_verdicts,
+    comparison_json,
+    messages,
+    movement_summary,
+    verdicts,
+)
 from usr_harness.report.golden import check_run, load_golden, refreshed
 from usr_harness.report.model import PAGE_FILE, DrillEntry, Report, load_report
 from usr_harness.report.verdicts import VERDICTS
@@ -115,32 +122,7 @@ def compare(
     summary = movement_summary(both)
     why = (messages(first), messages(second))
     if as_json:
-        sides = {
-            name: {
-                "run_id": side.run_id,
-                "engine": side.engine,
-                "outcome": side.outcome,
-                "headline": side.headline,
-            }
-            for name, side in (("A", first), ("B", second))
-        }
-        listed = [
-            {
-                "nodeid": row.nodeid,
-                "A": row.left,
-                "B": row.right,
-                "moved": row.moved,
-                "A_message": why[0].get(row.nodeid),
-                "B_message": why[1].get(row.nodeid),
-            }
-            for row in shown
-        ]
-        typer.echo(
-            json.dumps(
-                {**sides, "summary": summary, "one_side_only": len(rows) - len(both), "drills": listed},
-                indent=2,
-            )
-        )
+        typer.echo(json.dumps(comparison_json(first, second, rows, shown), indent=2))
         raise typer.Exit(1 if summary["moved"] else 0)
     console = Console(highlight=False, soft_wrap=True)
     for name, side in (("A", first), ("B", second)):
