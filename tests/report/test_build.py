@@ -8,6 +8,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import jsonschema
 import pytest
@@ -52,6 +53,50 @@ def test_report_is_valid_against_the_published_schema(sample_run: Path, schema: 
     assert {"python", "pyarrow", "paramiko", "openssh"} <= data["versions"].keys()
     broken = dict(data, drills=[{**data["drills"][0], "verdict": "passed"}], surprise=1)
     assert len(schema_errors(broken, schema)) == 2
+    assert list(data)[:3] == ["outcome", "headline", "blind_spots"] and data["outcome"] == "failed"
+    assert data["headline"] == "failed: 6 drills: 2 pass, 2 fail, 1 unsupported, 1 unknown"
+    assert schema_errors(dict(data, outcome="green"), schema) != []
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "status", "outcome"),
+    [
+        (("pass", "unsupported"), "passed", "passed"),
+        (("pass", "unknown"), "passed", "errored"),
+        (("pass",), "failed", "errored"),
+        (("fail", "unknown"), "failed", "failed"),
+    ],
+)
+def test_the_run_outcome_is_failed_errored_or_passed(
+    tmp_path: Path, verdicts: tuple[str, ...], status: str, outcome: str
+) -> None:
+    """Unsupported drills never fail a run; an unjudged drill or a broken step errors it."""
+    lines = [drill_line(f"drills/test_x.py::test_{i}", verdict) for i, verdict in enumerate(verdicts)]
+    report = write_run_files(make_run(tmp_path / "run", lines), SETTINGS, steps={**STEPS, "status": status})
+    assert report.outcome == outcome and report.headline.startswith(f"{outcome}: {len(lines)} drills: ")
+
+
+def test_junit_carries_the_verdict_line_first_in_every_suite(tmp_path: Path) -> None:
+    run = make_run(
+        tmp_path / "run", [drill_line("drills/test_x.py::test_a", "pass", blind_spots=["diff/size"])]
+    )
+    (run / "junit.xml").write_text(
+        '<testsuites><testsuite name="pytest" tests="1"><properties><property name="usr-harness.outcome" '
+        'value="stale"/><property name="kept" value="1"/></properties><testcase name="test_a"/></testsuite>'
+        "</testsuites>"
+    )
+    write_run_files(run, SETTINGS)
+    suite = ElementTree.parse(run / "junit.xml").getroot().find("testsuite")
+    assert suite[0].tag == "properties" and suite[1].tag == "testcase"
+    assert [(p.get("name"), p.get("value")) for p in suite[0]] == [
+        ("usr-harness.outcome", "passed"),
+        (
+            "usr-harness.headline",
+            "passed: 1 drills: 1 pass, 0 fail, 0 unsupported, 0 unknown (1 expected blind spot)",
+        ),
+        ("usr-harness.blind_spots", "1"),
+        ("kept", "1"),
+    ]
 
 
 def test_audits_and_large_values_move_to_evidence_files_once(sample_run: Path) -> None:

@@ -122,7 +122,11 @@ def test_chromium_renders_every_drill_matrix_and_chart(sample_run: Path, tmp_pat
         "unsupported": "1unsupported",
         "unknown": "1unknown",
     }
-    assert "cycle failed at step run:drills" in dom.find(id="status")[0].all_text
+    body = dom.find("body")[0]
+    first = next(child for child in body.children if child.tag != "#text")
+    assert first.attrs["id"] == "verdict" and first.attrs["data-outcome"] == "failed"
+    assert first.all_text.startswith("failed: 6 drills: 2 pass, 2 fail, 1 unsupported, 1 unknown")
+    assert "cycle failed at step run:drills" in first.all_text
     assert (
         len(dom.find("li", class_="verdict-fail")) == 2 and len(dom.find("li", class_="verdict-unknown")) == 1
     )
@@ -156,9 +160,9 @@ def test_chromium_renders_every_drill_matrix_and_chart(sample_run: Path, tmp_pat
     assert "pull/strict: expected events, got unchanged" in mismatch
 
     attention = {item.attrs["data-nodeid"]: item for item in dom.find(id="attention")[0].find("li")}
-    assert (
-        "cd /nonexistent/rootdir && pytest" in attention[HOSTILE].find("code", class_="reproduce")[0].all_text
-    )
+    unsupported = dom.find(id="unsupported")[0].find("li")
+    assert [item.attrs["data-nodeid"] for item in unsupported] == [HOSTILE] and HOSTILE not in attention
+    assert "cd /nonexistent/rootdir && pytest" in unsupported[0].find("code", class_="reproduce")[0].all_text
     assert (
         "known blind spot(s), not a pass: diff/size"
         in attention[f"{CORRUPTION}[meta.byte-flip-local]"].all_text
@@ -193,7 +197,9 @@ def test_empty_states_when_nothing_ran(tmp_path: Path) -> None:
     ]
     dom = parse(render_page(write_run_files(make_run(tmp_path / "run", passing), SETTINGS)))
     assert "No corruption-matrix drills" in dom.find(id="corruption-matrix")[0].all_text
-    assert dom.find(id="status")[0].all_text == "all 1 drills pass" and not dom.find(id="attention")
+    verdict = dom.find(id="verdict")[0]
+    assert verdict.all_text == "passed: 1 drills: 1 pass, 0 fail, 0 unsupported, 0 unknown"
+    assert verdict.attrs["class"] == "outcome-passed" and not dom.find(id="attention")
     empty = tmp_path / "empty"
     empty.mkdir()
     dom = parse(render_page(write_run_files(empty, SETTINGS)))
@@ -261,4 +267,125 @@ def test_chromium_shows_the_blind_spots_of_a_real_corruption_run(tmp_path: Path)
     blind_rows = dom.find("tr", class_="blind-spot")
     assert len(blind_rows) == listed and all("known blind spot" in row.all_text for row in blind_rows)
     names = [cell for cell in dom.find(id="corruption-matrix")[0].find("td", class_="name") if cell.all_text]
-    assert len(names) == 20 and min(int(cell.attrs["data-width"]) for cell in names) >= 120
+    assert len(names) == 20 and {cell.all_text for cell in names} == {"local", "remote"}
+    groups = [body.attrs["data-group"] for body in dom.find(id="corruption-matrix")[0].find("tbody")]
+    assert groups == sorted(groups) and len(groups) == len(set(groups))
+
+
+def _passing_corruption_run(folder: Path) -> Path:
+    """A passing run as today's corruption drill leaves it: blind spots are evidence of a pass."""
+    blind = drill_line(
+        f"{CORRUPTION}[meta.byte-flip-local]",
+        "pass",
+        1.5,
+        expected={"diff/strict": "changed", "diff/size": "blind"},
+        observed={"diff/strict": "changed", "diff/size": "unchanged"},
+        blind_spots=["diff/size"],
+    )
+    plain = drill_line(
+        f"{CORRUPTION}[derived.byte-flip-remote]",
+        "pass",
+        2.0,
+        expected={"validate/strict": "verify", "diff/strict": "changed"},
+        observed={"validate/strict": "verify", "diff/strict": "changed"},
+    )
+    return make_run(folder, [blind, plain])
+
+
+def test_a_passing_run_opens_with_its_verdict_and_counts_blind_spots_apart(tmp_path: Path) -> None:
+    """A passing cycle was headlined "drills need attention", its first screen the expected blind spots."""
+    report = write_run_files(_passing_corruption_run(tmp_path / "run"), SETTINGS)
+    dom = parse(render_page(report))
+    body = dom.find("body")[0]
+    sections = [child.attrs.get("id") for child in body.children if child.tag != "#text"]
+    assert sections[:2] == ["verdict", None] and "attention" not in sections
+    assert dom.find(id="verdict")[0].all_text == (
+        "passed: 2 drills: 2 pass, 0 fail, 0 unsupported, 0 unknown (1 expected blind spot)"
+    )
+    assert "attention" not in render_page(report).lower()
+    assert sections.index("blind-spots") > sections.index("summary")
+    assert "diff/size" in dom.find(id="blind-spots")[0].all_text
+
+
+def test_corruption_matrix_grouped_by_section_and_kind_sorted(tmp_path: Path) -> None:
+    report = write_run_files(_passing_corruption_run(tmp_path / "run"), SETTINGS)
+    markup = render_page(report)
+    matrix = parse(markup).find(id="corruption-matrix")[0]
+    groups = [body.attrs["data-group"] for body in matrix.find("tbody")]
+    assert groups == ["derived.byte-flip", "meta.byte-flip"]
+    checks = [row.attrs["data-check"] for row in matrix.find("tbody")[0].find("tr", class_="corruption")]
+    assert checks == ["diff/strict", "validate/strict"]
+    assert [row.all_text for row in matrix.find("tr", class_="group")] == [
+        "derived · byte-flip",
+        "meta · byte-flip",
+    ]
+    assert "as declared as declared" not in matrix.all_text.replace("</span> <span", "")
+    judged = [row.find("td")[-1].all_text for row in matrix.find("tr", class_="match")]
+    assert judged == ["as declared", "as declared", "as declared"]
+
+
+#: Measures where the verdict line lands in the page's first viewport and posts it to the frame holding
+#: the page (headless Chromium's window is at least 500 px wide, so a phone's 390 px is an iframe).
+VIEWPORT_PROBE = """<script>
+addEventListener("load", () => {
+  const box = document.getElementById("verdict").getBoundingClientRect();
+  const sides = [...document.querySelectorAll("#corruption-matrix td.name span")];
+  parent.postMessage({top: Math.round(box.top), bottom: Math.round(box.bottom),
+    pageWidth: document.documentElement.scrollWidth,
+    sideHeight: Math.max(...sides.map((side) => Math.round(side.getBoundingClientRect().height))),
+    right: Math.round(box.right), viewportWidth: innerWidth, viewportHeight: innerHeight,
+    first: document.body.firstElementChild.id}, "*");
+});
+</script>"""
+FRAME = """<!DOCTYPE html><html><body style="margin:0"><div id="probe"></div>
+<iframe src="{page}" width="{width}" height="{height}" style="border:0"></iframe><script>
+addEventListener("message", (event) => {{
+  const probe = document.getElementById("probe");
+  for (const [key, value] of Object.entries(event.data)) probe.dataset[key] = value;
+}});
+</script></body></html>"""
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install -y chromium)"
+)
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_chromium_shows_the_verdict_without_scrolling(tmp_path: Path, width: int, height: int) -> None:
+    """At desktop width and at a phone's 390 px the verdict line is the page's first thing, in full view."""
+    run = write_run_files(make_run(tmp_path / "run", SAMPLE_LINES), SETTINGS, steps=STEPS)
+    page = tmp_path / "run" / "index.html"
+    page.with_name("viewport-probe.html").write_text(
+        page.read_text().replace("</body>", VIEWPORT_PROBE + "</body>")
+    )
+    probe = page.with_name("frame.html")
+    probe.write_text(FRAME.format(page="viewport-probe.html", width=width, height=height))
+    flags = [f"--window-size={max(width, 500)},{height}", "--virtual-time-budget=3000"]
+    shot = tmp_path / f"verdict-{width}.png"
+    for action in ("--dump-dom", f"--screenshot={shot}"):
+        done = subprocess.run(
+            [
+                CHROMIUM,
+                *CHROMIUM_FLAGS,
+                *flags,
+                f"--user-data-dir={tmp_path / 'profile'}",
+                action,
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        if action == "--dump-dom":
+            measured = parse(done.stdout).find(id="probe")[0].attrs
+    assert shot.is_file(), f"no screenshot at {shot}"
+    where = f"{measured} (screenshot: {shot})"
+    assert measured["data-first"] == "verdict", where
+    assert int(measured["data-viewport-width"]) == width, where
+    assert int(measured["data-top"]) >= 0 and int(measured["data-bottom"]) <= min(height, 300), where
+    assert int(measured["data-right"]) <= width, where
+    # Wide tables scroll inside their section; the page itself never scrolls sideways.
+    assert int(measured["data-page-width"]) <= width, where
+    # The corruption matrix's side label stays on one line ("loca" / "l" at 390 px before).
+    assert int(measured["data-side-height"]) < 24, where
+    assert run.outcome == "failed"

@@ -15,9 +15,12 @@ from typing import Any
 from usr_harness.cycle.steps import utc_stamp
 from usr_harness.report.evidence import EVIDENCE_DIR, move_large_evidence
 from usr_harness.report.html import render_page
+from usr_harness.report.junit import stamp_verdict
 from usr_harness.report.model import PAGE_FILE, REPORT_FILE, DrillEntry, Report
 from usr_harness.report.reproduce import reproduce_command
 from usr_harness.report.versions import tool_versions
+
+JUNIT_FILE = "junit.xml"
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
@@ -79,10 +82,11 @@ def write_run_files(
     steps: dict[str, Any] | None = None,
     replay_of: str | None = None,
 ) -> Report:
-    """Build the report and write `report.json` and `index.html` into the run folder."""
+    """Build the report, write `report.json` and `index.html`, and stamp its verdict into junit.xml."""
     report = build_report(run_dir, settings, steps=steps, replay_of=replay_of)
     (run_dir / REPORT_FILE).write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
     (run_dir / PAGE_FILE).write_text(render_page(report), encoding="utf-8")
+    stamp_verdict(run_dir / JUNIT_FILE, report.outcome, report.headline, report.blind_spots)
     return report
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from usr_harness.report.model import Report
 
@@ -31,6 +32,11 @@ def verdicts(report: Report) -> dict[str, str]:
     return {drill.nodeid: drill.verdict for drill in report.drills}
 
 
+def messages(report: Report) -> dict[str, str]:
+    """Each drill's one-line message: why a verdict moved is the two sides' messages."""
+    return {drill.nodeid: drill.message for drill in report.drills}
+
+
 def compare_verdicts(left: Mapping[str, str], right: Mapping[str, str]) -> list[VerdictRow]:
     """Every drill either side ran, in the left side's order, then the right side's new ones."""
     order = list(left) + [nodeid for nodeid in right if nodeid not in left]
@@ -46,3 +52,34 @@ def movement_summary(rows: list[VerdictRow]) -> dict[str, int]:
             key = f"{row.left}->{row.right}"
             summary[key] = summary.get(key, 0) + 1
     return summary
+
+
+def comparison_json(
+    left: Report, right: Report, rows: list[VerdictRow], shown: list[VerdictRow]
+) -> dict[str, Any]:
+    """`report compare --json`: each side's verdict line, the movement counts, and each shown drill's
+    verdicts with both sides' messages (why it moved)."""
+    both = [row for row in rows if ABSENT not in (row.left, row.right)]
+    why = (messages(left), messages(right))
+    sides = {
+        name: {
+            "run_id": side.run_id,
+            "engine": side.engine,
+            "outcome": side.outcome,
+            "headline": side.headline,
+        }
+        for name, side in (("A", left), ("B", right))
+    }
+    drills = [
+        {
+            "nodeid": row.nodeid,
+            "A": row.left,
+            "B": row.right,
+            "moved": row.moved,
+            "A_message": why[0].get(row.nodeid),
+            "B_message": why[1].get(row.nodeid),
+        }
+        for row in shown
+    ]
+    summary = movement_summary(both)
+    return {**sides, "summary": summary, "one_side_only": len(rows) - len(both), "drills": drills}

@@ -40,6 +40,15 @@ def _case(nodeid: str) -> str:
     return nodeid.partition("[")[2].rstrip("]") or nodeid.split("::")[-1]
 
 
+def case_parts(case: str) -> tuple[str, str, str]:
+    """`primary.byte-flip-local` is section `primary`, kind `byte-flip`, side `local`: the matrix's groups."""
+    section, _, rest = case.partition(".")
+    kind, _, side = rest.rpartition("-")
+    if not rest or not kind:
+        return section, rest, ""
+    return section, kind, side
+
+
 def _failure_line(drill: DrillEntry, key: str) -> str | None:
     """The drill lists each failed check as `<command>/<profile>: why` in its failure message."""
     failure = str(drill.evidence.get("failure") or "")

@@ -1,8 +1,9 @@
 """`index.html`: one self-contained page a person reads at a glance (no scripts, no external assets).
 
-Top to bottom: what ran and on what, summary counts, what needs attention, the
-cycle steps, every drill against its verdict, the corruption matrix with blind
-spots marked, the slowest drills, and links to every evidence file.
+Top to bottom: the verdict line (passed / failed / errored with counts), what ran
+and on what, the failures, the expected blind spots (counted apart), the cycle
+steps, every drill against its verdict, the corruption matrix grouped by section
+and kind, the slowest drills, and links to every evidence file.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from usr_harness.report.corruption import corruption_checks, kind_counts
+from usr_harness.report.corruption import case_parts, corruption_checks, kind_counts
 from usr_harness.report.model import VERDICTS, DrillEntry, Report
 
 KIND_NOUNS = {
@@ -36,7 +37,12 @@ table{border-collapse:collapse;width:100%}th,td{padding:3px 8px;text-align:left;
 th{background:#f6f8fa;font-weight:600}tr+tr td{border-top:1px solid #eaeef2}
 .tiles{display:flex;gap:12px;margin:12px 0}.tile{flex:1;padding:10px 14px;border-radius:6px;font-size:15px}
 .tile .n{display:block;font-size:30px;font-weight:700}
-.banner{padding:10px 14px;border-radius:6px;font-weight:600;font-size:16px}
+#verdict{padding:10px 14px;border-radius:6px;font-weight:700;font-size:17px;margin:4px 0 8px;
+overflow-wrap:anywhere}#verdict .meta{font-weight:400}
+.outcome-passed{background:#dafbe1;color:#116329}.outcome-failed{background:#ffebe9;color:#a40e26}
+.outcome-errored{background:#fff8c5;color:#7d4e00}.scroll,section{overflow-x:auto}
+tr.group th{background:#eef1f4}
+#corruption-matrix td.name{white-space:nowrap}
 .verdict-pass{background:#dafbe1;color:#116329}.verdict-fail{background:#ffebe9;color:#a40e26}
 .verdict-unknown{background:#fff8c5;color:#7d4e00}.verdict-unsupported{background:#ddf4ff;color:#0550ae}.verdict-total{background:#eaeef2}
 td.cell{width:56px;text-align:center;font-weight:700}td.cell.on.pass{background:#2da44e;color:#fff}
@@ -55,17 +61,24 @@ tr.blind-spot td{background:#fbefff}tr.mismatch td{background:#fff0ee}
 .badge.blind-spot{background:#8250df;color:#fff}.badge.mismatch{background:#cf222e;color:#fff}
 .badge.match{background:#2da44e;color:#fff}.badge.unjudged{background:#d4a72c;color:#fff}
 .empty{color:#57606a;font-style:italic}
-ul.files{columns:2;font-size:13px}a{color:#0969da}tr.step td:nth-child(-n+4){white-space:nowrap}
+ul.files{columns:2;font-size:13px}
+@media (max-width:640px){body{padding:8px}.tiles{flex-wrap:wrap;gap:6px}.tile{flex:1 0 28%;padding:6px 8px}
+.tile .n{font-size:22px}#drill-matrix td.name{min-width:12em}ul.files{columns:1}
+svg{max-width:100%;height:auto}}
+a{color:#0969da}tr.step td:nth-child(-n+4){white-space:nowrap}
 """
 
 
 def render_page(report: Report) -> str:
     """The whole page as one string; every value from the report is escaped."""
     sections = [
+        _verdict(report),
         _header(report),
         _summary(report),
         _engines(report),
         _attention(report.drills),
+        _blind_spots(report.drills),
+        _unsupported(report.drills),
         _steps(report.steps),
         _drill_matrix(report.drills),
         _corruption_matrix(report.drills),
@@ -104,18 +117,21 @@ def _summary(report: Report) -> str:
         f'<div class="tile verdict-{kind}" data-count="{kind}"><span class="n">{number}</span>{label}</div>'
         for kind, number, label in tiles
     )
-    steps = report.steps
-    if steps is not None and steps.get("status") != "passed":
-        banner = ("fail", f"cycle failed at step {steps.get('failed_step')}")
-    elif counts["fail"] or counts["unknown"] or counts["unsupported"]:
-        worst = next(v for v in ("fail", "unknown", "unsupported") if counts[v])
-        banner = (worst, report.message)
-    else:
-        banner = ("pass", f"all {counts['total']} drills pass" + (", cycle passed" if steps else ""))
     return (
-        f'<section id="summary"><div class="banner verdict-{banner[0]}" id="status">{escape(banner[1])}</div>'
-        f'<div class="tiles">{html_tiles}</div>'
+        f'<section id="summary"><div class="tiles">{html_tiles}</div>'
         f'<div class="meta" id="run-message">{escape(report.message)}</div></section>'
+    )
+
+
+def _verdict(report: Report) -> str:
+    """The first thing in the page: passed / failed / errored and the counts; a failed cycle step below."""
+    steps = report.steps
+    cycle = ""
+    if steps is not None and steps.get("status") != "passed":
+        cycle = f'<div class="meta">cycle failed at step {escape(str(steps.get("failed_step")))}</div>'
+    return (
+        f'<div id="verdict" class="outcome-{report.outcome}" data-outcome="{report.outcome}">'
+        f"{escape(report.headline)}{cycle}</div>"
     )
 
 
@@ -137,7 +153,37 @@ def _engines(report: Report) -> str:
 
 
 def _attention(drills: Iterable[DrillEntry]) -> str:
-    flagged = [drill for drill in drills if drill.verdict != "pass"]
+    """The failures first: failed drills, then those the harness could not judge."""
+    flagged = sorted(
+        (drill for drill in drills if drill.verdict in ("fail", "unknown")), key=lambda d: d.verdict != "fail"
+    )
+    return _drill_list("attention", "Failures", flagged)
+
+
+def _unsupported(drills: Iterable[DrillEntry]) -> str:
+    """Drills the engine could not take (a missing feature): no fault, no pass."""
+    return _drill_list("unsupported", "Unsupported", [d for d in drills if d.verdict == "unsupported"])
+
+
+def _blind_spots(drills: Iterable[DrillEntry]) -> str:
+    """Expected blind spots, below the failures and counted apart (as pytest counts xfail)."""
+    blind = [drill for drill in drills if drill.blind_spots]
+    if not blind:
+        return ""
+    items = "".join(
+        f'<li data-nodeid="{escape(d.nodeid)}"><span class="name">{escape(d.nodeid)}</span>: '
+        f"{escape(', '.join(d.blind_spots))}</li>"
+        for d in blind
+    )
+    count = sum(len(d.blind_spots) for d in blind)
+    return (
+        f'<section id="blind-spots"><h2>Expected blind spots ({count})</h2><p class="meta">Checks the '
+        "catalogue lets a weaker verify profile miss: counted apart, never a pass or a failure.</p>"
+        f"<ul>{items}</ul></section>"
+    )
+
+
+def _drill_list(section: str, title: str, flagged: list[DrillEntry]) -> str:
     if not flagged:
         return ""
     items = "".join(
@@ -146,7 +192,7 @@ def _attention(drills: Iterable[DrillEntry]) -> str:
         f"{_reproduce(d)}</li>"
         for d in flagged
     )
-    return f'<section id="attention"><h2>Needs attention ({len(flagged)})</h2><ul>{items}</ul></section>'
+    return f'<section id="{section}"><h2>{title} ({len(flagged)})</h2><ul>{items}</ul></section>'
 
 
 def _why(drill: DrillEntry) -> str:
@@ -247,33 +293,43 @@ def _corruption_matrix(drills: tuple[DrillEntry, ...]) -> str:
     if not checks:
         return title + '<p class="empty">No corruption-matrix drills in this run.</p></section>'
     verdicts = {drill.nodeid: drill.verdict for drill in drills}
-    bodies: dict[str, list[str]] = {}
-    for check in checks:
-        rows = bodies.setdefault(check.nodeid, [])
-        case = escape(check.case) if not rows else ""
+    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for check in sorted(checks, key=lambda c: (case_parts(c.case), c.key)):
+        section, kind, side = case_parts(check.case)
+        rows = groups.setdefault((section, kind), {}).setdefault(check.nodeid, [])
+        case = f'<span title="{escape(check.case)}">{escape(side or check.case)}</span>' if not rows else ""
         verdict = verdicts[check.nodeid]
+        noun = KIND_NOUNS[check.kind][0]
+        note = "" if check.note == noun else f' <span class="why">{escape(check.note)}</span>'
         rows.append(
             f'<tr class="corruption {check.kind}" data-nodeid="{escape(check.nodeid)}" '
             f'data-check="{escape(check.key)}"><td class="name">{case}</td>'
             f"<td><code>{escape(check.key)}</code></td><td>{escape(check.expected)}</td>"
             f"<td>{escape(check.observed or '—')}</td>"
             f'<td class="verdict-{verdict}">{verdict}</td>'
-            f'<td><span class="badge {check.kind}">{KIND_NOUNS[check.kind][0]}</span> '
-            f'<span class="why">{escape(check.note)}</span></td></tr>'
+            f'<td><span class="badge {check.kind}">{noun}</span>{note}</td></tr>'
         )
+    bodies = [
+        f'<tbody data-group="{escape(section)}.{escape(kind)}"><tr class="group"><th colspan="6">'
+        f"{escape(section)} · {escape(kind)}</th></tr>"
+        + "".join("".join(rows) for rows in cases.values())
+        + "</tbody>"
+        for (section, kind), cases in groups.items()
+    ]
+    cases_count = sum(len(cases) for cases in groups.values())
     counts = kind_counts(checks)
     summary = ", ".join(
         f'<span class="badge {kind}" data-kind="{kind}">{number} {KIND_NOUNS[kind][number != 1]}</span>'
         for kind, number in counts.items()
     )
     return (
-        f'{title}<p class="meta" id="corruption-counts">{_plural(len(bodies), "case")}, '
+        f'{title}<p class="meta" id="corruption-counts">{_plural(cases_count, "case")}, '
         f"{_plural(len(checks), 'command/profile check')}: {summary} "
         "(a blind spot is a check the catalogue allows the weaker profile to miss; never counted as "
-        "detection)</p><table><tr><th>case</th><th>command/profile</th><th>expected</th>"
-        "<th>observed</th><th>drill</th><th>judged</th></tr>"
-        + "".join(f'<tbody class="case">{"".join(rows)}</tbody>' for rows in bodies.values())
-        + "</table></section>"
+        'detection)</p><div class="scroll"><table><thead><tr><th>side</th><th>command/profile</th>'
+        "<th>expected</th><th>observed</th><th>drill</th><th>judged</th></tr></thead>"
+        + "".join(bodies)
+        + "</table></div></section>"
     )
 
 

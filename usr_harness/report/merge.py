@@ -22,13 +22,12 @@ from urllib.parse import quote
 
 from usr_harness.campaign.provenance import SHARD_FILE
 from usr_harness.errors import UsageError
-from usr_harness.report.build import RunSettings, write_run_files
+from usr_harness.report.build import JUNIT_FILE, RunSettings, write_run_files
 from usr_harness.report.evidence import DRILLS_FILE, move_large_evidence
 from usr_harness.report.model import PAGE_FILE, REPORT_FILE, Report, load_report
 
 SHARDS_DIR = "shards"
 MERGE_FILE = "merge.json"
-JUNIT_FILE = "junit.xml"
 AGREED = ("seed", "scale", "engine", "engine_profile", "engine_cmd")
 
 

@@ -13,11 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from usr_harness.errors import UsageError
-from usr_harness.report.verdicts import VERDICTS, drill_message, failure_counts, run_message
+from usr_harness.report.verdicts import (
+    VERDICTS,
+    drill_message,
+    failure_counts,
+    headline,
+    run_message,
+    run_outcome,
+)
 
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = (2, 3)
-"""Version 2 reports (before `unsupported`, sources and messages) still read, with empty sources."""
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (2, 3, 4)
+"""Version 2 reports (before `unsupported`, sources and messages) still read, with empty sources;
+version 3 ones (before the outcome line) read with it derived."""
 REPORT_FILE = "report.json"
 PAGE_FILE = "index.html"
 BUNDLED = "bundled"
@@ -41,6 +49,11 @@ class DrillEntry:
     """The runbook clauses and hardening rules the drill holds the engine to (`report/sources.py`)."""
     engine_calls: int = 0
     message: str = ""
+
+    @property
+    def blind_spots(self) -> tuple[str, ...]:
+        """The checks the catalogue lets a weaker profile miss and that it missed: expected, never a pass."""
+        return tuple(str(check) for check in self.evidence.get("blind_spots") or ())
 
     @property
     def why(self) -> str:
@@ -141,6 +154,20 @@ class Report:
         return run_message(self.summary, self.failures, self.drove_engine)
 
     @property
+    def blind_spots(self) -> int:
+        """Expected blind spots of the whole run, counted apart from the verdicts (as pytest counts xfail)."""
+        return sum(len(drill.blind_spots) for drill in self.drills)
+
+    @property
+    def outcome(self) -> str:
+        """passed, failed or errored: what a person reads first."""
+        return run_outcome(self.summary, (self.steps or {}).get("status"))
+
+    @property
+    def headline(self) -> str:
+        return headline(self.outcome, self.summary, self.blind_spots)
+
+    @property
     def by_engine(self) -> dict[str, dict[str, int]]:
         """Verdict counts engine by engine (one engine per run; merged or compared runs hold more)."""
         engines = sorted({drill.engine for drill in self.drills})
@@ -149,6 +176,9 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         """JSON form; optional facts (git commit, step report, replay origin) are left out when unknown."""
         data: dict[str, Any] = {
+            "outcome": self.outcome,
+            "headline": self.headline,
+            "blind_spots": self.blind_spots,
             "schema_version": SCHEMA_VERSION,
             "run_id": self.run_id,
             "created_at": self.created_at,

@@ -62,3 +62,23 @@ def run_message(summary: Mapping[str, int], failures: Mapping[str, int], drove_e
         f"{summary['total']} drills: {shown}; {failures[RUNBOOK]} runbook violations, "
         f"{failures[HARDENING_KIND]} hardening gaps; {drove_engine} drove an engine command"
     )
+
+
+OUTCOMES = ("passed", "failed", "errored")
+
+
+def run_outcome(summary: Mapping[str, int], cycle_status: str | None) -> str:
+    """The run's own verdict, as pytest gives one: a failed drill fails it; a harness that could not
+    decide (an unknown drill, a cycle step that broke) errors it; unsupported drills never do."""
+    if summary["fail"]:
+        return "failed"
+    if summary["unknown"] or cycle_status not in (None, "passed"):
+        return "errored"
+    return "passed"
+
+
+def headline(outcome: str, summary: Mapping[str, int], blind_spots: int) -> str:
+    """The verdict line every view opens with; expected blind spots counted apart, like pytest's xfail."""
+    shown = ", ".join(f"{summary[verdict]} {verdict}" for verdict in VERDICTS)
+    apart = f" ({blind_spots} expected blind spot{'' if blind_spots == 1 else 's'})" if blind_spots else ""
+    return f"{outcome}: {summary['total']} drills: {shown}{apart}"

@@ -10,6 +10,7 @@ import pytest
 
 from tests.cli_runs import run_harness as run
 from tests.report.conftest import (
+    CORRUPTION,
     HOSTILE,
     SAMPLE_LINES,
     SETTINGS,
@@ -35,21 +36,44 @@ def test_show_summarises_latest_run_by_folder_or_id(
     os.symlink(sample_run.name, reports / "latest")
     code, out, err = run(capsys, "report", "show", "--report-dir", str(reports))
     assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "failed: 6 drills: 2 pass, 2 fail, 1 unsupported, 1 unknown"
+    assert lines[1].startswith("Failures (3)") and lines[2].startswith("fail")
+    assert "drills/test_locks.py::test_busy_dataset[local]" in out.split("Failures (3)")[1].split("run ")[0]
+    assert out.index("Failures (3)") < out.index(f"run {sample_run.name}")
     assert f"run {sample_run.name}" in out and "seed     7" in out and "engine   bundled" in out
-    assert (
-        "6 drills: 2 pass, 2 fail, 1 unsupported, 1 unknown" in out
-        and "2 hardening gaps" in out
-        and "cycle failed (exit 1)" in out
-    )
-    assert HOSTILE in out and "drills/test_locks.py::test_busy_dataset[local]" in out
-    assert "test_chained_loop_ends_up_to_date" not in out
+    assert "2 hardening gaps" in out and "cycle failed (exit 1)" in out
+    assert HOSTILE not in out and "test_chained_loop_ends_up_to_date" not in out
+    assert "2 pass, 1 unsupported not listed (--all lists them)" in out
     assert f"page: {reports / 'latest' / 'index.html'}" in out
 
     code, out, _ = run(capsys, "report", "show", sample_run.name, "--report-dir", str(reports), "--all")
-    assert code == 0 and "test_chained_loop_ends_up_to_date" in out
-    assert run(capsys, "report", "show", str(sample_run / "report.json"))[1].startswith(
-        f"run {sample_run.name}"
-    )
+    assert code == 0 and "test_chained_loop_ends_up_to_date" in out and HOSTILE in out
+    assert out.index("Failures (3)") < out.index("Other drills") < out.index(HOSTILE)
+    assert run(capsys, "report", "show", str(sample_run / "report.json"))[1].startswith("failed: 6 drills")
+
+    code, out, _ = run(capsys, "report", "show", str(sample_run), "--json")
+    data = json.loads(out)
+    assert code == 0 and list(data)[:3] == ["outcome", "headline", "blind_spots"]
+    assert data["outcome"] == "failed" and data["headline"] == lines[0]
+    assert {d["nodeid"]: d["message"] for d in data["drills"]}[HOSTILE].startswith("unsupported: ")
+
+
+def test_show_of_a_passing_run_is_one_calm_line_with_blind_spots_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A passing run used to print its expected blind spots before anything else."""
+    monkeypatch.setenv("COLUMNS", "200")
+    blind = {**SAMPLE_LINES[0], "nodeid": f"{CORRUPTION}[meta.byte-flip-local]"}
+    blind["evidence"] = {"blind_spots": ["diff/size", "pull/size"]}
+    run_dir = make_run(tmp_path / "run", [SAMPLE_LINES[0], blind])
+    write_run_files(run_dir, SETTINGS, steps={**STEPS, "status": "passed", "exit_code": 0})
+    code, out, err = run(capsys, "report", "show", str(run_dir))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "passed: 2 drills: 2 pass, 0 fail, 0 unsupported, 0 unknown (2 expected blind spots)"
+    assert lines[1].startswith("Expected blind spots (2)") and "Failures" not in out
+    assert lines[2] == f"  {CORRUPTION}[meta.byte-flip-local]: diff/size, pull/size"
 
 
 def test_show_without_a_report_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,6 +117,24 @@ def test_compare_and_check_exit_by_whether_a_verdict_moved(
     code, out, err = run(capsys, "report", "compare", str(sample_run), str(sample_run))
     assert code == 0, err
     assert "same 6, moved 0" in out
+
+    moved = make_run(
+        tmp_path / "moved", [{**line, "verdict": "pass", "evidence": {}} for line in SAMPLE_LINES]
+    )
+    write_run_files(moved, SETTINGS)
+    code, out, err = run(capsys, "report", "compare", str(sample_run), str(moved))
+    assert code == 1, err
+    assert "B: bundled (moved): passed: 6 drills: 6 pass" in out
+    locks = "drills/test_locks.py::test_busy_dataset[local]"
+    why = out.split(locks, 1)[1].splitlines()
+    assert why[1].startswith("    A: fail (hardening gap of H-hostile-input)")
+    assert why[2] == "    B: pass: holds H-hostile-input"
+    code, out, _ = run(capsys, "report", "compare", str(sample_run), str(moved), "--json")
+    data = json.loads(out)
+    assert code == 1 and data["A"]["outcome"] == "failed" and data["B"]["outcome"] == "passed"
+    row = next(row for row in data["drills"] if row["nodeid"] == locks)
+    assert row["A"] == "fail" and row["B"] == "pass" and row["B_message"] == "pass: holds H-hostile-input"
+    assert data["summary"]["moved"] == 4 and len(data["drills"]) == 4
 
     golden = tmp_path / "golden.json"
     code, out, err = run(

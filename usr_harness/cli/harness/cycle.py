@@ -48,6 +48,7 @@ def cycle(
 ) -> None:
     """preflight (versions, host, doctor, registry) -> run (drills) -> verify (round trip, fingerprints)."""
     from usr_harness.cycle.runner import CycleConfig, run_cycle
+    from usr_harness.report.model import REPORT_FILE, load_report
 
     run_dir = new_run_dir(report_dir, seed)
     config = CycleConfig(
@@ -67,6 +68,8 @@ def cycle(
         )
     state = "interrupted" if result.get("interrupted") else result["status"]
     typer.echo(f"cycle {state}; report folder {run_dir}")
+    if (run_dir / REPORT_FILE).is_file():
+        typer.echo(load_report(run_dir).headline)
     raise typer.Exit(result["exit_code"])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -10,12 +11,20 @@ from rich.markup import escape
 
 from usr_harness.cli.harness.cycle import DEFAULT_REPORTS, new_run_dir
 from usr_harness.errors import UsageError
-from usr_harness.report.compare import compare_verdicts, movement_summary, verdicts
+from usr_harness.report.compare import (
+    ABSENT,
+    compare_verdicts,
+    comparison_json,
+    messages,
+    movement_summary,
+    verdicts,
+)
 from usr_harness.report.golden import check_run, load_golden, refreshed
-from usr_harness.report.model import PAGE_FILE, Report, load_report
+from usr_harness.report.model import PAGE_FILE, DrillEntry, Report, load_report
 from usr_harness.report.verdicts import VERDICTS
 
 STYLES = {"pass": "green", "fail": "bold red", "unsupported": "cyan", "unknown": "yellow", "absent": "dim"}
+OUTCOME_STYLES = {"passed": "bold green", "failed": "bold red", "errored": "bold yellow"}
 STEP_STYLES = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 
 report_app = typer.Typer(
@@ -38,33 +47,60 @@ def show(
     run: str = typer.Argument(None, help="report.json, run folder or run id (default: latest)."),
     report_dir: Path = typer.Option(DEFAULT_REPORTS, "--report-dir", help="Folder that holds run folders."),
     all_drills: bool = typer.Option(
-        False, "--all", help="List every drill, not only the failed and unknown."
+        False, "--all", help="Also list the drills that passed or are unsupported."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the report as JSON (outcome and headline first)."
     ),
 ) -> None:
-    """A terminal summary: settings, verdict counts, cycle steps and the drills that need attention."""
+    """The verdict line first, then the failures, the expected blind spots, the run's settings and steps."""
     path = resolve_run(run, report_dir)
     report = load_report(path)
-    console = Console(highlight=False)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"[{OUTCOME_STYLES[report.outcome]}]{escape(report.headline)}[/]")
+    failures = sorted(
+        (d for d in report.drills if d.verdict in ("fail", "unknown")),
+        key=lambda d: (d.verdict != "fail", d.engine, d.nodeid),
+    )
+    if failures:
+        console.print(f"[bold]Failures ({len(failures)})[/] (verdict, engine, time, drill; why; reproduce)")
+        for drill in failures:
+            _print_drill(console, drill)
+    blind = [d for d in report.drills if d.blind_spots]
+    if blind:
+        console.print(
+            f"[bold]Expected blind spots ({report.blind_spots})[/] (counted apart: the catalogue lets "
+            "these profiles miss the change)"
+        )
+        for drill in blind:
+            console.print(f"  {escape(drill.nodeid)}: {escape(', '.join(drill.blind_spots))}")
     _print_header(console, report)
     if report.steps:
         _print_steps(console, report.steps)
-    drills = [d for d in report.drills if all_drills or d.verdict != "pass"]
-    if drills:
-        console.print("[bold]Drills[/] (verdict, engine, time, drill; why, for those that did not pass)")
-        for drill in sorted(drills, key=lambda d: (d.engine, d.verdict != "fail", d.nodeid)):
-            console.print(
-                f"[{STYLES[drill.verdict]}]{drill.verdict:<12}[/]{escape(drill.engine):<10}"
-                f"{drill.duration_seconds:>7.2f} s  {escape(drill.nodeid)}",
-                soft_wrap=True,
-            )
-            if drill.verdict != "pass":
-                console.print(f"    why: {escape(drill.message)}", soft_wrap=True)
-            if drill.reproduce and drill.verdict != "pass":
-                console.print(f"    reproduce: {escape(drill.reproduce)}", soft_wrap=True)
-    elif report.drills:
-        console.print(f"all {len(report.drills)} drills pass (--all lists them)")
+    rest = [d for d in report.drills if d.verdict in ("pass", "unsupported")]
+    if all_drills and rest:
+        console.print("[bold]Other drills[/] (verdict, engine, time, drill)")
+        for drill in sorted(rest, key=lambda d: (d.verdict, d.engine, d.nodeid)):
+            _print_drill(console, drill)
+    elif rest:
+        counts = ", ".join(f"{report.summary[v]} {v}" for v in ("pass", "unsupported") if report.summary[v])
+        console.print(f"{counts} not listed (--all lists them)")
     folder = path if path.is_dir() else path.parent
     console.print(f"page: {escape(str(folder / PAGE_FILE))}")
+
+
+def _print_drill(console: Console, drill: DrillEntry) -> None:
+    console.print(
+        f"[{STYLES[drill.verdict]}]{drill.verdict:<12}[/]{escape(drill.engine):<10}"
+        f"{drill.duration_seconds:>7.2f} s  {escape(drill.nodeid)}"
+    )
+    if drill.verdict != "pass":
+        console.print(f"    why: {escape(drill.message)}")
+    if drill.reproduce and drill.verdict in ("fail", "unknown"):
+        console.print(f"    reproduce: {escape(drill.reproduce)}")
 
 
 @report_app.command("compare")
@@ -75,26 +111,39 @@ def compare(
     all_drills: bool = typer.Option(
         False, "--all", help="List every drill, also those that kept their verdict or only one side ran."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ) -> None:
-    """Drill by drill, A's verdict beside B's (engine A vs B, or two runs); exit 1 when any moved."""
+    """Drill by drill, A's verdict beside B's and why each moved; exit 1 when any moved."""
     first = load_report(resolve_run(left, report_dir))
     second = load_report(resolve_run(right, report_dir))
     rows = compare_verdicts(verdicts(first), verdicts(second))
-    both = [row for row in rows if "absent" not in (row.left, row.right)]
+    both = [row for row in rows if ABSENT not in (row.left, row.right)]
+    shown = rows if all_drills else [row for row in both if row.moved]
+    summary = movement_summary(both)
+    why = (messages(first), messages(second))
+    if as_json:
+        typer.echo(json.dumps(comparison_json(first, second, rows, shown), indent=2))
+        raise typer.Exit(1 if summary["moved"] else 0)
     console = Console(highlight=False, soft_wrap=True)
     for name, side in (("A", first), ("B", second)):
-        console.print(f"{name}: {escape(side.engine)} ({escape(side.run_id)})")
+        console.print(
+            f"{name}: {escape(side.engine)} ({escape(side.run_id)}): "
+            f"[{OUTCOME_STYLES[side.outcome]}]{escape(side.headline)}[/]"
+        )
     console.print("[bold]A        B        drill[/]")
-    for row in rows if all_drills else [row for row in both if row.moved]:
+    for row in shown:
         console.print(
             f"[{STYLES[row.left]}]{row.left:<9}[/][{STYLES[row.right]}]{row.right:<9}[/]{escape(row.nodeid)}"
         )
+        if row.moved:
+            for name, side_why in zip(("A", "B"), why, strict=True):
+                if row.nodeid in side_why:
+                    console.print(f"    {name}: {escape(side_why[row.nodeid])}")
     for name, engine_report in (("A", first), ("B", second)):
         for engine, counts in engine_report.by_engine.items():
             console.print(
                 f"{name} {escape(engine)}: " + ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in VERDICTS)
             )
-    summary = movement_summary(both)
     console.print(
         f"{len(both)} drills ran on both sides: " + ", ".join(f"{k} {v}" for k, v in summary.items())
     )
@@ -133,8 +182,6 @@ def golden_command(
     report_dir: Path = typer.Option(DEFAULT_REPORTS, "--report-dir", help="Folder that holds run folders."),
 ) -> None:
     """Write a golden verdict file from a run; new fails are marked REVIEW for a person to judge."""
-    import json
-
     report = load_report(resolve_run(run, report_dir))
     golden = refreshed(load_golden(out) if out.exists() else None, report, engine_version)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -178,7 +225,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_header(console: Console, report: Report) -> None:
-    counts = report.summary
     origin = f" (replay of {report.replay_of})" if report.replay_of else ""
     console.print(f"[bold]run {escape(report.run_id)}[/]{escape(origin)}")
     facts = [
@@ -191,8 +237,6 @@ def _print_header(console: Console, report: Report) -> None:
     ]
     for name, value in facts:
         console.print(f"  {name:<9}{escape(value)}")
-    shown = ", ".join(f"[{STYLES[v]}]{counts[v]} {v}[/]" for v in VERDICTS)
-    console.print(f"[bold]{counts['total']} drills:[/] {shown}")
     failures = report.failures
     console.print(
         f"  failures: {failures['runbook']} runbook violations, {failures['hardening']} hardening gaps; "
