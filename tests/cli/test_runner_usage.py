@@ -95,3 +95,22 @@ def test_every_enumerated_option_lists_its_choices(capsys, monkeypatch, argv: li
     run = run_usr if argv[0] == "usr" else run_harness
     code, out, _ = run(capsys, *argv[1:])
     assert code == 0 and choices in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["usr", "--help"],
+        ["usr", "pull", "--help"],
+        ["usr-harness", "--help"],
+        ["usr-harness", "cycle", "--help"],
+        ["usr-harness", "report", "show", "--help"],
+    ],
+)
+def test_one_help_style_on_both_programs(capsys, monkeypatch, argv: list[str]):
+    """Plain help everywhere: rich's boxes would cut long option names at 80 columns."""
+    monkeypatch.setenv("COLUMNS", "80")
+    run = run_usr if argv[0] == "usr" else run_harness
+    code, out, _ = run(capsys, *argv[1:])
+    assert code == 0 and out.startswith("Usage: ")
+    assert not any(box in out for box in "╭╰│"), out

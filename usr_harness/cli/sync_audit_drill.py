@@ -11,7 +11,7 @@ import typer
 
 from usr_harness.cli.runner import run_app
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
 @app.command()

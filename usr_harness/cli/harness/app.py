@@ -24,6 +24,8 @@ app = typer.Typer(
     name="usr-harness",
     help="Fidelity and drill harness for USR sync: mock data, hostile inputs, faults, drills, reports.",
     no_args_is_help=True,
+    # Plain help, as `usr` has: rich's boxes cut long option names at 80 columns.
+    rich_markup_mode=None,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
