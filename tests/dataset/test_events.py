@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,11 +17,14 @@ from usr_harness.dataset.events import (
     REDACTED,
     append_event,
     build_event,
+    encode_event,
+    is_secret_key,
+    records_fingerprint,
     redact,
     tail_events,
     validate_event_log,
 )
-from usr_harness.dataset.layout import EVENTS_FILE
+from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
 from usr_harness.errors import EventsError
 
 FIELDS = [
@@ -152,12 +157,14 @@ def test_empty_log_and_a_line_of_exactly_the_limit() -> None:
 _scalars = (
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 )
+_keys = st.text(max_size=8).filter(lambda key: not is_secret_key(key))
+"""A secret-looking key (`SESSION`) would make a good log bad: the validator refuses it unredacted."""
 _values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=3),
     max_leaves=8,
 )
-_objects = st.dictionaries(st.text(max_size=8), _values, max_size=4)
+_objects = st.dictionaries(_keys, _values, max_size=4)
 _logs = st.lists(_objects, max_size=6).map(
     lambda objs: [json.dumps(o, ensure_ascii=False, separators=(",", ":")).encode() for o in objs]
 )
@@ -204,3 +211,41 @@ def test_real_contexts_record_the_real_root_and_seeded_ones_a_stable_label(tmp_p
         for root in (tmp_path / "a", tmp_path / "b")
     ]
     assert seeded[0] == seeded[1]
+
+
+def test_a_dash_in_a_key_counts_as_an_underscore() -> None:
+    assert is_secret_key("Api-Key") and is_secret_key("api_key") and not is_secret_key("apikey")
+
+
+def test_the_records_fingerprint_reads_the_footer_and_is_zero_without_records(tmp_path: Path) -> None:
+    assert records_fingerprint(tmp_path) == {"rows": 0, "cols": 0, "size_bytes": 0}
+    pq.write_table(pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]}), tmp_path / RECORDS_FILE)
+    size = (tmp_path / RECORDS_FILE).stat().st_size
+    assert records_fingerprint(tmp_path) == {"rows": 3, "cols": 2, "size_bytes": size}
+
+
+def test_an_appended_event_keeps_what_the_caller_gave(tmp_path: Path) -> None:
+    event = _append(tmp_path, artifacts=["a"], maintenance={"why": "m"})
+    assert (event["artifacts"], event["maintenance"]) == (["a"], {"why": "m"})
+    assert (event["fingerprint"], event["registry_hash"]) == (
+        {"rows": 0, "cols": 7, "size_bytes": 1},
+        "ab" * 32,
+    )
+    assert _append(tmp_path)["artifacts"] == []
+
+
+def test_a_line_of_exactly_the_limit_is_encoded_and_one_byte_more_is_not() -> None:
+    event = {"action": "big", "pad": ""}
+    event["pad"] = "x" * (MAX_EVENT_BYTES - len(encode_event(event)))
+    assert len(encode_event(event)) == MAX_EVENT_BYTES
+    with pytest.raises(EventsError, match=f"event 'big' is {MAX_EVENT_BYTES + 1} bytes"):
+        encode_event({**event, "pad": event["pad"] + "x"})
+    assert encode_event({"action": "p", "where": Path("/a")}) == b'{"action":"p","where":"/a"}\n'
+
+
+def test_tail_defaults_to_the_last_ten_and_nothing_for_zero(tmp_path: Path) -> None:
+    for n in range(12):
+        _append(tmp_path, metrics={"n": n})
+    assert [e["metrics"]["n"] for e in tail_events(tmp_path)] == list(range(2, 12))
+    assert [e["metrics"]["n"] for e in tail_events(tmp_path, 1)] == [11]
+    assert tail_events(tmp_path, 0) == []

@@ -546,3 +546,47 @@ def test_two_datasets_made_apart_under_one_id_are_named_as_such(action, says):
     same_origin = made("remote", "init-here\nr\nr2\n")
     pair = (local, same_origin)
     assert "different" not in plan(action, *pair, None).first_failure()[1]
+
+
+def test_refusals_carry_their_path_their_corruption_flag_and_a_message_naming_both_sides():
+    base = base_of(BASE_FILES)
+    part = "_derived/ns/part-1.parquet"
+    flipped = manifest("remote", {**BASE_FILES, part: "PX"}, events="a\n", prefix=(2, ""))
+    local = manifest("local", BASE_FILES, events="a\n")
+    (changed,) = plan("pull", local, flipped, base).problems
+    assert (changed.path, changed.corruption) == (part, True)
+    assert changed.message.endswith("its bytes differ from the last sync) - not propagated")
+    (differs,) = plan(
+        "pull", manifest("local", BASE_FILES), manifest("remote", {**BASE_FILES, part: "PX"})
+    ).problems
+    assert (differs.family, differs.path, differs.corruption) == ("sidecars", part, True)
+    assert differs.message == (
+        f"'{part}' differs between local and remote; derived files are immutable, "
+        "so one copy is corrupt - not propagated"
+    )
+    meta = {**BASE_FILES, "meta.md": "edited\n"}
+    (edited,) = plan(
+        "pull", manifest("local", meta), manifest("remote", {**BASE_FILES, "meta.md": "x\n"}), base
+    ).problems
+    assert edited.message == (
+        "local 'meta.md' changed since the last sync; refusing to overwrite it (use --force to override)"
+    )
+    (extra,) = plan(
+        "push", manifest("local", BASE_FILES), manifest("remote", {**BASE_FILES, "x.md": "y"})
+    ).problems
+    assert extra.message == (
+        "remote 'x.md' is not on the local side and not in the last sync; "
+        "refusing to delete it (use --force to override)"
+    )
+
+
+def test_a_vanished_derived_counts_its_parts_and_is_corruption():
+    without = {p: b for p, b in BASE_FILES.items() if not p.startswith("_derived/")}
+    local = manifest("local", without, events="a\n", prefix=(2, ""))
+    remote = manifest("remote", BASE_FILES, events="a\n", prefix=(2, ""))
+    (problem,) = plan("push", local, remote, base_of(BASE_FILES)).problems
+    assert (problem.path, problem.corruption) == ("_derived", True)
+    assert problem.message == (
+        "local _derived is missing (1 overlay part(s) at the last sync); "
+        "refusing to sync an incomplete dataset (use --force to accept the loss)"
+    )
