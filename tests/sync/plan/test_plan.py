@@ -243,8 +243,8 @@ def test_event_log_rules_on_pull(local_log, remote_log, token):
     local = manifest("local", BASE_FILES, events=local_log)
     prefix = (len(local_log), "") if len(remote_log) >= len(local_log) else None
     remote = manifest("remote", BASE_FILES, events=remote_log, prefix=prefix)
-    family, message, _ = plan("pull", local, remote, base_of(BASE_FILES)).first_failure()
-    assert family == "events" and token in message
+    family, message, paths = plan("pull", local, remote, base_of(BASE_FILES)).first_failure()
+    assert family == "events" and token in message and paths == [".events.log"]
 
 
 def test_missing_log_on_existing_dataset_is_divergence():
@@ -371,7 +371,7 @@ def test_logs_grown_on_both_sides_since_base_are_diverged_and_name_the_merge(act
     remote = manifest("remote", BASE_FILES, events=LOG + "r\n", prefix=(len(LOG) + 2, ""), base_log=LOG)
     family, message, paths = plan(action, local, remote, logged_base()).first_failure()
     assert (family, paths) == ("diverged", [".events.log"])
-    assert "not a prefix" in message and "usr events merge" in message
+    assert "not a prefix" in message and "`usr events merge DATASET REMOTE` here merges them" in message
     assert plan(action, local, remote, logged_base(), force=True).first_failure()[0] == "diverged"
 
 
@@ -395,6 +395,16 @@ def test_a_kept_log_leaves_the_source_log_as_the_agreed_base():
     agreed = base_from(remote, local, [".events.log"])
     assert agreed[".events.log"] == {"sha256": sha(LOG), "size": len(LOG)}
     assert ".events.log" not in base_from(remote, local)
+
+
+NAMESAKE = {
+    "push": "the remote has a different dataset under this id (its event log does not start with ours, "
+    "and no sync with this remote is recorded here): push this one under another id, or pull "
+    "the remote's into another root to compare them",
+    "pull": "the local dataset under this id is a different one (its event log does not start with the "
+    "remote's, and no sync with this remote is recorded here): pull into another root, or move "
+    "the local one aside first",
+}
 
 
 # A path's state on one side relative to the base: gone, as it was, rewritten, or (not in base) added.
@@ -543,6 +553,7 @@ def test_two_datasets_made_apart_under_one_id_are_named_as_such(action, says):
     family, message, paths = plan(action, local, remote, None).first_failure()
     assert (family, paths) == ("events", [".events.log"])
     assert message.startswith(says) and "does not start with" in message and "another" in message
+    assert message == NAMESAKE[action]
     same_origin = made("remote", "init-here\nr\nr2\n")
     pair = (local, same_origin)
     assert "different" not in plan(action, *pair, None).first_failure()[1]
@@ -590,3 +601,37 @@ def test_a_vanished_derived_counts_its_parts_and_is_corruption():
         "local _derived is missing (1 overlay part(s) at the last sync); "
         "refusing to sync an incomplete dataset (use --force to accept the loss)"
     )
+
+
+def test_a_log_that_is_not_a_regular_file_is_refused_as_events_corruption():
+    local = manifest("local", BASE_FILES, events="a\n")
+    link = {"path": ".events.log", "section": "events", "kind": "symlink", "size": 2, "link": "/x"}
+    remote = manifest("remote", BASE_FILES)
+    remote = replace(
+        remote,
+        files={
+            **remote.files,
+            ".events.log": Manifest.from_scan("remote", {"files": [link]}).files[".events.log"],
+        },
+    )
+    (problem,) = [p for p in plan("pull", local, remote).problems if p.path == ".events.log"]
+    assert (problem.family, problem.path, problem.corruption) == ("events", ".events.log", True)
+    assert problem.message == "remote symlink entry '.events.log' refused"
+
+
+def test_a_log_missing_at_the_source_or_the_target():
+    with_log = manifest("remote", BASE_FILES, events="a\n", prefix=(0, ""))
+    (problem,) = plan("push", manifest("local", BASE_FILES), with_log, base_of(BASE_FILES)).problems
+    assert (problem.family, problem.path) == ("diverged", ".events.log")
+    only_meta = manifest("local", {"meta.md": "name: demo\n"})
+    shrunk = plan("push", only_meta, with_log).problems
+    assert ".events.log" not in [p.path for p in shrunk], "no records here: no history to guard"
+    source = manifest("local", BASE_FILES, events="a\n")
+    (missing,) = plan("push", source, manifest("remote", BASE_FILES), base_of(BASE_FILES)).problems
+    assert (missing.family, missing.path) == ("diverged", ".events.log")
+    assert (
+        missing.message == "remote .events.log is missing; refusing to overwrite it (use --force to override)"
+    )
+    forced = plan("push", source, manifest("remote", BASE_FILES), base_of(BASE_FILES), force=True)
+    assert forced.copy == [".events.log"] and forced.forced == [".events.log"]
+    assert sorted(plan("push", source, manifest("remote", {})).copy) == sorted([*BASE_FILES, ".events.log"])
