@@ -635,3 +635,26 @@ def test_a_log_missing_at_the_source_or_the_target():
     forced = plan("push", source, manifest("remote", BASE_FILES), base_of(BASE_FILES), force=True)
     assert forced.copy == [".events.log"] and forced.forced == [".events.log"]
     assert sorted(plan("push", source, manifest("remote", {})).copy) == sorted([*BASE_FILES, ".events.log"])
+
+
+def test_the_primary_is_compared_by_its_footers_in_parquet_mode():
+    """Different sizes, same rows and columns: parquet mode says same, so nothing moves."""
+    stats = {"rows": 3, "cols": 2}
+    local = replace(manifest("local", {"records.parquet": "R1"}), primary_stats=stats)
+    remote = replace(manifest("remote", {"records.parquet": "R22"}), primary_stats=dict(stats))
+    options = SyncOptions(verify="parquet")
+    assert plan_sync("pull", local, remote, None, options, "parquet").noop
+    names = {"local": "records.parquet", "remote": "records.parquet"}
+    assert plan_file("pull", local, remote, None, names=names, primary_mode="parquet", force=False).noop
+    grown = replace(remote, primary_stats={"rows": 4, "cols": 2})
+    assert plan_sync("pull", local, grown, base_of({"records.parquet": "R1"}), options, "parquet").copy == [
+        "records.parquet"
+    ]
+
+
+def test_the_base_agrees_only_on_the_same_bytes_and_records_their_digest_and_size():
+    local = manifest("local", {"meta.md": "ab"})
+    assert base_from(manifest("remote", {"meta.md": "ab"}), local) == {
+        "meta.md": {"sha256": sha("ab"), "size": 2}
+    }
+    assert base_from(manifest("remote", {"meta.md": "xy"}), local) == {}
