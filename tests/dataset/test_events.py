@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,6 +27,7 @@ from usr_harness.dataset.events import (
     validate_event_log,
 )
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
+from usr_harness.dataset.registry import registry_hash
 from usr_harness.errors import EventsError
 
 FIELDS = [
@@ -129,10 +132,14 @@ GOOD = b'{"a":1}\n{"b":[1,2]}\n'
         (b'{"a":1}\n   \n', 2, "blank line"),
         (b'{"a":"\xff"}\n', 1, "invalid UTF-8"),
         (GOOD + b'{"a":\n', 3, "not JSON"),
-        (GOOD + b'{"a":NaN}\n', 3, "not JSON"),
-        (GOOD + b"[1]\n", 3, "not an object"),
+        (GOOD + b'{"a":NaN}\n', 3, "not JSON (NaN is not JSON)"),
+        (GOOD + b"[1]\n", 3, "not an object (a JSON list)"),
         (b'"text"\n', 1, "not an object"),
-        (GOOD + b'{"a":"' + b"x" * MAX_EVENT_BYTES + b'"}\n', 3, "oversize"),
+        (
+            GOOD + b'{"a":"' + b"x" * MAX_EVENT_BYTES + b'"}\n',
+            3,
+            f"oversize record ({MAX_EVENT_BYTES + 9} bytes",
+        ),
         (GOOD + b'{"c":3}', 3, "missing final newline"),
         (GOOD + b'{"c":', 3, "not JSON"),
         (GOOD + b'{"args":{"api_token":"hunter2"}}\n', 3, "key 'api_token' is a secret written unredacted"),
@@ -143,6 +150,7 @@ def test_validator_names_the_first_bad_line(data: bytes, line: int, token: str) 
     with pytest.raises(EventsError) as caught:
         validate_event_log(data, source="x/.events.log")
     assert f"x/.events.log: line {line}: " in caught.value.message and token in caught.value.message
+    assert caught.value.paths == ["x/.events.log"]
 
 
 def test_empty_log_and_a_line_of_exactly_the_limit() -> None:
@@ -249,3 +257,39 @@ def test_tail_defaults_to_the_last_ten_and_nothing_for_zero(tmp_path: Path) -> N
     assert [e["metrics"]["n"] for e in tail_events(tmp_path)] == list(range(2, 12))
     assert [e["metrics"]["n"] for e in tail_events(tmp_path, 1)] == [11]
     assert tail_events(tmp_path, 0) == []
+
+
+def test_a_new_log_is_0644_and_a_torn_one_is_named(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        _append(tmp_path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / EVENTS_FILE).stat().st_mode) == 0o644
+    (tmp_path / EVENTS_FILE).write_bytes(b'{"a":1}')
+    with pytest.raises(EventsError) as caught:
+        _append(tmp_path)
+    assert caught.value.paths == [str(tmp_path / EVENTS_FILE)]
+
+
+def test_an_event_without_a_fingerprint_or_registry_hash_gets_the_current_ones(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    folder = root / "demo"
+    folder.mkdir(parents=True)
+    event = append_event(folder, "made", dataset_id="demo", root=root, ctx=seeded_context(3))
+    assert event["action"] == "made"
+    assert event["fingerprint"] == {"rows": 0, "cols": 0, "size_bytes": 0}
+    assert event["registry_hash"] == registry_hash(root)
+
+
+def test_a_log_that_is_not_a_file_or_not_well_formed_is_named_by_tail(tmp_path: Path) -> None:
+    (tmp_path / EVENTS_FILE).mkdir()
+    with pytest.raises(EventsError) as caught:
+        tail_events(tmp_path)
+    assert caught.value.paths == [str(tmp_path / EVENTS_FILE)]
+    assert caught.value.message == f"'{tmp_path / EVENTS_FILE}': the event log is a dir, not a regular file"
+    (tmp_path / EVENTS_FILE).rmdir()
+    (tmp_path / EVENTS_FILE).write_bytes(b"[1]\n")
+    with pytest.raises(EventsError) as caught:
+        tail_events(tmp_path)
+    assert caught.value.paths == [str(tmp_path / EVENTS_FILE)]
