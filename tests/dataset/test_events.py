@@ -249,6 +249,8 @@ def test_a_line_of_exactly_the_limit_is_encoded_and_one_byte_more_is_not() -> No
     with pytest.raises(EventsError, match=f"event 'big' is {MAX_EVENT_BYTES + 1} bytes"):
         encode_event({**event, "pad": event["pad"] + "x"})
     assert encode_event({"action": "p", "where": Path("/a")}) == b'{"action":"p","where":"/a"}\n'
+    with pytest.raises(EventsError, match=r"^event 'n' cannot be encoded as JSON: "):
+        encode_event({"action": "n", "x": float("nan")})
 
 
 def test_tail_defaults_to_the_last_ten_and_nothing_for_zero(tmp_path: Path) -> None:

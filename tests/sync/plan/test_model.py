@@ -9,7 +9,9 @@ from usr_harness.sync.plan.model import Plan, Problem, diverged, refused_entry, 
 def test_first_failure_counts_the_other_problems_of_its_family() -> None:
     plan = Plan("pull", problems=[Problem("diverged", "first", "a")])
     assert plan.first_failure() == ("diverged", "first", ["a"])
-    plan.problems += [Problem("diverged", "second", "b"), Problem("diverged", "third", "c")]
+    plan.problems.append(Problem("diverged", "second", "b"))
+    assert plan.first_failure() == ("diverged", "first (and 1 more diverged problem(s))", ["a", "b"])
+    plan.problems.append(Problem("diverged", "third", "c"))
     assert plan.first_failure() == ("diverged", "first (and 2 more diverged problem(s))", ["a", "b", "c"])
 
 

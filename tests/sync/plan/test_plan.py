@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from usr_harness.sync.inventory.manifest import Manifest
+from usr_harness.sync.inventory.manifest import FileEntry, Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan.diff import diff_manifests
 from usr_harness.sync.plan.planner import (
@@ -642,10 +642,12 @@ def test_the_primary_is_compared_by_its_footers_in_parquet_mode():
     stats = {"rows": 3, "cols": 2}
     local = replace(manifest("local", {"records.parquet": "R1"}), primary_stats=stats)
     remote = replace(manifest("remote", {"records.parquet": "R22"}), primary_stats=dict(stats))
-    options = SyncOptions(verify="parquet")
-    assert plan_sync("pull", local, remote, None, options, "parquet").noop
+    options = SyncOptions(verify="auto")
+    same = plan_sync("pull", local, remote, None, options, "parquet")
+    assert same.noop and not same.problems
     names = {"local": "records.parquet", "remote": "records.parquet"}
-    assert plan_file("pull", local, remote, None, names=names, primary_mode="parquet", force=False).noop
+    one = plan_file("pull", local, remote, None, names=names, primary_mode="parquet", force=False)
+    assert one.noop and not one.problems and one.action == "pull"
     grown = replace(remote, primary_stats={"rows": 4, "cols": 2})
     assert plan_sync("pull", local, grown, base_of({"records.parquet": "R1"}), options, "parquet").copy == [
         "records.parquet"
@@ -658,3 +660,27 @@ def test_the_base_agrees_only_on_the_same_bytes_and_records_their_digest_and_siz
         "meta.md": {"sha256": sha("ab"), "size": 2}
     }
     assert base_from(manifest("remote", {"meta.md": "xy"}), local) == {}
+
+
+def test_a_refused_primary_entry_is_a_verify_failure():
+    local = manifest("local", BASE_FILES)
+    remote = manifest("remote", BASE_FILES)
+    link = FileEntry("records.parquet", "primary", "symlink", 2, link="/x")
+    remote = replace(remote, files={**remote.files, "records.parquet": link})
+    (problem,) = plan("pull", local, remote).problems
+    assert (problem.family, problem.path) == ("verify", "records.parquet")
+
+
+def test_a_target_changed_since_the_base_is_overwritten_under_force():
+    base = base_of(BASE_FILES)
+    local = manifest("local", {**BASE_FILES, "meta.md": "edited\n"})
+    remote = manifest("remote", {**BASE_FILES, "meta.md": "x\n"})
+    forced = plan("pull", local, remote, base, force=True)
+    assert (forced.copy, forced.forced, forced.problems) == (["meta.md"], ["meta.md"], [])
+
+
+def test_a_log_goes_to_an_existing_target_that_has_no_records_yet():
+    source = manifest("local", BASE_FILES, events="a\n")
+    target = manifest("remote", {"meta.md": "name: demo\n"})
+    assert target.exists and target.primary is None
+    assert ".events.log" in plan("push", source, target).copy
