@@ -26,9 +26,10 @@ from usr_harness.dataset.events import (
     tail_events,
     validate_event_log,
 )
+from usr_harness.dataset.journal import journal_path
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
 from usr_harness.dataset.registry import registry_hash
-from usr_harness.errors import EventsError
+from usr_harness.errors import EventsError, StagingError
 
 FIELDS = [
     "event_version",
@@ -295,3 +296,21 @@ def test_a_log_that_is_not_a_file_or_not_well_formed_is_named_by_tail(tmp_path: 
     with pytest.raises(EventsError) as caught:
         tail_events(tmp_path)
     assert caught.value.paths == [str(tmp_path / EVENTS_FILE)]
+
+
+def test_a_real_context_records_the_root_the_caller_gave(tmp_path: Path) -> None:
+    event = append_event(tmp_path, "x", dataset_id="demo", root=tmp_path, ctx=WriteContext(), fingerprint={})
+    assert event["dataset"]["root"] == str(tmp_path)
+
+
+def test_no_event_is_appended_while_a_promotion_is_pending(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    journal = Path(journal_path(str(folder)))
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text("{}")
+    with pytest.raises(StagingError) as caught:
+        _append(folder)
+    assert caught.value.message.startswith("demo: dataset is mid-promotion")
+    assert caught.value.paths == [str(journal)]
+    assert not (folder / EVENTS_FILE).exists()
