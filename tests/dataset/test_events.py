@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,12 +19,17 @@ from usr_harness.dataset.events import (
     REDACTED,
     append_event,
     build_event,
+    encode_event,
+    is_secret_key,
+    records_fingerprint,
     redact,
     tail_events,
     validate_event_log,
 )
-from usr_harness.dataset.layout import EVENTS_FILE
-from usr_harness.errors import EventsError
+from usr_harness.dataset.journal import journal_path
+from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
+from usr_harness.dataset.registry import registry_hash
+from usr_harness.errors import EventsError, StagingError
 
 FIELDS = [
     "event_version",
@@ -124,10 +133,14 @@ GOOD = b'{"a":1}\n{"b":[1,2]}\n'
         (b'{"a":1}\n   \n', 2, "blank line"),
         (b'{"a":"\xff"}\n', 1, "invalid UTF-8"),
         (GOOD + b'{"a":\n', 3, "not JSON"),
-        (GOOD + b'{"a":NaN}\n', 3, "not JSON"),
-        (GOOD + b"[1]\n", 3, "not an object"),
+        (GOOD + b'{"a":NaN}\n', 3, "not JSON (NaN is not JSON)"),
+        (GOOD + b"[1]\n", 3, "not an object (a JSON list)"),
         (b'"text"\n', 1, "not an object"),
-        (GOOD + b'{"a":"' + b"x" * MAX_EVENT_BYTES + b'"}\n', 3, "oversize"),
+        (
+            GOOD + b'{"a":"' + b"x" * MAX_EVENT_BYTES + b'"}\n',
+            3,
+            f"oversize record ({MAX_EVENT_BYTES + 9} bytes",
+        ),
         (GOOD + b'{"c":3}', 3, "missing final newline"),
         (GOOD + b'{"c":', 3, "not JSON"),
         (GOOD + b'{"args":{"api_token":"hunter2"}}\n', 3, "key 'api_token' is a secret written unredacted"),
@@ -138,6 +151,7 @@ def test_validator_names_the_first_bad_line(data: bytes, line: int, token: str) 
     with pytest.raises(EventsError) as caught:
         validate_event_log(data, source="x/.events.log")
     assert f"x/.events.log: line {line}: " in caught.value.message and token in caught.value.message
+    assert caught.value.paths == ["x/.events.log"]
 
 
 def test_empty_log_and_a_line_of_exactly_the_limit() -> None:
@@ -152,12 +166,14 @@ def test_empty_log_and_a_line_of_exactly_the_limit() -> None:
 _scalars = (
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 )
+_keys = st.text(max_size=8).filter(lambda key: not is_secret_key(key))
+"""A secret-looking key (`SESSION`) would make a good log bad: the validator refuses it unredacted."""
 _values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=3),
     max_leaves=8,
 )
-_objects = st.dictionaries(st.text(max_size=8), _values, max_size=4)
+_objects = st.dictionaries(_keys, _values, max_size=4)
 _logs = st.lists(_objects, max_size=6).map(
     lambda objs: [json.dumps(o, ensure_ascii=False, separators=(",", ":")).encode() for o in objs]
 )
@@ -204,3 +220,97 @@ def test_real_contexts_record_the_real_root_and_seeded_ones_a_stable_label(tmp_p
         for root in (tmp_path / "a", tmp_path / "b")
     ]
     assert seeded[0] == seeded[1]
+
+
+def test_a_dash_in_a_key_counts_as_an_underscore() -> None:
+    assert is_secret_key("Api-Key") and is_secret_key("api_key") and not is_secret_key("apikey")
+
+
+def test_the_records_fingerprint_reads_the_footer_and_is_zero_without_records(tmp_path: Path) -> None:
+    assert records_fingerprint(tmp_path) == {"rows": 0, "cols": 0, "size_bytes": 0}
+    pq.write_table(pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]}), tmp_path / RECORDS_FILE)
+    size = (tmp_path / RECORDS_FILE).stat().st_size
+    assert records_fingerprint(tmp_path) == {"rows": 3, "cols": 2, "size_bytes": size}
+
+
+def test_an_appended_event_keeps_what_the_caller_gave(tmp_path: Path) -> None:
+    event = _append(tmp_path, artifacts=["a"], maintenance={"why": "m"})
+    assert (event["artifacts"], event["maintenance"]) == (["a"], {"why": "m"})
+    assert (event["fingerprint"], event["registry_hash"]) == (
+        {"rows": 0, "cols": 7, "size_bytes": 1},
+        "ab" * 32,
+    )
+    assert _append(tmp_path)["artifacts"] == []
+
+
+def test_a_line_of_exactly_the_limit_is_encoded_and_one_byte_more_is_not() -> None:
+    event = {"action": "big", "pad": ""}
+    event["pad"] = "x" * (MAX_EVENT_BYTES - len(encode_event(event)))
+    assert len(encode_event(event)) == MAX_EVENT_BYTES
+    with pytest.raises(EventsError, match=f"event 'big' is {MAX_EVENT_BYTES + 1} bytes"):
+        encode_event({**event, "pad": event["pad"] + "x"})
+    assert encode_event({"action": "p", "where": Path("/a")}) == b'{"action":"p","where":"/a"}\n'
+    with pytest.raises(EventsError, match=r"^event 'n' cannot be encoded as JSON: "):
+        encode_event({"action": "n", "x": float("nan")})
+
+
+def test_tail_defaults_to_the_last_ten_and_nothing_for_zero(tmp_path: Path) -> None:
+    for n in range(12):
+        _append(tmp_path, metrics={"n": n})
+    assert [e["metrics"]["n"] for e in tail_events(tmp_path)] == list(range(2, 12))
+    assert [e["metrics"]["n"] for e in tail_events(tmp_path, 1)] == [11]
+    assert tail_events(tmp_path, 0) == []
+
+
+def test_a_new_log_is_0644_and_a_torn_one_is_named(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        _append(tmp_path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / EVENTS_FILE).stat().st_mode) == 0o644
+    (tmp_path / EVENTS_FILE).write_bytes(b'{"a":1}')
+    with pytest.raises(EventsError) as caught:
+        _append(tmp_path)
+    assert caught.value.paths == [str(tmp_path / EVENTS_FILE)]
+
+
+def test_an_event_without_a_fingerprint_or_registry_hash_gets_the_current_ones(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    folder = root / "demo"
+    folder.mkdir(parents=True)
+    event = append_event(folder, "made", dataset_id="demo", root=root, ctx=seeded_context(3))
+    assert event["action"] == "made"
+    assert event["fingerprint"] == {"rows": 0, "cols": 0, "size_bytes": 0}
+    assert event["registry_hash"] == registry_hash(root)
+
+
+def test_a_log_that_is_not_a_file_or_not_well_formed_is_named_by_tail(tmp_path: Path) -> None:
+    (tmp_path / EVENTS_FILE).mkdir()
+    with pytest.raises(EventsError) as caught:
+        tail_events(tmp_path)
+    assert caught.value.paths == [str(tmp_path / EVENTS_FILE)]
+    assert caught.value.message == f"'{tmp_path / EVENTS_FILE}': the event log is a dir, not a regular file"
+    (tmp_path / EVENTS_FILE).rmdir()
+    (tmp_path / EVENTS_FILE).write_bytes(b"[1]\n")
+    with pytest.raises(EventsError) as caught:
+        tail_events(tmp_path)
+    assert caught.value.paths == [str(tmp_path / EVENTS_FILE)]
+
+
+def test_a_real_context_records_the_root_the_caller_gave(tmp_path: Path) -> None:
+    event = append_event(tmp_path, "x", dataset_id="demo", root=tmp_path, ctx=WriteContext(), fingerprint={})
+    assert event["dataset"]["root"] == str(tmp_path)
+
+
+def test_no_event_is_appended_while_a_promotion_is_pending(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    journal = Path(journal_path(str(folder)))
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text("{}")
+    with pytest.raises(StagingError) as caught:
+        _append(folder)
+    assert caught.value.message.startswith("demo: dataset is mid-promotion")
+    assert caught.value.paths == [str(journal)]
+    assert not (folder / EVENTS_FILE).exists()

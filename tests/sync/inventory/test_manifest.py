@@ -104,3 +104,20 @@ def test_every_path_lands_in_exactly_one_section(paths: list[str]):
     found = [path for name in sections for path in manifest.section(name)]
     assert sorted(found) == sorted(paths)
     assert (manifest.primary is not None) == ("records.parquet" in paths)
+
+
+def test_an_unsafe_name_and_the_log_start_facts_are_carried():
+    scan = {
+        "exists": True,
+        "files": [{"path": "a\nb", "section": "auxiliary", "kind": "file", "size": 1, "unsafe": "odd name"}],
+        "events": {
+            **SCAN["events"],
+            "base_len": 9,
+            "base_sha256": "ee",
+            "base_ends_line": False,
+            "first_sha256": "ff",
+        },
+    }
+    side = Manifest.from_scan("local", scan)
+    assert side.files["a\nb"].unsafe == "odd name" and not side.files["a\nb"].regular
+    assert (side.events.base_ends_line, side.events.first_sha256) == (False, "ff")

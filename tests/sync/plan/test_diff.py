@@ -156,3 +156,24 @@ def test_swapping_the_sides_swaps_the_one_sided_lists_and_keeps_the_rest(mine: d
     }
     expected = {p for p in set(mine) | set(theirs) if p != ".events.log" and mine.get(p) != theirs.get(p)}
     assert changed_paths == expected
+
+
+def test_an_unreadable_footer_on_either_side_falls_back_to_size():
+    a, b = entry("records.parquet", 4, "aa"), entry("records.parquet", 4, "bb")
+    stats = {"rows": 3, "cols": 2}
+    assert same_content(a, b, "parquet", ({"error": "unreadable"}, stats))
+    assert not same_content(a, entry("records.parquet", 5), "parquet", ({"error": "unreadable"}, stats))
+
+
+def test_the_diff_compares_the_primary_by_its_footers_when_auto_falls_back_to_parquet():
+    stats = {"rows": 3, "cols": 2}
+    local = side("local", FileEntry("records.parquet", "primary", "file", None, sha256="aa"), stats=stats)
+    remote = side("remote", entry("records.parquet", 9, None), stats=dict(stats))
+    diff = diff_manifests(local, remote, SyncOptions(verify="auto"))
+    assert (diff.primary_mode, diff.changed) == ("parquet", False)
+    assert diff.warnings == [
+        "WARNING: --verify auto fell back from hash to parquet rows/cols for records.parquet"
+    ]
+    assert diff.sections["primary"].name == "primary"
+    other = side("remote", entry("records.parquet", 9, None), stats={"rows": 4, "cols": 2})
+    assert diff_manifests(local, other, SyncOptions(verify="auto")).sections["primary"].content

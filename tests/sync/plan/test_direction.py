@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from usr_harness.sync.inventory.manifest import FileEntry, Manifest
-from usr_harness.sync.plan.direction import changed_since, direction
+from usr_harness.sync.plan.direction import advice, changed_since, direction
 
 
 def side(name: str, **files: str) -> Manifest:
@@ -36,3 +36,14 @@ def test_a_dataset_one_side_lacks_is_that_sides_bootstrap() -> None:
 
 def test_changed_since_names_added_removed_and_rewritten_paths() -> None:
     assert changed_since(side("local", a="9", c="3"), BASE) == ["a", "b", "c"]
+
+
+def test_the_advice_names_the_command_to_run_next():
+    assert advice("up-to-date", "demo", "hpc") == "up to date: nothing to run"
+    assert advice("local-ahead", "demo", "hpc") == "local is ahead: run `usr push demo hpc`"
+    assert (
+        advice("remote-only", "demo", "hpc")
+        == "only remote hpc has demo: run `usr pull demo hpc` to bring it here"
+    )
+    said = advice("diverged", "demo", "hpc")
+    assert said.startswith("diverged: both sides changed") and "`usr events merge demo hpc`" in said

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from usr_harness.sync.inventory.manifest import Manifest
+from usr_harness.sync.inventory.manifest import FileEntry, Manifest
 from usr_harness.sync.options import SyncOptions
 from usr_harness.sync.plan.diff import diff_manifests
 from usr_harness.sync.plan.planner import (
@@ -243,8 +243,8 @@ def test_event_log_rules_on_pull(local_log, remote_log, token):
     local = manifest("local", BASE_FILES, events=local_log)
     prefix = (len(local_log), "") if len(remote_log) >= len(local_log) else None
     remote = manifest("remote", BASE_FILES, events=remote_log, prefix=prefix)
-    family, message, _ = plan("pull", local, remote, base_of(BASE_FILES)).first_failure()
-    assert family == "events" and token in message
+    family, message, paths = plan("pull", local, remote, base_of(BASE_FILES)).first_failure()
+    assert family == "events" and token in message and paths == [".events.log"]
 
 
 def test_missing_log_on_existing_dataset_is_divergence():
@@ -371,7 +371,7 @@ def test_logs_grown_on_both_sides_since_base_are_diverged_and_name_the_merge(act
     remote = manifest("remote", BASE_FILES, events=LOG + "r\n", prefix=(len(LOG) + 2, ""), base_log=LOG)
     family, message, paths = plan(action, local, remote, logged_base()).first_failure()
     assert (family, paths) == ("diverged", [".events.log"])
-    assert "not a prefix" in message and "usr events merge" in message
+    assert "not a prefix" in message and "`usr events merge DATASET REMOTE` here merges them" in message
     assert plan(action, local, remote, logged_base(), force=True).first_failure()[0] == "diverged"
 
 
@@ -395,6 +395,16 @@ def test_a_kept_log_leaves_the_source_log_as_the_agreed_base():
     agreed = base_from(remote, local, [".events.log"])
     assert agreed[".events.log"] == {"sha256": sha(LOG), "size": len(LOG)}
     assert ".events.log" not in base_from(remote, local)
+
+
+NAMESAKE = {
+    "push": "the remote has a different dataset under this id (its event log does not start with ours, "
+    "and no sync with this remote is recorded here): push this one under another id, or pull "
+    "the remote's into another root to compare them",
+    "pull": "the local dataset under this id is a different one (its event log does not start with the "
+    "remote's, and no sync with this remote is recorded here): pull into another root, or move "
+    "the local one aside first",
+}
 
 
 # A path's state on one side relative to the base: gone, as it was, rewritten, or (not in base) added.
@@ -543,6 +553,134 @@ def test_two_datasets_made_apart_under_one_id_are_named_as_such(action, says):
     family, message, paths = plan(action, local, remote, None).first_failure()
     assert (family, paths) == ("events", [".events.log"])
     assert message.startswith(says) and "does not start with" in message and "another" in message
+    assert message == NAMESAKE[action]
     same_origin = made("remote", "init-here\nr\nr2\n")
     pair = (local, same_origin)
     assert "different" not in plan(action, *pair, None).first_failure()[1]
+
+
+def test_refusals_carry_their_path_their_corruption_flag_and_a_message_naming_both_sides():
+    base = base_of(BASE_FILES)
+    part = "_derived/ns/part-1.parquet"
+    flipped = manifest("remote", {**BASE_FILES, part: "PX"}, events="a\n", prefix=(2, ""))
+    local = manifest("local", BASE_FILES, events="a\n")
+    (changed,) = plan("pull", local, flipped, base).problems
+    assert (changed.path, changed.corruption) == (part, True)
+    assert changed.message.endswith("its bytes differ from the last sync) - not propagated")
+    (differs,) = plan(
+        "pull", manifest("local", BASE_FILES), manifest("remote", {**BASE_FILES, part: "PX"})
+    ).problems
+    assert (differs.family, differs.path, differs.corruption) == ("sidecars", part, True)
+    assert differs.message == (
+        f"'{part}' differs between local and remote; derived files are immutable, "
+        "so one copy is corrupt - not propagated"
+    )
+    meta = {**BASE_FILES, "meta.md": "edited\n"}
+    (edited,) = plan(
+        "pull", manifest("local", meta), manifest("remote", {**BASE_FILES, "meta.md": "x\n"}), base
+    ).problems
+    assert edited.message == (
+        "local 'meta.md' changed since the last sync; refusing to overwrite it (use --force to override)"
+    )
+    (extra,) = plan(
+        "push", manifest("local", BASE_FILES), manifest("remote", {**BASE_FILES, "x.md": "y"})
+    ).problems
+    assert extra.message == (
+        "remote 'x.md' is not on the local side and not in the last sync; "
+        "refusing to delete it (use --force to override)"
+    )
+
+
+def test_a_vanished_derived_counts_its_parts_and_is_corruption():
+    without = {p: b for p, b in BASE_FILES.items() if not p.startswith("_derived/")}
+    local = manifest("local", without, events="a\n", prefix=(2, ""))
+    remote = manifest("remote", BASE_FILES, events="a\n", prefix=(2, ""))
+    (problem,) = plan("push", local, remote, base_of(BASE_FILES)).problems
+    assert (problem.path, problem.corruption) == ("_derived", True)
+    assert problem.message == (
+        "local _derived is missing (1 overlay part(s) at the last sync); "
+        "refusing to sync an incomplete dataset (use --force to accept the loss)"
+    )
+
+
+def test_a_log_that_is_not_a_regular_file_is_refused_as_events_corruption():
+    local = manifest("local", BASE_FILES, events="a\n")
+    link = {"path": ".events.log", "section": "events", "kind": "symlink", "size": 2, "link": "/x"}
+    remote = manifest("remote", BASE_FILES)
+    remote = replace(
+        remote,
+        files={
+            **remote.files,
+            ".events.log": Manifest.from_scan("remote", {"files": [link]}).files[".events.log"],
+        },
+    )
+    (problem,) = [p for p in plan("pull", local, remote).problems if p.path == ".events.log"]
+    assert (problem.family, problem.path, problem.corruption) == ("events", ".events.log", True)
+    assert problem.message == "remote symlink entry '.events.log' refused"
+
+
+def test_a_log_missing_at_the_source_or_the_target():
+    with_log = manifest("remote", BASE_FILES, events="a\n", prefix=(0, ""))
+    (problem,) = plan("push", manifest("local", BASE_FILES), with_log, base_of(BASE_FILES)).problems
+    assert (problem.family, problem.path) == ("diverged", ".events.log")
+    only_meta = manifest("local", {"meta.md": "name: demo\n"})
+    shrunk = plan("push", only_meta, with_log).problems
+    assert ".events.log" not in [p.path for p in shrunk], "no records here: no history to guard"
+    source = manifest("local", BASE_FILES, events="a\n")
+    (missing,) = plan("push", source, manifest("remote", BASE_FILES), base_of(BASE_FILES)).problems
+    assert (missing.family, missing.path) == ("diverged", ".events.log")
+    assert (
+        missing.message == "remote .events.log is missing; refusing to overwrite it (use --force to override)"
+    )
+    forced = plan("push", source, manifest("remote", BASE_FILES), base_of(BASE_FILES), force=True)
+    assert forced.copy == [".events.log"] and forced.forced == [".events.log"]
+    assert sorted(plan("push", source, manifest("remote", {})).copy) == sorted([*BASE_FILES, ".events.log"])
+
+
+def test_the_primary_is_compared_by_its_footers_in_parquet_mode():
+    """Different sizes, same rows and columns: parquet mode says same, so nothing moves."""
+    stats = {"rows": 3, "cols": 2}
+    local = replace(manifest("local", {"records.parquet": "R1"}), primary_stats=stats)
+    remote = replace(manifest("remote", {"records.parquet": "R22"}), primary_stats=dict(stats))
+    options = SyncOptions(verify="auto")
+    same = plan_sync("pull", local, remote, None, options, "parquet")
+    assert same.noop and not same.problems
+    names = {"local": "records.parquet", "remote": "records.parquet"}
+    one = plan_file("pull", local, remote, None, names=names, primary_mode="parquet", force=False)
+    assert one.noop and not one.problems and one.action == "pull"
+    grown = replace(remote, primary_stats={"rows": 4, "cols": 2})
+    assert plan_sync("pull", local, grown, base_of({"records.parquet": "R1"}), options, "parquet").copy == [
+        "records.parquet"
+    ]
+
+
+def test_the_base_agrees_only_on_the_same_bytes_and_records_their_digest_and_size():
+    local = manifest("local", {"meta.md": "ab"})
+    assert base_from(manifest("remote", {"meta.md": "ab"}), local) == {
+        "meta.md": {"sha256": sha("ab"), "size": 2}
+    }
+    assert base_from(manifest("remote", {"meta.md": "xy"}), local) == {}
+
+
+def test_a_refused_primary_entry_is_a_verify_failure():
+    local = manifest("local", BASE_FILES)
+    remote = manifest("remote", BASE_FILES)
+    link = FileEntry("records.parquet", "primary", "symlink", 2, link="/x")
+    remote = replace(remote, files={**remote.files, "records.parquet": link})
+    (problem,) = plan("pull", local, remote).problems
+    assert (problem.family, problem.path) == ("verify", "records.parquet")
+
+
+def test_a_target_changed_since_the_base_is_overwritten_under_force():
+    base = base_of(BASE_FILES)
+    local = manifest("local", {**BASE_FILES, "meta.md": "edited\n"})
+    remote = manifest("remote", {**BASE_FILES, "meta.md": "x\n"})
+    forced = plan("pull", local, remote, base, force=True)
+    assert (forced.copy, forced.forced, forced.problems) == (["meta.md"], ["meta.md"], [])
+
+
+def test_a_log_goes_to_an_existing_target_that_has_no_records_yet():
+    source = manifest("local", BASE_FILES, events="a\n")
+    target = manifest("remote", {"meta.md": "name: demo\n"})
+    assert target.exists and target.primary is None
+    assert ".events.log" in plan("push", source, target).copy
