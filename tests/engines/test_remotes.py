@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 from usr_harness.engines import RemoteSpec, wire_remote
+from usr_harness.engines.remotes import release_wiring
+from usr_harness.hosts.loopback import LoopbackSshd
 from usr_harness.engines import remotes as remotes_module
 from usr_harness.errors import ConfigError
 
@@ -67,6 +69,35 @@ def test_openssh_reads_the_alias_from_the_wrapped_home(spec: RemoteSpec, tmp_pat
     settings = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
     assert settings["hostname"] == "127.0.0.1" and settings["port"] == "2222"
     assert settings["identitiesonly"] == "yes"
+    assert settings["controlmaster"] == "auto" and settings["controlpath"] == str(wiring.control_path)
+    assert len(str(wiring.control_path)) < 100, "a unix socket path holds 108 bytes"
+    release_wiring(wiring)
+
+
+def test_each_wiring_has_a_master_of_its_own(spec: RemoteSpec, tmp_path: Path) -> None:
+    """A drill never reaches the server through another command's login (host key checks included)."""
+    first = wire_remote(spec, "ssh-alias", tmp_path / "a")
+    second = wire_remote(spec, "ssh-alias", tmp_path / "b")
+    assert first.control_path != second.control_path
+    for wiring in (first, second):
+        release_wiring(wiring)
+        assert not wiring.control_path.parent.exists()
+
+
+def test_the_shared_connection_is_stopped_when_the_command_is_released(
+    loopback_host: LoopbackSshd, tmp_path: Path
+) -> None:
+    """Two ssh calls share one login; after release no master is left and a new call logs in afresh."""
+    spec = loopback_host.remote_spec(base_dir=tmp_path)
+    wiring = wire_remote(spec, "ssh-alias", tmp_path / "w")
+    env = {**os.environ, **wiring.env}
+    for _ in range(2):
+        subprocess.run(["ssh", spec.alias, "true"], env=env, check=True, timeout=30)
+    check = ["ssh", "-S", str(wiring.control_path), "-O", "check", "master"]
+    assert subprocess.run(check, capture_output=True, timeout=30).returncode == 0
+    release_wiring(wiring)
+    assert subprocess.run(check, capture_output=True, timeout=30).returncode != 0
+    assert not wiring.control_path.parent.exists()
 
 
 def test_alias_style_without_nss_wrapper_is_a_named_config_error(

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from usr_harness.engines.profile import EngineProfile, load_profile
-from usr_harness.engines.remotes import RemoteSpec, RemoteWiring, wire_remote
+from usr_harness.engines.remotes import RemoteSpec, RemoteWiring, release_wiring, wire_remote
 from usr_harness.errors import INTERRUPTED_EXIT, UsageError
 
 SECTIONS = ("primary", "meta", ".events.log", "_snapshots", "_derived", "_auxiliary")
@@ -91,6 +91,16 @@ class EngineResult:
         }
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One engine command made ready: its words, the environment it adds, its audit and remote wiring."""
+
+    argv: list[str]
+    env: dict[str, str]
+    audit: Path | None
+    wiring: RemoteWiring | None
+
+
 class Engine:
     """An engine under a profile, rooted at one local datasets root, talking to one remote."""
 
@@ -125,23 +135,26 @@ class Engine:
     def run(self, *args: str, audit: bool = False, env: dict[str, str] | None = None) -> EngineResult:
         _count_call()
         with tempfile.TemporaryDirectory(prefix="usr-engine-", dir=self.workdir) as scratch:
-            argv, extra, audit_path = self._prepare(Path(scratch), args, audit, env)
-            in_process = self.profile.runner == "in-process" and env is None and not extra
+            call = self._prepare(Path(scratch), args, audit, env)
+            in_process = self.profile.runner == "in-process" and env is None and not call.env
             if not in_process:
-                return self._launch(Path(scratch), argv, extra, audit_path).finish()
-            code, out, err = self._in_process(argv)
-            return self._result(tuple(argv), code, out, err, _read_audit(audit_path) if audit else None)
+                return self._launch(Path(scratch), call).finish()
+            try:
+                code, out, err = self._in_process(call.argv)
+            finally:
+                release_wiring(call.wiring)
+            audit_json = _read_audit(call.audit) if call.audit is not None else None
+            return self._result(tuple(call.argv), code, out, err, audit_json)
 
     def start(self, *args: str, audit: bool = False, env: dict[str, str] | None = None) -> RunningCommand:
         """Start a command in a process of its own and return at once, so a drill can stop or kill it."""
         _count_call()
         scratch = Path(tempfile.mkdtemp(prefix="usr-engine-", dir=self.workdir))
-        argv, extra, audit_path = self._prepare(scratch, args, audit, env or {})
-        return self._launch(scratch, argv, extra, audit_path)
+        return self._launch(scratch, self._prepare(scratch, args, audit, env or {}))
 
     def _prepare(
         self, scratch: Path, args: tuple[str, ...], audit: bool, env: dict[str, str] | None
-    ) -> tuple[list[str], dict[str, str], Path | None]:
+    ) -> _Call:
         wiring = self._wiring(scratch)
         argv = [*self.profile.global_args, "--root", str(self.root)]
         if wiring is not None:
@@ -150,23 +163,22 @@ class Engine:
         audit_path = scratch / "audit.json" if audit else None
         if audit_path is not None:
             argv += ["--audit-json-out", str(audit_path)]
-        return argv, {**self.profile.env, **(wiring.env if wiring else {}), **(env or {})}, audit_path
+        extra = {**self.profile.env, **(wiring.env if wiring else {}), **(env or {})}
+        return _Call(argv, extra, audit_path, wiring)
 
-    def _launch(
-        self, scratch: Path, argv: list[str], env: dict[str, str], audit: Path | None
-    ) -> RunningCommand:
+    def _launch(self, scratch: Path, call: _Call) -> RunningCommand:
         command = shlex.split(self.command or OWN_CLI)
         if command[0] == "python":
             command = [sys.executable, *command[1:]]
         process = subprocess.Popen(
-            [*command, *argv],
-            env={**os.environ, **env},
+            [*command, *call.argv],
+            env={**os.environ, **call.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        shown = (*shlex.split(self.command or OWN_CLI), *argv)
-        return RunningCommand(self, process, shown, scratch, audit)
+        shown = (*shlex.split(self.command or OWN_CLI), *call.argv)
+        return RunningCommand(self, process, shown, scratch, call)
 
     def _result(
         self, shown: tuple[str, ...], code: int, out: str, err: str, audit: dict | None
@@ -235,13 +247,14 @@ class RunningCommand:
         process: subprocess.Popen,
         shown: tuple[str, ...],
         scratch: Path,
-        audit: Path | None,
+        call: _Call,
     ) -> None:
         self.engine = engine
         self.process = process
         self.shown = shown
         self._scratch = scratch
-        self._audit = audit
+        self._audit = call.audit
+        self._wiring = call.wiring
 
     @property
     def pid(self) -> int:
@@ -255,6 +268,7 @@ class RunningCommand:
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.communicate()
+            release_wiring(self._wiring)
             shutil.rmtree(self._scratch, ignore_errors=True)
         return self.engine._result(self.shown, self.process.returncode, out, err, audit)
 

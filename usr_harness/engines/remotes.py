@@ -11,7 +11,11 @@ drill's own folder:
   password database, not from `$HOME`, so the engine runs with nss_wrapper (the
   cwrap project's test library, Debian `libnss-wrapper`) preloaded and a passwd
   file whose only change is the home folder: no shim on PATH, nothing written
-  outside the drill's folder.
+  outside the drill's folder. The Host block shares one connection between the
+  engine's ssh calls (`ControlMaster auto`, `ControlPersist`), as the upstream
+  sync setup runbook's own `~/.ssh/config` entry does; the master belongs to one
+  engine command (its socket in a folder of its own) and `release_wiring` stops
+  it, so no drill reaches the server through another drill's login.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import ctypes.util
 import grp
 import os
 import pwd
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -58,6 +65,7 @@ class RemoteWiring:
 
     remotes_config: Path
     env: dict[str, str]
+    control_path: Path | None = None
 
 
 def harness_remotes_document(spec: RemoteSpec) -> dict[str, Any]:
@@ -80,8 +88,9 @@ def alias_remotes_document(spec: RemoteSpec) -> dict[str, Any]:
     return {"remotes": {spec.name: entry}}
 
 
-def ssh_config_text(spec: RemoteSpec) -> str:
-    """The Host block: strict host keys against the drill's known_hosts only, this key only."""
+def ssh_config_text(spec: RemoteSpec, control_path: Path) -> str:
+    """The Host block: strict host keys against the drill's known_hosts only, this key only, and
+    one shared connection per engine command (a socket path stays short: sun_path holds 108 bytes)."""
     lines = [
         f"Host {spec.alias}",
         f"  HostName {spec.host}",
@@ -93,6 +102,9 @@ def ssh_config_text(spec: RemoteSpec) -> str:
         "  GlobalKnownHostsFile /dev/null",
         "  StrictHostKeyChecking yes",
         "  BatchMode yes",
+        "  ControlMaster auto",
+        f"  ControlPath {control_path}",
+        "  ControlPersist 10m",
         "",
     ]
     return "\n".join(lines)
@@ -116,7 +128,8 @@ def wire_remote(spec: RemoteSpec, style: str, folder: Path) -> RemoteWiring:
     home = folder / "home"
     (home / ".ssh").mkdir(parents=True, exist_ok=True)
     (home / ".ssh").chmod(0o700)
-    write_private(home / ".ssh" / "config", ssh_config_text(spec))
+    control_path = Path(tempfile.mkdtemp(prefix="usr-cm-")) / "master"
+    write_private(home / ".ssh" / "config", ssh_config_text(spec, control_path))
     write_private(config, yaml.safe_dump(alias_remotes_document(spec), sort_keys=False))
     passwd, group = folder / "passwd", folder / "group"
     write_private(passwd, _passwd_line(home) + "\n")
@@ -127,7 +140,21 @@ def wire_remote(spec: RemoteSpec, style: str, folder: Path) -> RemoteWiring:
         "NSS_WRAPPER_PASSWD": str(passwd),
         "NSS_WRAPPER_GROUP": str(group),
     }
-    return RemoteWiring(config, env)
+    return RemoteWiring(config, env, control_path)
+
+
+def release_wiring(wiring: RemoteWiring | None) -> None:
+    """Stop the command's ssh master, if one started, and remove its socket folder."""
+    if wiring is None or wiring.control_path is None:
+        return
+    if wiring.control_path.exists():
+        subprocess.run(
+            ["ssh", "-S", str(wiring.control_path), "-O", "exit", "master"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    shutil.rmtree(wiring.control_path.parent, ignore_errors=True)
 
 
 def _passwd_line(home: Path) -> str:
