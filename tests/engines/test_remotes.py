@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from usr_harness.engines import RemoteSpec, wire_remote
-from usr_harness.engines.remotes import release_wiring
-from usr_harness.hosts.loopback import LoopbackSshd
 from usr_harness.engines import remotes as remotes_module
+from usr_harness.engines.remotes import release_wiring
 from usr_harness.errors import ConfigError
+from usr_harness.hosts.loopback import LoopbackSshd
 
 
 @pytest.fixture

@@ -212,6 +212,19 @@ def test_durations_refresh_keeps_drills_the_runs_did_not_time(
     assert code == 2 and "is not a durations file" in err and target.read_text() == "[1, 2]"
 
 
+def test_quick_lists_the_drills_timed_under_the_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The peer lane's selection: every drill under the bound, in node id order; none at or over it."""
+    target = tmp_path / "durations.json"
+    target.write_text(json.dumps({"d::b": 9.99, "d::a": 0.5, "d::c": 10.0, "d::d": 40.0}))
+    code, out, err = run_harness(capsys, "report", "quick", str(target), "--under", "10")
+    assert code == 0, err
+    assert out.splitlines() == ["d::a", "d::b"]
+    code, _, err = run_harness(capsys, "report", "quick", str(tmp_path / "none.json"), "--under", "10")
+    assert code == 2 and "no durations file" in err
+
+
 @pytest.mark.parametrize(
     ("key", "other"), [("scale", "medium"), ("engine_profile", "upstream"), ("engine_cmd", "/opt/usr")]
 )

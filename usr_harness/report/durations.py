@@ -28,6 +28,11 @@ def refreshed_durations(old: dict[str, float], new: dict[str, float]) -> dict[st
     return dict(sorted({**old, **new}.items()))
 
 
+def quick_drills(durations: dict[str, float], under: float) -> list[str]:
+    """The drills timed under `under` seconds, in node id order: a selection that fits a CI budget."""
+    return sorted(nodeid for nodeid, seconds in durations.items() if seconds < under)
+
+
 def load_durations(path: Path) -> dict[str, float]:
     """The durations file, or nothing when there is none yet; a malformed one is a usage error."""
     if not path.exists():

@@ -1,4 +1,5 @@
-"""`usr-harness report merge RUN...` (one report from shard runs) and `report durations RUN... --out FILE`."""
+"""`usr-harness report merge RUN...` (one report from shard runs), `report durations RUN... --out FILE`
+and `report quick FILE --under S` (the drills a durations file times under S seconds)."""
 
 from __future__ import annotations
 
@@ -93,6 +94,19 @@ def durations_command(
     typer.echo(f"{out}: {len(new)} drills timed, {len(set(old) - set(new))} kept from before")
 
 
+def quick_command(
+    durations: Path = typer.Argument(..., metavar="FILE", help="A durations file (pytest-split's format)."),
+    under: float = typer.Option(..., "--under", help="Seconds: list the drills timed under this."),
+) -> None:
+    """Print the node ids the file times under --under seconds, one a line (a selection for CI)."""
+    from usr_harness.report.durations import load_durations, quick_drills
+
+    if not durations.exists():
+        raise UsageError(f"no durations file at {durations}", paths=[str(durations)])
+    for nodeid in quick_drills(load_durations(durations), under):
+        typer.echo(nodeid)
+
+
 def _read_selection(path: Path) -> list[str]:
     try:
         return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -101,6 +115,7 @@ def _read_selection(path: Path) -> list[str]:
 
 
 def register(report_app: typer.Typer) -> None:
-    """Add `merge` and `durations` to `usr-harness report`."""
+    """Add `merge`, `durations` and `quick` to `usr-harness report`."""
     report_app.command("merge")(merge_command)
     report_app.command("durations")(durations_command)
+    report_app.command("quick")(quick_command)
