@@ -111,6 +111,7 @@ def _push_while_held(sync: Sync, reader: subprocess.Popen) -> None:
     assert sync.refused(result, "lock"), result.message
 
 
+@pytest.mark.fault
 def test_two_laptops_pushing_at_once_leave_one_whole_version(
     sync: Sync, drill_remote, request: pytest.FixtureRequest, tmp_path: Path
 ):
