@@ -7,6 +7,7 @@ file system; they never import engine internals.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import pytest
 
 from usr_harness.dataset import Dataset
 from usr_harness.dataset.context import seeded_context
-from usr_harness.engines import Engine, EngineResult
+from usr_harness.engines import Engine, EngineHung, EngineResult
 from usr_harness.errors import FAMILY_BY_NAME
 from usr_harness.mock.batch import ensure_overlay_namespaces
 from usr_harness.mock.overlays import overlay_batch
@@ -153,7 +154,13 @@ class Sync:
     def call(self, name: str, command: Callable[[], EngineResult]) -> EngineResult:
         """Run one engine call and keep its evidence: command, outcome, audit, and its byte effect."""
         before = self.root_prints()
-        result = command()
+        try:
+            result = command()
+        except EngineHung as hung:
+            self.record.add_evidence(
+                name, {"command": shlex.join(hung.shown), "hung_after_seconds": hung.seconds}
+            )
+            raise
         after = self.root_prints()
         evidence = result.evidence()
         evidence["effect"] = {

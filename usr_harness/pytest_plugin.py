@@ -435,6 +435,7 @@ def make_drill_engine(config: pytest.Config, root: Path, remote: DrillRemote | N
         engine_cmd=config.getoption("--engine-cmd"),
         remote=None if remote is None else remote.spec,
         workdir=workdir,
+        hang_seconds=SCALES[config.getoption("--drill-scale")]["hang_seconds"],
     )
 
 

@@ -29,6 +29,8 @@ from usr_harness.errors import INTERRUPTED_EXIT, UsageError
 SECTIONS = ("primary", "meta", ".events.log", "_snapshots", "_derived", "_auxiliary")
 OWN_CLI = "python -m usr_harness.cli.usr"
 TEXT_TAIL = 2000
+#: One command's bound when nobody sets one (drills take theirs from the scale).
+DEFAULT_HANG_SECONDS = 600.0
 _CALLS = [0]
 _CALLS_LOCK = threading.Lock()
 
@@ -101,6 +103,19 @@ class _Call:
     wiring: RemoteWiring | None
 
 
+class EngineHung(Exception):
+    """An engine command that did not finish within its bound: killed, and a fail that names it."""
+
+    def __init__(self, shown: tuple[str, ...], seconds: float, out: str, err: str) -> None:
+        tail = (err.strip() or out.strip())[-TEXT_TAIL:]
+        super().__init__(
+            f"the engine did not finish `{shlex.join(shown)}` within {seconds:g} s and was killed"
+            + (f"; its last words: {tail}" if tail else "; it printed nothing")
+        )
+        self.shown = shown
+        self.seconds = seconds
+
+
 class Engine:
     """An engine under a profile, rooted at one local datasets root, talking to one remote."""
 
@@ -113,8 +128,10 @@ class Engine:
         remote: RemoteSpec | None = None,
         remotes_config: Path | None = None,
         workdir: Path | None = None,
+        hang_seconds: float = DEFAULT_HANG_SECONDS,
     ) -> None:
         self.profile = profile
+        self.hang_seconds = hang_seconds
         self.root = Path(root)
         self.command = command or profile.command
         self.remote = remote
@@ -138,7 +155,7 @@ class Engine:
             call = self._prepare(Path(scratch), args, audit, env)
             in_process = self.profile.runner == "in-process" and env is None and not call.env
             if not in_process:
-                return self._launch(Path(scratch), call).finish()
+                return self._launch(Path(scratch), call).finish(self.hang_seconds)
             try:
                 code, out, err = self._in_process(call.argv)
             finally:
@@ -260,9 +277,17 @@ class RunningCommand:
     def pid(self) -> int:
         return self.process.pid
 
-    def finish(self, timeout: float = 600) -> EngineResult:
+    def finish(self, timeout: float | None = None) -> EngineResult:
+        """Wait for the command (at most `timeout`, default the engine's hang bound) and read it."""
+        seconds = self.engine.hang_seconds if timeout is None else timeout
+        hung = False
         try:
-            out, err = self.process.communicate(timeout=timeout)
+            try:
+                out, err = self.process.communicate(timeout=seconds)
+            except subprocess.TimeoutExpired:
+                hung = True
+                self.process.kill()
+                out, err = self.process.communicate()
             audit = None if self._audit is None else _read_audit(self._audit)
         finally:
             if self.process.poll() is None:
@@ -270,6 +295,8 @@ class RunningCommand:
                 self.process.communicate()
             release_wiring(self._wiring)
             shutil.rmtree(self._scratch, ignore_errors=True)
+        if hung:
+            raise EngineHung(self.shown, seconds, out, err)
         return self.engine._result(self.shown, self.process.returncode, out, err, audit)
 
 
@@ -290,9 +317,16 @@ def make_engine(
     remote: RemoteSpec | None = None,
     remotes_config: Path | None = None,
     workdir: Path | None = None,
+    hang_seconds: float = DEFAULT_HANG_SECONDS,
 ) -> Engine:
     """The engine the options name: `--engine-profile`, else bundled, or usr-cli for a bare command."""
     chosen = load_profile(profile or ("usr-cli" if engine_cmd else None))
     return Engine(
-        chosen, root, command=engine_cmd, remote=remote, remotes_config=remotes_config, workdir=workdir
+        chosen,
+        root,
+        command=engine_cmd,
+        remote=remote,
+        remotes_config=remotes_config,
+        workdir=workdir,
+        hang_seconds=hang_seconds,
     )
