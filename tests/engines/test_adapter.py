@@ -24,7 +24,7 @@ def test_a_command_past_its_bound_is_killed_and_named(tmp_path: Path) -> None:
     with pytest.raises(EngineHung) as caught:
         running.finish()
     assert time.monotonic() - started < 30
-    assert "within 1 s and was killed" in str(caught.value) and "diff demo" in str(caught.value)
+    assert str(caught.value).startswith("the engine's `diff demo` did not finish within 1 s and was killed")
     assert "started" in str(caught.value), "the hung command's own output is kept as evidence"
     assert not psutil.pid_exists(running.pid) or psutil.Process(running.pid).status() == psutil.STATUS_ZOMBIE
     assert not any((tmp_path / "w").iterdir()), "the command's scratch folder is removed"

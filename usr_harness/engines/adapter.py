@@ -97,6 +97,7 @@ class EngineResult:
 class _Call:
     """One engine command made ready: its words, the environment it adds, its audit and remote wiring."""
 
+    asked: tuple[str, ...]
     argv: list[str]
     env: dict[str, str]
     audit: Path | None
@@ -106,11 +107,14 @@ class _Call:
 class EngineHung(Exception):
     """An engine command that did not finish within its bound: killed, and a fail that names it."""
 
-    def __init__(self, shown: tuple[str, ...], seconds: float, out: str, err: str) -> None:
+    def __init__(
+        self, asked: tuple[str, ...], shown: tuple[str, ...], seconds: float, out: str, err: str
+    ) -> None:
         tail = (err.strip() or out.strip())[-TEXT_TAIL:]
         super().__init__(
-            f"the engine did not finish `{shlex.join(shown)}` within {seconds:g} s and was killed"
+            f"the engine's `{shlex.join(asked)}` did not finish within {seconds:g} s and was killed"
             + (f"; its last words: {tail}" if tail else "; it printed nothing")
+            + f" (command: {shlex.join(shown)})"
         )
         self.shown = shown
         self.seconds = seconds
@@ -181,7 +185,7 @@ class Engine:
         if audit_path is not None:
             argv += ["--audit-json-out", str(audit_path)]
         extra = {**self.profile.env, **(wiring.env if wiring else {}), **(env or {})}
-        return _Call(argv, extra, audit_path, wiring)
+        return _Call(args, argv, extra, audit_path, wiring)
 
     def _launch(self, scratch: Path, call: _Call) -> RunningCommand:
         command = shlex.split(self.command or OWN_CLI)
@@ -272,6 +276,7 @@ class RunningCommand:
         self._scratch = scratch
         self._audit = call.audit
         self._wiring = call.wiring
+        self._asked = call.asked
 
     @property
     def pid(self) -> int:
@@ -296,7 +301,7 @@ class RunningCommand:
             release_wiring(self._wiring)
             shutil.rmtree(self._scratch, ignore_errors=True)
         if hung:
-            raise EngineHung(self.shown, seconds, out, err)
+            raise EngineHung(self._asked, self.shown, seconds, out, err)
         return self.engine._result(self.shown, self.process.returncode, out, err, audit)
 
 
