@@ -47,7 +47,9 @@ def test_an_in_place_edit_of_a_warm_file_is_seen_and_never_carried(sync: Sync, k
     time.sleep(SETTLE_SECONDS)
     for _ in range(2):
         warm = sync.diff()
-        assert warm.ok and warm.audit["data"]["up_to_date"] is True, warm.message
+        assert warm.ok and warm.up_to_date is True, (
+            f"a warm diff of synced sides is not up to date: {warm.message}"
+        )
     cache = warm.audit.get("hash_cache")
     sync.record.add_evidence("warm_cache", cache or "the engine reports no hash cache")
     if cache is not None:
@@ -62,11 +64,19 @@ def test_an_in_place_edit_of_a_warm_file_is_seen_and_never_carried(sync: Sync, k
     sync.record.add_evidence("applied", applied.as_dict())
     before = sync.fingerprint("corrupted")
     seen = sync.diff()
-    assert seen.audit is not None and seen.audit["data"][SECTION_KEYS[entry.section]]["changed"], seen.message
+    section = seen.data.get(SECTION_KEYS[entry.section], {})
+    assert seen.audit is not None and section.get("changed"), (
+        f"the diff does not see the edit: {seen.message}"
+    )
     on_diff = entry.expect(side, "diff")
-    assert on_diff.outcome == CHANGED or sync.refused(seen, on_diff.outcome), seen.message
+    assert on_diff.outcome == CHANGED or sync.refused(seen, on_diff.outcome), (
+        f"the diff of the edit is not refused as {on_diff.outcome}: {seen.message[-300:]}"
+    )
     sync.unchanged(before, "a diff")
     expected = entry.expect(side, CARRIER[side])
     carried = getattr(sync, CARRIER[side])()
-    assert sync.refused(carried, expected.outcome), carried.message
+    assert sync.refused(carried, expected.outcome), (
+        f"the {CARRIER[side]} of the edited file is not refused as {expected.outcome}: exit "
+        f"{carried.exit_code}, {carried.transfer_state or 'no transfer state'}: {carried.message[-300:]}"
+    )
     sync.unchanged(before, f"a refused {CARRIER[side]}")

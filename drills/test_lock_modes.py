@@ -41,6 +41,7 @@ time.sleep(float(sys.argv[2]))
 """
 HOLD_SECONDS = 60.0
 WAIT_SECONDS = 8.0
+INTERRUPT_GRACE_SECONDS = 30.0
 """How long a push without --lock-timeout is watched while the reader holds the lock."""
 HELD_AT = "before-staging"
 """Where laptop a's push is held while laptop b pushes: locked and planned, nothing staged yet."""
@@ -102,8 +103,9 @@ def _push_while_held(sync: Sync, reader: subprocess.Popen) -> None:
         time.sleep(0.1)
     if running.process.poll() is None:
         sync.record.add_evidence("push_waiting", f"still waiting for the lock after {WAIT_SECONDS} s")
-        running.process.kill()
-        running.finish()
+        # Stopped as a person stops a waiting command, Ctrl-C: it may clean up its own lease.
+        running.process.send_signal(signal.SIGINT)
+        sync.record.add_evidence("push_interrupted", running.finish(INTERRUPT_GRACE_SECONDS).evidence())
         return
     result = running.finish()
     sync.record.add_evidence("push", result.evidence())
