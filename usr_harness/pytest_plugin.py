@@ -445,13 +445,17 @@ def drill_engine(request: pytest.FixtureRequest, tmp_path: Path, drill_remote: D
     return make_drill_engine(request.config, tmp_path / "local", drill_remote, tmp_path / "engine")
 
 
+def _crash_message(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return crash.message if crash is not None else str(report.longrepr)
+
+
 def _reason(report: pytest.TestReport) -> str | None:
     """Why a phase did not pass, in one line: the skip reason or the failure's crash message."""
     if report.skipped and isinstance(report.longrepr, tuple):
         return str(report.longrepr[2]).removeprefix("Skipped: ")
     if report.failed:
-        crash = getattr(report.longrepr, "reprcrash", None)
-        message = crash.message if crash is not None else str(report.longrepr)
+        message = _crash_message(report)
         # The drill's own words; pytest's rewritten `assert ...` explanation after them repeats objects.
         return message.split("\nassert ", 1)[0].strip().removeprefix("Failed: ")[:2000]
     return None
@@ -467,6 +471,7 @@ class DrillReporter:
         self.config = config
         self.outcomes: dict[str, list[str]] = {}
         self.reasons: dict[str, str] = {}
+        self.crashes: dict[str, str | None] = {}
         self.failed: list[tuple[str, str, str]] = []  # nodeid, reason, reproduce command
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -474,10 +479,15 @@ class DrillReporter:
         reason = _reason(report)
         if reason and report.nodeid not in self.reasons:
             self.reasons[report.nodeid] = reason
+        if report.failed and report.nodeid not in self.crashes:
+            from usr_harness.report.verdicts import crash_type
+
+            self.crashes[report.nodeid] = crash_type(_crash_message(report))
         if report.when != "teardown":
             return
         outcomes = self.outcomes.pop(report.nodeid)
         reason = self.reasons.pop(report.nodeid, None)
+        crash = self.crashes.pop(report.nodeid, None)
         payloads = [json.loads(value) for key, value in report.user_properties if key == DRILL_PROPERTY]
         if not payloads:
             return
@@ -486,7 +496,9 @@ class DrillReporter:
         reproduce = reproduce_of(self.config, report.nodeid)
         line = {"nodeid": report.nodeid, "reproduce": reproduce}
         line.update(payloads[-1])
-        verdict, why = decide(outcomes, reason, engine_calls=line["engine_calls"], enforces=line["enforces"])
+        verdict, why = decide(
+            outcomes, reason, engine_calls=line["engine_calls"], enforces=line["enforces"], crash=crash
+        )
         line["verdict"] = verdict
         line["message"] = drill_message(verdict, why, line["enforces"])
         if verdict == "fail":

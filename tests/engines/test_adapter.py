@@ -34,3 +34,19 @@ def test_run_uses_the_engines_bound(tmp_path: Path) -> None:
     engine = make_engine(tmp_path / "root", engine_cmd=SLEEPER, workdir=tmp_path / "w", hang_seconds=1)
     with pytest.raises(EngineHung, match="within 1 s"):
         engine.run("pull", "demo", "-y")
+
+
+def test_an_engine_crash_in_process_reads_as_its_own_process_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that raises inside the bundled engine is the engine failing (exit 1, traceback), not the
+    drill crashing: the same verdict as when the engine runs as a command."""
+    import usr_harness.cli.usr.app as app
+
+    def broken(argv: list[str]) -> int:
+        raise AttributeError("'NoneType' object has no attribute 'digest'")
+
+    monkeypatch.setattr(app, "main", broken)
+    result = make_engine(tmp_path / "root", workdir=tmp_path / "w").run("diff", "demo")
+    assert result.exit_code == 1 and not result.ok
+    assert "AttributeError: 'NoneType' object has no attribute 'digest'" in result.stderr

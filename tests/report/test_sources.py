@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from usr_harness.report.sources import HARDENING, failure_kind, kind_of
-from usr_harness.report.verdicts import decide, drill_message, run_message
+from usr_harness.report.verdicts import crash_type, decide, drill_message, run_message
 
 ROOT = Path(__file__).resolve().parents[2]
 CLAUSE = "docs/operations/sync/fidelity-drills.md#drill-3-overlay-schema-attack-surface"
@@ -30,16 +30,27 @@ def test_every_hardening_rule_is_documented_in_the_contract() -> None:
 
 def test_verdicts_say_why_and_a_drill_that_judged_nothing_is_unknown() -> None:
     sources = ["H-lock-wait"]
-    assert decide(["passed"] * 3, None, engine_calls=2, enforces=sources) == ("pass", None)
-    assert decide(["passed", "failed"], "boom", engine_calls=1, enforces=sources) == ("fail", "boom")
-    assert decide(["skipped"], "unsupported: no --lock-timeout", engine_calls=0, enforces=sources) == (
+    assert decide(["passed"] * 3, None, engine_calls=2, enforces=sources, crash=None) == ("pass", None)
+    assert decide(["passed", "failed"], "boom", engine_calls=1, enforces=sources, crash="AssertionError") == (
+        "fail",
+        "boom",
+    )
+    assert decide(
+        ["skipped"], "unsupported: no --lock-timeout", engine_calls=0, enforces=sources, crash=None
+    ) == (
         "unsupported",
         "no --lock-timeout",
     )
-    assert decide(["skipped"], "jq is not installed", engine_calls=0, enforces=sources)[0] == "unknown"
-    assert decide(["passed"] * 3, None, engine_calls=0, enforces=sources)[0] == "unknown"
-    assert decide(["passed", "failed"], "setup", engine_calls=0, enforces=sources)[0] == "unknown"
-    assert decide(["passed"] * 3, None, engine_calls=1, enforces=[])[0] == "unknown"
+    assert (
+        decide(["skipped"], "jq is not installed", engine_calls=0, enforces=sources, crash=None)[0]
+        == "unknown"
+    )
+    assert decide(["passed"] * 3, None, engine_calls=0, enforces=sources, crash=None)[0] == "unknown"
+    assert (
+        decide(["passed", "failed"], "setup", engine_calls=0, enforces=sources, crash="AssertionError")[0]
+        == "unknown"
+    )
+    assert decide(["passed"] * 3, None, engine_calls=1, enforces=[], crash=None)[0] == "unknown"
     assert drill_message("fail", "boom\nmore", [CLAUSE]) == f"fail (runbook violation of {CLAUSE}): boom"
     summary = {"total": 3, "pass": 1, "fail": 1, "unsupported": 1, "unknown": 0}
     assert run_message(summary, {"runbook": 0, "hardening": 1}, 2) == (
@@ -72,3 +83,30 @@ def test_every_drill_of_the_suite_names_what_it_enforces() -> None:
     assert done.returncode == 0, done.stderr
     line = next(line for line in done.stdout.splitlines() if line.startswith("BARE "))
     assert line.startswith("BARE [] ") and int(line.split()[-1]) > 100, line
+
+
+@pytest.mark.parametrize(
+    ("crash_line", "verdict"),
+    [
+        ("AssertionError: the pull left a stage", "fail"),
+        ("Failed: Timeout (>300.0s) from pytest-timeout.", "fail"),
+        ("usr_harness.engines.adapter.EngineHung: the engine's `diff demo` did not finish", "fail"),
+        ("KeyError: 'up_to_date'", "unknown"),
+        ("TypeError: 'NoneType' object is not subscriptable", "unknown"),
+        ("worker 'gw0' crashed while running 'drills/test_x.py::t'", "unknown"),
+        ("", "unknown"),
+    ],
+)
+def test_only_a_judgement_fails_a_drill_a_harness_crash_is_unknown(crash_line: str, verdict: str) -> None:
+    """A drill that crashes on its own bug (a KeyError reading an audit) has judged nothing: calling
+    that a fail would blame the engine for the harness."""
+    got, why = decide(
+        ["passed", "failed", "passed"],
+        crash_line,
+        engine_calls=2,
+        enforces=["H-lock-wait"],
+        crash=crash_type(crash_line),
+    )
+    assert got == verdict
+    if verdict == "unknown":
+        assert why.startswith("harness defect: the drill crashed instead of judging")

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -253,7 +254,11 @@ class Engine:
 
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
+            try:
+                code = main(argv)
+            except Exception:  # the engine crashed: what its own process would show, exit 1 and traceback
+                traceback.print_exc()
+                code = 1
         if code == INTERRUPTED_EXIT:
             raise KeyboardInterrupt  # Ctrl-C reached the engine in our own process: it was meant for us too
         return code, out.getvalue(), err.getvalue()

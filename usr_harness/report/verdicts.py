@@ -15,12 +15,29 @@ VERDICTS = ("pass", "fail", "unsupported", "unknown")
 UNSUPPORTED_PREFIX = "unsupported: "
 NO_SOURCE = "harness defect: the drill names no runbook clause or hardening rule (@pytest.mark.enforces)"
 NO_ENGINE_CALL = "harness defect: the drill ran no engine command"
+CRASHED = "harness defect: the drill crashed instead of judging"
+#: The exceptions a drill judges with: its asserts, pytest.fail (pytest-timeout's too), and an engine
+#: command killed past its hang bound. Any other exception is the harness breaking, never a verdict.
+JUDGEMENTS = ("AssertionError", "Failed", "EngineHung")
+
+
+def crash_type(crash_message: str | None) -> str | None:
+    """The exception a failure's crash line names (`pkg.mod.Name: text` -> `Name`), if it names one."""
+    first = (crash_message or "").strip().splitlines()[0] if (crash_message or "").strip() else ""
+    name = first.split(":", 1)[0].strip().rsplit(".", 1)[-1]
+    return name if name.isidentifier() else None
 
 
 def decide(
-    outcomes: Sequence[str], reason: str | None, *, engine_calls: int, enforces: Sequence[str]
+    outcomes: Sequence[str],
+    reason: str | None,
+    *,
+    engine_calls: int,
+    enforces: Sequence[str],
+    crash: str | None,
 ) -> tuple[str, str | None]:
-    """The verdict of pytest's phase outcomes, and its reason (None for a pass)."""
+    """The verdict of pytest's phase outcomes, and its reason (None for a pass); `crash` is the
+    exception type of the first failed phase."""
     if "skipped" in outcomes and "failed" not in outcomes:
         if reason and reason.startswith(UNSUPPORTED_PREFIX):
             return "unsupported", reason.removeprefix(UNSUPPORTED_PREFIX)
@@ -30,6 +47,8 @@ def decide(
     if engine_calls == 0:
         detail = f" before failing: {reason}" if "failed" in outcomes and reason else ""
         return "unknown", NO_ENGINE_CALL + detail
+    if "failed" in outcomes and crash not in JUDGEMENTS:
+        return "unknown", f"{CRASHED}: {reason or crash or 'no crash message'}"
     if "failed" in outcomes:
         return "fail", reason or "failed"
     return "pass", None
