@@ -123,9 +123,10 @@ class Sync:
         """The message carries `token`. A refusal by an engine that does not speak this contract's
         words (no `family-exit-codes`) is held instead to explaining itself: its own message, not a
         crash; the missing token is kept as evidence either way."""
-        if token in result.message:
+        word = self.engine.profile.word(token)
+        if word in result.message:
             return True
-        self.record.add_evidence(self._label("missing_token"), token)
+        self.record.add_evidence(self._label("missing_token"), word)
         if self.has("family-exit-codes") or result.ok:
             return False
         return _explains(result)

@@ -8,19 +8,32 @@ cd "$(dirname "$0")/.."
 engine=${1:?usage: scripts/peer.sh PATH/TO/upstream/bin/usr [--all] [pytest args]}
 shift
 golden=fixtures/peer/upstream-9acd6684b.json
-# The CI selection, chosen by value: every runbook drill, security, event history, locks, the
-# adversarial cases through upstream's own import / namespace / validate / pull, and the corruption
-# matrix's same-size overlay flip on either side (each matrix case costs upstream ~90 s).
-selection=(
+# The CI selection: every drill upstream judged in under 10 s in the whole-suite campaign
+# (fixtures/peer/upstream-durations.json, `usr-harness report quick`), and, chosen by value whatever
+# they cost, every runbook drill, security, event history, locks, the adversarial cases through
+# upstream's own import / namespace / validate / pull, and the corruption matrix's same-size overlay
+# flip on either side.
+by_value=(
   drills/test_runbook_drills.py drills/test_security.py drills/test_event_history.py drills/test_locks.py
   drills/test_adversarial_schemas.py drills/test_corruption_matrix.py
   -k "not test_corruption_is_detected_as_declared or derived.byte-flip"
 )
+all_drills=0
 if [ "${1:-}" = "--all" ]; then
-  selection=(drills)
+  all_drills=1
   shift
 fi
 bash scripts/setup.sh
+if [ "$all_drills" = 1 ]; then
+  selection=(drills)
+else
+  mapfile -t selection < <(
+    {
+      .venv/bin/usr-harness report quick fixtures/peer/upstream-durations.json --under 10
+      .venv/bin/python -m pytest --collect-only -q -p no:cacheprovider "${by_value[@]}" | grep '::'
+    } | sort -u
+  )
+fi
 run=${USR_PEER_RUN:-reports/peer-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$run"
 # pytest's own exit is not the verdict here: upstream fails drills for real defects. The golden decides.

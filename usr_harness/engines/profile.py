@@ -100,6 +100,12 @@ class EngineProfile:
     commands: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_COMMANDS))
     import_format: str = "parquet"
     """The records file format a drill hands `import` (an engine may read only text formats)."""
+    words: dict[str, str] = field(default_factory=dict)
+    """The engine's own word for a word a drill looks for in its output (upstream's diff says
+    `CHANGES` where this contract's says `CHANGED`)."""
+
+    def word(self, token: str) -> str:
+        return self.words.get(token, token)
 
     def argv(self, command: str, **values: str) -> list[str]:
         """The engine's own words for `command` (attach, import, validate, namespace-register)."""
@@ -169,6 +175,7 @@ def parse_profile(data: Any, *, source: str) -> EngineProfile:
         "env",
         "commands",
         "import_format",
+        "words",
     }
     _no_unknown(data, known, source)
     capabilities = frozenset(data.get("capabilities", []))
@@ -203,7 +210,16 @@ def parse_profile(data: Any, *, source: str) -> EngineProfile:
         env={str(key): str(value) for key, value in data.get("env", {}).items()},
         commands=_commands(data.get("commands", {}), source),
         import_format=_choice(data, "import_format", IMPORT_FORMATS, "parquet", source),
+        words=_words(data.get("words", {}), source),
     )
+
+
+def _words(given: Any, source: str) -> dict[str, str]:
+    if not isinstance(given, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) and value for key, value in given.items()
+    ):
+        raise UsageError(f"engine profile {source!r}: words is a table of word = \"the engine's word\"")
+    return dict(given)
 
 
 def _commands(given: Any, source: str) -> dict[str, tuple[str, ...]]:
