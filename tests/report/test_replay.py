@@ -94,6 +94,27 @@ def test_pytest_args_carry_the_runs_remote_and_the_workers(
     assert args[: len(report.drills)] == loopback[: len(report.drills)]
 
 
+def test_a_run_on_a_remote_profile_replays_on_that_profile_not_on_the_loopback_host(tmp_path: Path) -> None:
+    """End to end through pytest and the CLI: no remote profile is configured here, so the drill cannot
+    start; a replay that dropped the provider would run it on the loopback host and pass instead."""
+    root = Path(__file__).resolve().parents[2]
+    remote = ("--drill-remote-provider=profile", "--drill-remote-profile=no-such-hpc")
+    walk = "drills/test_runbook_drills.py::test_chained_loop_ends_up_to_date"
+    args = [walk, "-q", "-p", "no:cacheprovider", *remote, f"--drill-report-dir={tmp_path / 'first'}"]
+    subprocess.run([sys.executable, "-m", "pytest", *args], cwd=root, capture_output=True, timeout=300)
+    first = load_report(tmp_path / "first")
+    assert first.remote_options == remote and first.drills[0].verdict != "pass"
+    replay_args = ["replay", str(tmp_path / "first"), "--report-dir", str(tmp_path / "again")]
+    done = subprocess.run(
+        [sys.executable, "-m", "usr_harness.cli.harness", *replay_args], capture_output=True, timeout=300
+    )
+    again = load_report(tmp_path / "again" / "latest")
+    assert again.remote_options == remote and "remote --drill-remote-provider=profile" in done.stderr.decode()
+    [comparison] = compare_reports(first, again)
+    assert comparison.matches and "remote profiles" in again.drills[0].why, comparison.describe()
+    assert done.returncode == 0 and remote[1] in again.drills[0].reproduce
+
+
 @pytest.mark.ssh
 def test_a_runbook_walk_through_the_real_usr_attach_replays_to_the_same_fingerprints(tmp_path: Path) -> None:
     """The walks run `usr attach`, which stamps its part and event line with the wall clock; the
