@@ -34,7 +34,7 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
 
 
 ON_DEMAND = {
-    "whole_cycle": "runs a whole fresh `usr-harness cycle` and replays its report (about 20 minutes on 2 "
+    "whole_cycle": "runs a whole fresh `usr-harness cycle` and replays its report (about 12 minutes on 2 "
     "cores): deselected unless `-m` names it; `.ci/run` runs it after the README test command",
 }
 """Markers of tests too long for `scripts/test.sh` (the README test command stays under 15 minutes)."""

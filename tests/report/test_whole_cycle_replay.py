@@ -1,9 +1,9 @@
 """A whole fresh cycle replays drill by drill: the same verdict and the same fingerprints, every drill.
 
 On demand (marker `whole_cycle`, deselected unless `-m whole_cycle`): a whole `usr-harness cycle`
-and its replay each take about as long as the main job (~8 min on 2 workers), too long for the
-README test command; `.ci/run` runs this test after it. Both run as a user runs them, each in its
-own process: the cycle with its own loopback sshd, the replay of its report over 2 workers.
+and its replay each take about as long as the main job (~6 min each on 2 workers, 348 drills),
+too long for the README test command; `.ci/run` runs this test after it. Both run as a user runs
+them, each in its own process: the cycle with its own loopback sshd, the replay over 2 workers.
 """
 
 from __future__ import annotations
