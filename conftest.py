@@ -31,3 +31,29 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     monkeypatch.setenv("HOME", str(home))
     for name, folder in XDG_FOLDERS.items():
         monkeypatch.setenv(name, str(home / folder))
+
+
+ON_DEMAND = {
+    "whole_cycle": "runs a whole fresh `usr-harness cycle` and replays its report (about 12 minutes on 2 "
+    "cores): deselected unless `-m` names it; `.ci/run` runs it after the README test command",
+}
+"""Markers of tests too long for `scripts/test.sh` (the README test command stays under 15 minutes)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in ON_DEMAND.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """An on-demand test runs only when the `-m` expression names its marker; else it is deselected
+    (and counted as deselected), whatever paths or `-k` picked it."""
+    asked = config.option.markexpr or ""
+    off = [name for name in ON_DEMAND if name not in asked]
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        (dropped if any(item.get_closest_marker(name) for name in off) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

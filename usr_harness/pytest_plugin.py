@@ -210,7 +210,8 @@ def reproduce_of(config: pytest.Config, nodeid: str) -> str:
 
 
 def remote_options_of(config: pytest.Config) -> tuple[str, ...]:
-    """The options that choose a remote other than the loopback host, for reproduce lines."""
+    """The options that choose a remote other than the loopback host: for reproduce lines, and in the
+    report so that replay runs on the same remote and merge refuses shards that ran on others."""
     provider = config.getoption("--remote-provider")
     if provider == "container":
         return (
@@ -535,5 +536,6 @@ class DrillReporter:
             scale=config.getoption("--drill-scale"),
             rootdir=Path(config.rootpath),
             engine_profile=config.getoption("--engine-profile"),
+            remote_options=remote_options_of(config),
         )
         write_run_files(self.path.parent, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -124,6 +125,38 @@ def test_report_round_trips_and_lists_run_files(sample_run: Path) -> None:
     assert Report.from_dict(json.loads(json.dumps(report.as_dict()))) == report
     assert report.run_files == ("cycle-report.json", "drills.jsonl", "evidence/sshd.log", "junit.xml")
     assert report.run_id == sample_run.name and report.rootdir == "/nonexistent/rootdir"
+
+
+CONTAINER = ("--drill-remote-provider=container", "--drill-container-suite=bookworm")
+
+
+def test_the_remote_a_run_chose_round_trips_and_old_reports_ran_on_loopback(
+    sample_run: Path, schema: dict
+) -> None:
+    report = write_run_files(sample_run, dataclasses.replace(SETTINGS, remote_options=CONTAINER))
+    data = json.loads((sample_run / "report.json").read_text())
+    assert data["remote_options"] == list(CONTAINER) and schema_errors(data, schema) == []
+    assert load_report(sample_run) == report and report.remote_options == CONTAINER
+    assert (
+        "remote <code>--drill-remote-provider=container --drill-container-suite=bookworm</code>"
+        in (sample_run / "index.html").read_text()
+    )
+
+    del data["remote_options"]  # a version 4 report, written before the field
+    (sample_run / "report.json").write_text(json.dumps({**data, "schema_version": 4}))
+    assert load_report(sample_run).remote_options == ()
+    assert schema_errors({**data, "schema_version": SCHEMA_VERSION}, schema) != []
+
+
+@pytest.mark.parametrize("value", [["-p", "evil_plugin"], "--drill-remote-provider=container", [3]])
+def test_a_report_may_only_choose_the_remote_never_add_pytest_options(
+    sample_run: Path, value: object
+) -> None:
+    """Replay passes remote_options to pytest as they are: anything else is refused on load."""
+    data = write_run_files(sample_run, SETTINGS).as_dict()
+    (sample_run / "report.json").write_text(json.dumps({**data, "remote_options": value}))
+    with pytest.raises(UsageError, match="remote_options"):
+        load_report(sample_run)
 
 
 def test_git_commit_when_the_package_is_a_work_tree(tmp_path: Path) -> None:

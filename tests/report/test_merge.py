@@ -234,3 +234,35 @@ def test_shards_must_share_engine_and_scale(tmp_path: Path, key: str, other: str
     (folders[1] / "report.json").write_text(json.dumps({**data, key: other}))
     with pytest.raises(UsageError, match=f"shards disagree on {key}; .*shard-2 \\(shard-2\\): '{other}'"):
         load_shards(folders)
+
+
+CONTAINER = ["--drill-remote-provider=container", "--drill-container-suite=bookworm"]
+
+
+def test_shards_on_other_remotes_are_refused_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shard on a bookworm container and one on the loopback host judged different remotes."""
+    folders = hand_made_shards(tmp_path)
+    data = json.loads((folders[1] / "report.json").read_text())
+    (folders[1] / "report.json").write_text(json.dumps({**data, "remote_options": CONTAINER}))
+    before = [fingerprint_tree(folder).digest for folder in folders]
+    reports = tmp_path / "reports"
+    code, _, err = run_harness(capsys, "report", "merge", *map(str, folders), "--report-dir", str(reports))
+    assert code == 2 and "shards disagree on remote_options" in err
+    assert "shard-1 (shard-1): []" in err and f"shard-2 (shard-2): {CONTAINER!r}" in err
+    assert [fingerprint_tree(folder).digest for folder in folders] == before and not reports.exists()
+
+
+def test_a_shard_known_by_its_record_alone_agrees_on_its_remote(tmp_path: Path) -> None:
+    """A shard that died before its report is judged by `shard.json`; one from before the field ran on
+    the loopback host, like a report without it."""
+    folders = hand_made_shards(tmp_path)
+    (folders[1] / "report.json").unlink()
+    record = json.loads((folders[1] / "shard.json").read_text())
+    record |= {"seed": 7, "scale": "small", "engine_profile": None, "engine_cmd": None}
+    (folders[1] / "shard.json").write_text(json.dumps(record))
+    assert [shard.settings["remote_options"] for shard in load_shards(folders)] == [[], []]
+    (folders[1] / "shard.json").write_text(json.dumps({**record, "remote_options": CONTAINER}))
+    with pytest.raises(UsageError, match="shards disagree on remote_options"):
+        load_shards(folders)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.conftest import run_tiny
+from tests.report.conftest import SETTINGS, run_tiny
 from usr_harness.report.build import RunSettings, write_run_files
 from usr_harness.report.model import Report, load_report
 from usr_harness.report.replay import DrillComparison, compare_reports, pytest_args, replay
@@ -73,6 +73,46 @@ def test_pytest_args_anchor_nodeids_at_the_rootdir(tiny_drills: Path, tmp_path: 
     assert args[0] == f"{tiny_drills}/drills/test_tiny.py::test_steady"
     assert {"--drill-seed=7", "--drill-scale=medium", "--engine-cmd=my-usr --flag"} <= set(args)
     assert f"--junitxml={tmp_path / 'next/junit.xml'}" in args and f"--rootdir={tiny_drills}" in args
+
+
+@pytest.mark.parametrize(
+    "remote",
+    [
+        ("--drill-remote-provider=container", "--drill-container-suite=bullseye"),
+        ("--drill-remote-provider=profile", "--drill-remote-profile=hpc-login"),
+    ],
+)
+def test_pytest_args_carry_the_runs_remote_and_the_workers(
+    sample_run: Path, tmp_path: Path, remote: tuple[str, ...]
+) -> None:
+    """A run on a container or profile remote replays there, never silently on the loopback host."""
+    report = write_run_files(sample_run, dataclasses.replace(SETTINGS, remote_options=remote))
+    args = pytest_args(load_report(sample_run), tmp_path / "next", workers=2)
+    assert set(remote) | {"--numprocesses=2"} <= set(args)
+    loopback = pytest_args(dataclasses.replace(report, remote_options=()), tmp_path / "next")
+    assert not [arg for arg in loopback if arg.startswith(("--drill-remote", "--drill-container", "--num"))]
+    assert args[: len(report.drills)] == loopback[: len(report.drills)]
+
+
+def test_a_run_on_a_remote_profile_replays_on_that_profile_not_on_the_loopback_host(tmp_path: Path) -> None:
+    """End to end through pytest and the CLI: no remote profile is configured here, so the drill cannot
+    start; a replay that dropped the provider would run it on the loopback host and pass instead."""
+    root = Path(__file__).resolve().parents[2]
+    remote = ("--drill-remote-provider=profile", "--drill-remote-profile=no-such-hpc")
+    walk = "drills/test_runbook_drills.py::test_chained_loop_ends_up_to_date"
+    args = [walk, "-q", "-p", "no:cacheprovider", *remote, f"--drill-report-dir={tmp_path / 'first'}"]
+    subprocess.run([sys.executable, "-m", "pytest", *args], cwd=root, capture_output=True, timeout=300)
+    first = load_report(tmp_path / "first")
+    assert first.remote_options == remote and first.drills[0].verdict != "pass"
+    replay_args = ["replay", str(tmp_path / "first"), "--report-dir", str(tmp_path / "again")]
+    done = subprocess.run(
+        [sys.executable, "-m", "usr_harness.cli.harness", *replay_args], capture_output=True, timeout=300
+    )
+    again = load_report(tmp_path / "again" / "latest")
+    assert again.remote_options == remote and "remote --drill-remote-provider=profile" in done.stderr.decode()
+    [comparison] = compare_reports(first, again)
+    assert comparison.matches and "remote profiles" in again.drills[0].why, comparison.describe()
+    assert done.returncode == 0 and remote[1] in again.drills[0].reproduce
 
 
 @pytest.mark.ssh

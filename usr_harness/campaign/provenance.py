@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from usr_harness.pytest_plugin import DRILL_PROPERTY, drill_seed_of
+from usr_harness.pytest_plugin import DRILL_PROPERTY, drill_seed_of, remote_options_of
 
 SHARD_FILE = "shard.json"
 SPLIT_OPTIONS = ("--splits", "--group", "--durations-path", "--splitting-algorithm")
@@ -75,6 +75,7 @@ class ShardRecorder:
             "scale": self.config.getoption("--drill-scale"),
             "engine_profile": self.config.getoption("--engine-profile"),
             "engine_cmd": self.config.getoption("--engine-cmd"),
+            "remote_options": list(remote_options_of(self.config)),
             "assigned": self.assigned,
             "finished": self.finished,
             "drills": self.drill_nodeids,

@@ -34,6 +34,8 @@ class RunSettings:
     scale: str
     rootdir: Path
     engine_profile: str | None = None
+    remote_options: tuple[str, ...] = ()
+    """The options that chose a remote other than the loopback host (`--drill-remote-provider=...`)."""
 
 
 def git_commit(repo: Path = PACKAGE_PARENT) -> str | None:
@@ -72,6 +74,7 @@ def build_report(
         steps=steps,
         replay_of=replay_of,
         engine_profile=settings.engine_profile,
+        remote_options=settings.remote_options,
     )
 
 
@@ -99,6 +102,7 @@ def _reproduce(nodeid: str, settings: RunSettings) -> str:
         rootdir=str(settings.rootdir.resolve()),
         engine_profile=settings.engine_profile,
         engine_cmd=settings.engine_cmd,
+        remote_options=settings.remote_options,
     )
 
 

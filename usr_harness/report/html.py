@@ -101,6 +101,8 @@ def _header(report: Report) -> str:
         f"written {escape(report.created_at)}",
         f"commit <code>{escape(report.git_commit or 'unknown')}</code>",
     ]
+    if report.remote_options:
+        facts.append(f"remote <code>{escape(' '.join(report.remote_options))}</code>")
     if report.replay_of:
         facts.append(f"replay of <code>{escape(report.replay_of)}</code>")
     return (

@@ -1,8 +1,8 @@
 """`report merge`: one run report from the run folders of a campaign's shards.
 
-The shards must have judged the same engine with the same seed and scale, else
-their verdicts do not belong in one report (a usage error naming each shard's
-values). Each shard folder is kept whole under `shards/<name>/`; the merged
+The shards must have judged the same engine with the same seed and scale on the same
+remote (the report's `remote_options`), else their verdicts do not belong in one report
+(a usage error naming each shard's values). Each shard folder is kept whole under `shards/<name>/`; the merged
 `drills.jsonl` points into it, and the report itself is built by the report's own
 `write_run_files`, so the merged report reads (and replays) like any run's.
 A drill two shards both ran, or one a shard was given but never finished, is named
@@ -28,7 +28,7 @@ from usr_harness.report.model import PAGE_FILE, REPORT_FILE, Report, load_report
 
 SHARDS_DIR = "shards"
 MERGE_FILE = "merge.json"
-AGREED = ("seed", "scale", "engine", "engine_profile", "engine_cmd")
+AGREED = ("seed", "scale", "engine", "engine_profile", "engine_cmd", "remote_options")
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,11 @@ class Shard:
                 "engine": report.engine if report.drills else None,
                 "engine_profile": report.engine_profile,
                 "engine_cmd": report.engine_cmd,
+                "remote_options": list(report.remote_options),
             }
         record = self.record or {}
-        return {key: record.get(key) for key in AGREED} | {"engine": None}
+        remote = list(record.get("remote_options") or [])  # a record from before the field: loopback
+        return {key: record.get(key) for key in AGREED} | {"engine": None, "remote_options": remote}
 
     @property
     def label(self) -> str:
@@ -116,7 +118,7 @@ def _read_record(path: Path) -> dict[str, Any]:
 
 
 def check_agreement(shards: list[Shard]) -> None:
-    """Shards that judged another engine, seed or scale cannot share a report: name every value."""
+    """Shards that judged another engine, seed, scale or remote cannot share a report: name every value."""
     if not shards:
         raise UsageError("report merge needs at least one shard run folder")
     for key in AGREED:
@@ -202,6 +204,7 @@ def _settings(shards: list[Shard]) -> RunSettings:
         scale=str(settings["scale"]),
         rootdir=Path(rootdir),
         engine_profile=settings["engine_profile"],
+        remote_options=tuple(settings["remote_options"]),
     )
 
 

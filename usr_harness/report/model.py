@@ -22,10 +22,13 @@ from usr_harness.report.verdicts import (
     run_outcome,
 )
 
-SCHEMA_VERSION = 4
-READABLE_VERSIONS = (2, 3, 4)
+SCHEMA_VERSION = 5
+READABLE_VERSIONS = (2, 3, 4, 5)
 """Version 2 reports (before `unsupported`, sources and messages) still read, with empty sources;
-version 3 ones (before the outcome line) read with it derived."""
+version 3 ones (before the outcome line) read with it derived; version 4 ones (before
+`remote_options`) ran on the loopback host, which is what an empty `remote_options` says."""
+REMOTE_OPTIONS = ("--drill-remote-provider=", "--drill-container-suite=", "--drill-remote-profile=")
+"""The only options `remote_options` may hold: replay passes them to pytest as they are."""
 REPORT_FILE = "report.json"
 PAGE_FILE = "index.html"
 BUNDLED = "bundled"
@@ -126,6 +129,8 @@ class Report:
     steps: dict[str, Any] | None = None
     replay_of: str | None = None
     engine_profile: str | None = None
+    remote_options: tuple[str, ...] = ()
+    """How the drills chose their remote when not the loopback host: replay and merge hold a run to them."""
 
     @property
     def engine(self) -> str:
@@ -186,6 +191,7 @@ class Report:
             "engine": self.engine,
             "engine_cmd": self.engine_cmd,
             "engine_profile": self.engine_profile,
+            "remote_options": list(self.remote_options),
             "scale": self.scale,
             "rootdir": self.rootdir,
             "versions": self.versions,
@@ -220,7 +226,19 @@ class Report:
             steps=data.get("steps"),
             replay_of=data.get("replay_of"),
             engine_profile=data.get("engine_profile"),
+            remote_options=remote_options_from(data.get("remote_options") or ()),
         )
+
+
+def remote_options_from(values: Any) -> tuple[str, ...]:
+    """Checked before anything runs them: a report may only choose the remote, never add pytest options."""
+    if not isinstance(values, list | tuple):
+        raise ValueError(f"remote_options {values!r}: not a list")
+    options = tuple(str(value) for value in values)
+    for option in options:
+        if not option.startswith(REMOTE_OPTIONS):
+            raise ValueError(f"remote_options: {option!r} starts with none of {', '.join(REMOTE_OPTIONS)}")
+    return options
 
 
 def load_report(path: Path) -> Report:

@@ -1,4 +1,4 @@
-"""Replay: run the drills of a report again, same nodeids, seed, engine and scale, and compare.
+"""Replay: run the drills of a report again, same nodeids, seed, engine, scale and remote, and compare.
 
 A drill matches when its verdict and every fingerprint label (local and remote
 digests alike) are the same; a drill the replay did not run is a mismatch, so a
@@ -45,8 +45,9 @@ class DrillComparison:
         return "; ".join(problems)
 
 
-def pytest_args(report: Report, run_dir: Path) -> list[str]:
-    """The drills of `report` by nodeid (made absolute against its rootdir) with the same settings.
+def pytest_args(report: Report, run_dir: Path, workers: int = 0) -> list[str]:
+    """The drills of `report` by nodeid (made absolute against its rootdir) with the same settings,
+    on the same remote, over `workers` pytest-xdist workers (0: in this process).
 
     Plugin options are written `--name=value`: pytest looks for its ini file before the plugin
     is loaded, and would take a separate value (the run folder) for a path to test.
@@ -60,17 +61,25 @@ def pytest_args(report: Report, run_dir: Path) -> list[str]:
         args.append(f"--engine-cmd={report.engine_cmd}")
     if report.engine_profile:
         args.append(f"--engine-profile={report.engine_profile}")
+    args += report.remote_options
+    if workers:
+        args.append(f"--numprocesses={workers}")
     return args
 
 
-def replay(report: Report, run_dir: Path) -> tuple[Report, list[DrillComparison]]:
+def replay(report: Report, run_dir: Path, workers: int = 0) -> tuple[Report, list[DrillComparison]]:
     """Run the drills into `run_dir`, write its report files, and compare drill by drill."""
     import pytest
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    pytest.main(pytest_args(report, run_dir))
+    pytest.main(pytest_args(report, run_dir, workers))
     settings = RunSettings(
-        report.seed, report.engine_cmd, report.scale, Path(report.rootdir), report.engine_profile
+        report.seed,
+        report.engine_cmd,
+        report.scale,
+        Path(report.rootdir),
+        report.engine_profile,
+        report.remote_options,
     )
     again = write_run_files(run_dir, settings, replay_of=report.run_id)
     return again, compare_reports(report, again)

@@ -91,7 +91,7 @@ def test_replay_prints_each_drill_and_exits_by_the_comparison(
     capsys.readouterr()
     code, out, err = run(capsys, "replay", str(first / "report.json"))
     assert code == 1, err
-    assert "replaying 2 drills of first (seed 7, engine bundled, scale small)" in err
+    assert "replaying 2 drills of first (seed 7, engine bundled, scale small, remote loopback)" in err
     assert "same    drills/test_tiny.py::test_steady: verdict pass, fingerprints same (1)" in out
     assert "DIFFERS drills/test_tiny.py::test_wall_clock: fingerprints differ: final.local" in out
     assert "replay: 1 of 2 drills match (verdict and fingerprints)" in out
@@ -102,7 +102,8 @@ def test_replay_prints_each_drill_and_exits_by_the_comparison(
     data = json.loads((first / "report.json").read_text())
     data["drills"] = [d for d in data["drills"] if d["nodeid"].endswith("test_steady")]
     (first / "report.json").write_text(json.dumps(data))
-    code, out, _ = run(capsys, "replay", str(first), "--report-dir", str(tmp_path / "elsewhere"))
+    elsewhere = ["--report-dir", str(tmp_path / "elsewhere")]
+    code, out, _ = run(capsys, "replay", str(first), *elsewhere, "--workers", "2")  # over pytest-xdist
     assert code == 0 and out.strip().endswith(
         "replay: 1 of 1 drills match (verdict and fingerprints); "
         + str(next((tmp_path / "elsewhere").glob("*-seed7")))

@@ -195,8 +195,11 @@ def replay_command(
     report_dir: Path = typer.Option(
         None, "--report-dir", help="Where the replay's run folder goes (default: beside REPORT's run)."
     ),
+    workers: int = typer.Option(
+        0, "-n", "--workers", min=0, help="pytest-xdist workers for the drills (0: none), as cycle -n."
+    ),
 ) -> None:
-    """Run the report's drills again (same nodeids, seed, engine, scale); exit 0 only when all match."""
+    """Run the report's drills again (same nodeids, seed, engine, scale, remote); exit 0 when all match."""
     from usr_harness.report.replay import replay
 
     report = load_report(report_path)
@@ -206,16 +209,21 @@ def replay_command(
     run_dir = new_run_dir(report_dir or run_folder.parent, report.seed)
     typer.echo(
         f"replaying {len(report.drills)} drills of {report.run_id} (seed {report.seed}, "
-        f"engine {report.engine}, scale {report.scale}) into {run_dir}",
+        f"engine {report.engine}, scale {report.scale}, remote {remote_of(report)}) into {run_dir}",
         err=True,
     )
-    _, comparisons = replay(report, run_dir)
+    _, comparisons = replay(report, run_dir, workers)
     for comparison in comparisons:
         mark = "same" if comparison.matches else "DIFFERS"
         typer.echo(f"{mark:<8}{comparison.nodeid}: {comparison.describe()}")
     matched = sum(comparison.matches for comparison in comparisons)
     typer.echo(f"replay: {matched} of {len(comparisons)} drills match (verdict and fingerprints); {run_dir}")
     raise typer.Exit(0 if matched == len(comparisons) else 1)
+
+
+def remote_of(report: Report) -> str:
+    """The remote options a run chose, or the default loopback host."""
+    return " ".join(report.remote_options) or "loopback"
 
 
 def register(app: typer.Typer) -> None:
@@ -231,6 +239,7 @@ def _print_header(console: Console, report: Report) -> None:
         ("seed", str(report.seed)),
         ("engine", report.engine),
         ("scale", report.scale),
+        ("remote", remote_of(report)),
         ("commit", report.git_commit or "unknown"),
         ("written", report.created_at),
         ("versions", ", ".join(f"{name} {value}" for name, value in report.versions.items())),
