@@ -50,6 +50,8 @@ def test_a_user_profile_file_in_yaml_is_read(tmp_path: Path) -> None:
         ({"outcome": {"message_tokens": [["only-one"]]}}, "message_tokens are \\[token, family\\] pairs"),
         ({"outcome": {"exit_family": {}}}, "unknown settings \\['exit_family'\\]"),
         (["not", "a", "table"], "must be a table"),
+        ({"words": {"CHANGED": ""}}, "words is a table of word"),
+        ({"words": ["CHANGED"]}, "words is a table of word"),
     ],
 )
 def test_a_mistake_in_a_profile_is_a_named_usage_error(data, message: str) -> None:
@@ -130,3 +132,8 @@ def test_dataset_commands_are_spelled_by_the_profile() -> None:
     ):
         with pytest.raises(UsageError, match=message):
             parse_profile({"commands": wrong}, source="mine.toml")
+
+
+def test_words_give_the_engines_own_word_and_keep_the_others() -> None:
+    profile = parse_profile({"words": {"CHANGED": "CHANGES"}}, source="mine.toml")
+    assert profile.word("CHANGED") == "CHANGES" and profile.word("NO-OP") == "NO-OP"

@@ -218,7 +218,7 @@ def _words(given: Any, source: str) -> dict[str, str]:
     if not isinstance(given, dict) or not all(
         isinstance(key, str) and isinstance(value, str) and value for key, value in given.items()
     ):
-        raise UsageError(f"engine profile {source!r}: words is a table of word = \"the engine's word\"")
+        raise UsageError(f'engine profile {source!r}: words is a table of word = "the engine\'s word"')
     return dict(given)
 
 
