@@ -76,7 +76,6 @@ def test_an_in_place_edit_of_a_warm_file_is_seen_and_never_carried(sync: Sync, k
     expected = entry.expect(side, CARRIER[side])
     carried = getattr(sync, CARRIER[side])()
     assert sync.refused(carried, expected.outcome), (
-        f"the {CARRIER[side]} of the edited file is not refused as {expected.outcome}: exit "
-        f"{carried.exit_code}, {carried.transfer_state or 'no transfer state'}: {carried.message[-300:]}"
+        f"the {CARRIER[side]} of the edited file is not refused as {expected.outcome}: {carried.outcome()}"
     )
     sync.unchanged(before, f"a refused {CARRIER[side]}")

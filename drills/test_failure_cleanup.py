@@ -171,8 +171,7 @@ def test_a_failed_pull_leaves_no_stage_lock_or_partial_file(sync: Sync, case: st
     else:
         failed = sync.pull(*flags, env=None if spec is None else armed_env(spec))
     assert any(sync.refused(failed, family) for family in families), (
-        f"the pull was not refused as {' or '.join(families)}: exit {failed.exit_code}, "
-        f"{failed.transfer_state or 'no transfer state'}: {failed.message[-300:]}"
+        f"the pull was not refused as {' or '.join(families)}: {failed.outcome()}"
     )
     _judge_right_after(
         sync,
@@ -222,10 +221,7 @@ def test_a_failed_push_leaves_no_stage_lock_or_partial_file(sync: Sync, point: s
     local_before, remote_before = _everything(sync.local_root), _everything(sync.remote_root)
     old, new = fingerprint_tree(sync.hpc), fingerprint_tree(sync.local)
     failed = sync.push(env=armed_env(f"{point}:raise"))
-    assert sync.refused(failed, "staging"), (
-        f"the push was not refused as staging: exit {failed.exit_code}, "
-        f"{failed.transfer_state or 'no transfer state'}: {failed.message[-300:]}"
-    )
+    assert sync.refused(failed, "staging"), f"the push was not refused as staging: {failed.outcome()}"
     _judge_right_after(
         sync,
         "push",

@@ -362,6 +362,11 @@ class Walk:
     def remotes_copy(self) -> Path:
         return self.folder / "home" / ".config" / "dnadesign" / "usr-remotes.yaml"
 
+    @property
+    def via_alias(self) -> bool:
+        """The engine runs the system ssh through the drill's Host alias (setup.md's ControlMaster entry)."""
+        return self.sync.engine.profile.remote_style == "ssh-alias"
+
     def words(self) -> dict[str, str]:
         """Runbook word -> loopback value: a token equal to a key, or under a path key, is replaced."""
         spec = self.sync.remote.spec
@@ -372,7 +377,7 @@ class Walk:
             "usr_promoter_references": DATASET,
             "<user>": spec.user,
             # An engine that reads ~/.ssh/config reaches the loopback through its Host alias (the port).
-            "scc1.bu.edu": spec.alias if self.sync.engine.profile.remote_style == "ssh-alias" else spec.host,
+            "scc1.bu.edu": spec.alias if self.via_alias else spec.host,
             "/project/<user>/dnadesign/src/dnadesign/usr/datasets": str(spec.base_dir),
             "/path/to/dnadesign/src/dnadesign/usr/datasets/densegen_demo_hpc": str(self.sync.local),
             "/path/to/local/dnadesign": str(self.local_repo),
@@ -412,7 +417,7 @@ class Walk:
         result = self.sync.call(label, lambda: engine.run(*argv[3:], env=self.wiring.env or None))
         where = f"{step.source}: {step.text}\n{result.stdout}{result.stderr}"
         code, says = step.code, step.says
-        if step.multiplexed and engine.profile.remote_style == "ssh-alias":
+        if step.multiplexed and self.via_alias:
             code, says = step.multiplexed
         if code == 0 or self.sync.has("family-exit-codes"):
             assert result.exit_code == code, where

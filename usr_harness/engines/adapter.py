@@ -82,6 +82,10 @@ class EngineResult:
     def message(self) -> str:
         return self.stderr if self.stderr.strip() else self.stdout
 
+    def outcome(self) -> str:
+        """Exit, transfer state and the message's tail, for a drill's failure line."""
+        return f"exit {self.exit_code}, {self.transfer_state or 'no transfer state'}: {self.message[-300:]}"
+
     def evidence(self) -> dict[str, Any]:
         """What a maintainer needs to see of this call: command, outcome and the engine's words."""
         return {
@@ -161,10 +165,7 @@ class Engine:
             in_process = self.profile.runner == "in-process" and env is None and not call.env
             if not in_process:
                 return self._launch(Path(scratch), call).finish(self.hang_seconds)
-            try:
-                code, out, err = self._in_process(call.argv)
-            finally:
-                release_wiring(call.wiring)
+            code, out, err = self._in_process(call.argv)  # no wiring env: no ssh master to stop
             audit_json = _read_audit(call.audit) if call.audit is not None else None
             return self._result(tuple(call.argv), code, out, err, audit_json)
 
@@ -279,9 +280,7 @@ class RunningCommand:
         self.process = process
         self.shown = shown
         self._scratch = scratch
-        self._audit = call.audit
-        self._wiring = call.wiring
-        self._asked = call.asked
+        self._call = call
 
     @property
     def pid(self) -> int:
@@ -298,15 +297,15 @@ class RunningCommand:
                 hung = True
                 self.process.kill()
                 out, err = self.process.communicate()
-            audit = None if self._audit is None else _read_audit(self._audit)
+            audit = None if self._call.audit is None else _read_audit(self._call.audit)
         finally:
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.communicate()
-            release_wiring(self._wiring)
+            release_wiring(self._call.wiring)
             shutil.rmtree(self._scratch, ignore_errors=True)
         if hung:
-            raise EngineHung(self._asked, self.shown, seconds, out, err)
+            raise EngineHung(self._call.asked, self.shown, seconds, out, err)
         return self.engine._result(self.shown, self.process.returncode, out, err, audit)
 
 

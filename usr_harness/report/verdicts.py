@@ -23,9 +23,13 @@ JUDGEMENTS = ("AssertionError", "Failed", "EngineHung")
 
 def crash_type(crash_message: str | None) -> str | None:
     """The exception a failure's crash line names (`pkg.mod.Name: text` -> `Name`), if it names one."""
-    first = (crash_message or "").strip().splitlines()[0] if (crash_message or "").strip() else ""
-    name = first.split(":", 1)[0].strip().rsplit(".", 1)[-1]
+    name = _first_line(crash_message).split(":", 1)[0].strip().rsplit(".", 1)[-1]
     return name if name.isidentifier() else None
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def decide(
@@ -56,7 +60,7 @@ def decide(
 
 def drill_message(verdict: str, reason: str | None, enforces: Sequence[str]) -> str:
     """One stable line: the verdict, the source a failure breaks, and the first line of the reason."""
-    first = (reason or "").strip().splitlines()[0][:300] if (reason or "").strip() else ""
+    first = _first_line(reason)[:300]
     if verdict == "pass":
         return "pass: holds " + ", ".join(enforces)
     if verdict == "fail":
