@@ -21,7 +21,7 @@ from usr_harness.dataset import Dataset
 from usr_harness.dataset.context import seeded_context
 from usr_harness.engines import Engine, EngineHung, EngineResult
 from usr_harness.errors import FAMILY_BY_NAME
-from usr_harness.mock.batch import ensure_overlay_namespaces
+from usr_harness.mock.batch import ensure_shared_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
 from usr_harness.pytest_plugin import DrillRecord, DrillRemote, unsupported
@@ -189,7 +189,7 @@ class Sync:
     def local_overlay(self, namespace: str = "infer", seed_offset: int = 0) -> Path:
         """The analyst's step on the laptop: a seeded overlay part, so replays write the same bytes."""
         seed = self.record.seed + seed_offset
-        ensure_overlay_namespaces(self.local_root, [namespace])
+        ensure_shared_namespaces(self.remote_root, self.local_root, [namespace])
         dataset = Dataset.open(self.local_root, DATASET, ctx=seeded_context(seed, tool="laptop"))
         ids = dataset.read_records().column("id")
         part = dataset.attach(overlay_batch(seed, namespace, ids), namespace=namespace)

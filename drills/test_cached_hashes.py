@@ -19,7 +19,7 @@ from usr_harness.corrupt.catalogue import apply, get
 from usr_harness.corrupt.expectations import CHANGED
 from usr_harness.corrupt.remote_tree import RemoteTree
 from usr_harness.corrupt.tree import LocalTree
-from usr_harness.mock.batch import ensure_overlay_namespaces
+from usr_harness.mock.batch import ensure_shared_namespaces
 
 from .conftest import DATASET, Sync
 
@@ -43,7 +43,7 @@ def test_an_in_place_edit_of_a_warm_file_is_seen_and_never_carried(sync: Sync, k
     entry = get(kind)
     sync.hpc_rounds(0, 2)
     assert sync.pull().ok
-    ensure_overlay_namespaces(sync.local_root, ["densegen", "infer"])
+    ensure_shared_namespaces(sync.remote_root, sync.local_root, ["densegen", "infer"])
     time.sleep(SETTLE_SECONDS)
     for _ in range(2):
         warm = sync.diff()

@@ -26,7 +26,7 @@ from usr_harness.corrupt.catalogue import CATALOGUE, Corruption, apply
 from usr_harness.corrupt.expectations import BLIND, CHANGED, KEPT, NA
 from usr_harness.corrupt.remote_tree import RemoteTree
 from usr_harness.corrupt.tree import LocalTree
-from usr_harness.mock.batch import ensure_overlay_namespaces
+from usr_harness.mock.batch import ensure_shared_namespaces
 from usr_harness.pytest_plugin import unsupported
 from usr_harness.report.fingerprint import compare, fingerprint_tree
 
@@ -149,7 +149,7 @@ def test_corruption_is_detected_as_declared(
 ):
     sync.hpc_rounds(0, 3)
     assert sync.pull().ok
-    ensure_overlay_namespaces(sync.local_root, ["densegen", "infer"])
+    ensure_shared_namespaces(sync.remote_root, sync.local_root, ["densegen", "infer"])
     if side == "remote":
         with sync.remote.session() as session:
             applied = apply(entry, RemoteTree(session, str(sync.remote_root)), DATASET, sync.record.seed)

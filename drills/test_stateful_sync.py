@@ -22,7 +22,7 @@ from usr_harness.dataset import Dataset
 from usr_harness.dataset.context import seeded_context
 from usr_harness.dataset.events import append_event
 from usr_harness.faults.points import POINTS, armed_env
-from usr_harness.mock.batch import ensure_overlay_namespaces
+from usr_harness.mock.batch import ensure_shared_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
 from usr_harness.pytest_plugin import DrillRemote, make_drill_engine, unsupported
@@ -93,7 +93,7 @@ def build_machine(host, options: pytest.Config, seed: int, workdir: Path):
         @precondition(lambda self: self.local_exists)
         @rule()
         def local_overlay(self) -> None:
-            ensure_overlay_namespaces(self.local_root, ["infer"])
+            ensure_shared_namespaces(self.remote_root, self.local_root, ["infer"])
             dataset = Dataset.open(self.local_root, DATASET, ctx=seeded_context(self.tick(), tool="laptop"))
             ids = dataset.read_records().column("id")
             dataset.attach(overlay_batch(self.tick(), "infer", ids), namespace="infer")

@@ -35,6 +35,17 @@ def test_start_serves_logins_and_stop_leaves_the_log(tmp_path: Path) -> None:
     assert "Received signal 15; terminating." in host.log_path.read_text()
 
 
+def test_a_login_finds_the_hosts_python_first_whatever_the_accounts_rc_files_say(tmp_path: Path) -> None:
+    """An engine that runs the remote `python3` (upstream's parquet check does) must meet the host's
+    Python with its pyarrow, not the account's `.bashrc` choice (on this machine, pyenv's shims)."""
+    with LoopbackSshd(tmp_path / "host") as host, open_session(host.profile()) as session:
+        result = session.run('echo "$PATH"; command -v python3; python3 -c "import pyarrow"')
+    assert result.exit_status == 0, result.stderr
+    path, python3 = result.stdout.decode().splitlines()
+    assert path.split(":")[0] == str(Path(host.remote_python).parent)
+    assert python3 == str(Path(host.remote_python).parent / "python3")
+
+
 def test_lost_bind_race_retries_on_another_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))

@@ -26,6 +26,7 @@ from usr_harness.sync.remote import open_session
 PRIVSEP_DIR = Path("/run/sshd")
 _BIND_RACE_ATTEMPTS = 5
 _BIND_FAILURES = ("Address already in use", "Cannot bind any address")
+_SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 
 class LoopbackSshd(SshdHost):
@@ -135,7 +136,16 @@ class LoopbackSshd(SshdHost):
             f"AuthorizedKeysFile {self.authorized_keys_path}",
             f"AllowUsers {self.user}",
             f"PidFile {self.pid_file}",
+            self._login_environment(),
         )
+
+    def _login_environment(self) -> str:
+        """A login that does not read the account's shell rc files, with the host's Python first on
+        PATH: the drill host is this machine as a cluster would present it, not whatever the
+        account's `.bashrc` puts first (pyenv shims, for one). bash reads `.bashrc` under sshd only
+        at shell level 1, so a login given SHLVL=1 starts at level 2 and skips it."""
+        path = os.pathsep.join([str(Path(self.remote_python).parent), *_SYSTEM_PATH])
+        return f'SetEnv SHLVL=1 "PATH={path}"'
 
     def _check_config(self) -> None:
         result = subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from usr_harness.dataset import Dataset
-from usr_harness.dataset.registry import load_registry, register_namespace
+from usr_harness.dataset.registry import load_registry, register_namespace, registry_path
 from usr_harness.mock.overlays import OVERLAYS, overlay_batch, overlay_spec
 from usr_harness.mock.provenance import Provenance, provenance
 from usr_harness.mock.records import mock_records
@@ -70,3 +71,15 @@ def ensure_overlay_namespaces(root: Path, namespaces: Iterable[str]) -> None:
             continue
         spec = overlay_spec(ns)
         register_namespace(root, ns, list(spec.columns), owner=spec.owner, description=spec.description)
+
+
+def ensure_shared_namespaces(origin: Path, clone: Path, namespaces: Iterable[str]) -> None:
+    """Register `namespaces` on a clone of `origin` as the registry contract asks: one registry.yaml,
+    changes synced across clones. Otherwise a strict validate rightly refuses the parts each side
+    stamped with its own registry's hash."""
+    shared, own = registry_path(origin), registry_path(clone)
+    if shared.exists():
+        shutil.copyfile(shared, own)
+    ensure_overlay_namespaces(clone, namespaces)
+    if shared.exists() and shared.read_bytes() != own.read_bytes():
+        shutil.copyfile(own, shared)
