@@ -215,3 +215,58 @@ def test_a_drill_names_the_remote_hosts_os_and_python(pytester: pytest.Pytester)
     host = line["evidence"]["remote_host"]
     assert host["provider"] == "loopback" and host["python"] == platform.python_version() and host["os"]
     assert "--drill-remote-provider" not in line["reproduce"]  # loopback is the default
+
+
+PROFILE_DRILL = """
+import pytest
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch):
+    monkeypatch.delenv("USR_REMOTES_PATH")  # as the repository's own conftest does for every test
+
+def test_remote(drill, drill_remote):
+    with drill_remote.session() as session:
+        assert session.run("test -d " + str(drill_remote.base_dir)).exit_status == 0
+    assert drill_remote.base_dir.parent == drill_remote.spec.base_dir.parent
+    drill.add_evidence("base_dir", str(drill_remote.base_dir))
+"""
+
+
+@pytest.mark.ssh
+def test_a_profile_remote_is_read_before_tests_isolate_the_environment(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from usr_harness.hosts.loopback import LoopbackSshd
+
+    pytester.makepyfile(test_remote=PROFILE_DRILL)
+    with LoopbackSshd(tmp_path / "host") as host:
+        monkeypatch.setenv("USR_REMOTES_PATH", str(host.write_remotes_yaml(tmp_path / "r.yaml", "hpc-login")))
+        args = ("--drill-remote-provider", "profile", "--drill-remote-profile", "hpc-login")
+        pytester.runpytest(*args, f"--drill-report-dir={pytester.path / 'run'}").assert_outcomes(passed=1)
+    line = _lines(pytester.path / "run" / "drills.jsonl")["test_remote"]
+    assert Path(line["evidence"]["base_dir"]).parent == host.base_dir
+    assert line["evidence"]["remote_host"] == {
+        "provider": "profile",
+        "python": platform.python_version(),
+        "os": platform.freedesktop_os_release()["PRETTY_NAME"],
+    }
+    assert "--drill-remote-provider=profile --drill-remote-profile=hpc-login" in line["reproduce"]
+
+
+@pytest.mark.ssh
+@pytest.mark.parametrize(
+    ("profile", "says"),
+    [("no-such-hpc", "unknown remote 'no-such-hpc'"), ("unshared", "is not a folder on this machine")],
+)
+def test_a_profile_that_cannot_be_drilled_is_one_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, profile: str, says: str
+) -> None:
+    from usr_harness.hosts.loopback import LoopbackSshd
+
+    pytester.makepyfile(test_remote=PROFILE_DRILL)
+    with LoopbackSshd(tmp_path / "host") as host:
+        remotes = host.write_remotes_yaml(tmp_path / "r.yaml", "unshared", base_dir=tmp_path / "elsewhere")
+        monkeypatch.setenv("USR_REMOTES_PATH", str(remotes))
+        result = pytester.runpytest("--drill-remote-provider", "profile", "--drill-remote-profile", profile)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{says}*"])

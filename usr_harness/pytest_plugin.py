@@ -25,6 +25,7 @@ from usr_harness.report.versions import tool_versions
 
 if TYPE_CHECKING:
     from usr_harness.engines import RemoteSpec
+    from usr_harness.hosts.profile import ProfileRemote
 
 MARKERS = {
     "drill": "a drill: its verdict and evidence go to the drill report",
@@ -143,14 +144,36 @@ def resolve_options(config: pytest.Config) -> None:
         setattr(config.option, option.dest, value)
 
 
+PROFILE_REMOTE: pytest.StashKey[ProfileRemote] = pytest.StashKey()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     resolve_options(config)
+    _check_profile_remote(config)
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     report_dir = config.getoption("--drill-report-dir", None)
     if not hasattr(config, "workerinput"):
         reporter = DrillReporter(Path(report_dir) if report_dir else None, config)
         config.pluginmanager.register(reporter, "usr-harness-drill-reporter")
+
+
+def _check_profile_remote(config: pytest.Config) -> None:
+    """Read and try the real remote once, before any drill, from the caller's remotes file: tests run
+    in an isolated environment that no longer sees it, and a wrong profile is one usage error, not a
+    failed drill per case."""
+    if config.getoption("--remote-provider") != "profile":
+        return
+    from usr_harness.errors import UsrError
+    from usr_harness.hosts.profile import profile_remote
+
+    name = config.getoption("--remote-profile")
+    if not name:
+        raise pytest.UsageError("--drill-remote-provider profile needs --drill-remote-profile NAME")
+    try:
+        config.stash[PROFILE_REMOTE] = profile_remote(name)
+    except UsrError as error:
+        raise pytest.UsageError(error.message) from None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -374,33 +397,20 @@ class DrillRemote:
 @pytest.fixture
 def drill_remote(request: pytest.FixtureRequest, tmp_path: Path) -> DrillRemote:
     """A fresh remote datasets root per drill."""
-    from usr_harness.engines import RemoteSpec
-
     if request.config.getoption("--remote-provider") == "profile":
-        from usr_harness.sync.remote import get_profile
-
-        name = request.config.getoption("--remote-profile")
-        if not name:
-            pytest.fail("--drill-remote-provider profile needs --drill-remote-profile NAME")
-        profile = get_profile(name, None)
-        if not (profile.identity_file and profile.known_hosts):
-            pytest.fail(f"profile {name} needs identity_file and known_hosts to be drilled")
-        return DrillRemote(
-            RemoteSpec(
-                name=name,
-                host=profile.host,
-                port=profile.port,
-                user=profile.user,
-                base_dir=Path(profile.base_dir),
-                identity_file=Path(profile.identity_file).expanduser(),
-                known_hosts=Path(profile.known_hosts).expanduser(),
-                python=profile.python,
-            )
-        )
+        remote = request.config.stash[PROFILE_REMOTE]
+        base = _fresh_drill_folder(remote.spec.base_dir, request)
+        return DrillRemote(remote.spec.changed(base_dir=base), host=remote.host)
     host = request.getfixturevalue("drill_host")
-    base = host.base_dir / f"drill-{stable_seed(0, request.node.nodeid):08x}-{time.monotonic_ns() % 10**6}"
-    base.mkdir(parents=True)
+    base = _fresh_drill_folder(host.base_dir, request)
     return DrillRemote(host.remote_spec("loopback", base_dir=base), host=host.describe())
+
+
+def _fresh_drill_folder(base_dir: Path, request: pytest.FixtureRequest) -> Path:
+    """One folder per drill under the host's base_dir, so drills sharing a host never meet."""
+    base = base_dir / f"drill-{stable_seed(0, request.node.nodeid):08x}-{time.monotonic_ns() % 10**6}"
+    base.mkdir(parents=True)
+    return base
 
 
 @pytest.fixture
