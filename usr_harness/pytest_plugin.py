@@ -71,6 +71,8 @@ class DrillOption:
         return f"drill_{self.name.replace('-', '_')}"
 
 
+REMOTE_PROVIDERS = ("loopback", "container", "profile")
+
 OPTIONS = (
     DrillOption("seed", f"seed of every generator (default {DEFAULT_SEED})", integer=True),
     DrillOption("report-dir", "write drills.jsonl (and evidence) here"),
@@ -87,7 +89,7 @@ OPTIONS = (
         "remote-provider",
         "where the remote comes from (default loopback)",
         default="loopback",
-        choices=("loopback", "container", "profile"),
+        choices=REMOTE_PROVIDERS,
         legacy="--remote-provider",
     ),
     DrillOption(
@@ -235,17 +237,21 @@ def reproduce_of(config: pytest.Config, nodeid: str) -> str:
 def remote_options_of(config: pytest.Config) -> tuple[str, ...]:
     """The options that choose a remote other than the loopback host: for reproduce lines, and in the
     report so that replay runs on the same remote and merge refuses shards that ran on others."""
-    provider = config.getoption("--remote-provider")
+    return remote_option_args(
+        config.getoption("--remote-provider"),
+        profile=config.getoption("--remote-profile"),
+        suite=config.getoption("--drill-container-suite"),
+    )
+
+
+def remote_option_args(
+    provider: str, *, profile: str | None = None, suite: str | None = None
+) -> tuple[str, ...]:
+    """The drill options that choose `provider` (none for the default loopback host)."""
     if provider == "container":
-        return (
-            f"--drill-remote-provider={provider}",
-            f"--drill-container-suite={config.getoption('--drill-container-suite')}",
-        )
+        return (f"--drill-remote-provider={provider}", f"--drill-container-suite={suite or DEFAULT_SUITE}")
     if provider == "profile":
-        return (
-            f"--drill-remote-provider={provider}",
-            f"--drill-remote-profile={config.getoption('--remote-profile')}",
-        )
+        return (f"--drill-remote-provider={provider}", f"--drill-remote-profile={profile}")
     return ()
 
 

@@ -75,3 +75,40 @@ def test_campaign_refuses_bad_counts_before_running_anything(
     code, _, err = run_harness(capsys, *argv)
     assert code == 2 and "--golden sets a soak's expected verdicts: it needs --cycles 2 or more" in err
     assert not reports.exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "chosen"),
+    [
+        ([], []),
+        (
+            ["--remote-provider", "container", "--container-suite", "bullseye"],
+            ["--drill-remote-provider=container", "--drill-container-suite=bullseye"],
+        ),
+        (
+            ["--remote-provider", "profile", "--remote-profile", "hpc-login"],
+            ["--drill-remote-provider=profile", "--drill-remote-profile=hpc-login"],
+        ),
+    ],
+)
+def test_every_shard_drills_the_remote_the_campaign_names(
+    capsys: pytest.CaptureFixture[str], given: list[str], chosen: list[str]
+) -> None:
+    code, out, _ = run_harness(capsys, "campaign", "--shards", "2", *given, "--print-commands")
+    assert code == 0
+    for line in out.splitlines()[:2]:
+        args = shlex.split(line)
+        assert [arg for arg in args if arg.startswith(("--drill-remote", "--drill-container"))] == chosen
+
+
+def test_campaign_refuses_a_profile_without_its_provider_and_an_unknown_provider(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = ("--report-dir", str(tmp_path / "reports"))
+    code, _, err = run_harness(capsys, "campaign", "--shards", "1", "--remote-profile", "hpc", *reports)
+    assert code == 2 and "--remote-profile NAME goes with --remote-provider profile" in err
+    code, _, err = run_harness(capsys, "campaign", "--shards", "1", "--remote-provider", "profile", *reports)
+    assert code == 2 and "--remote-profile NAME goes with --remote-provider profile" in err
+    code, _, err = run_harness(capsys, "campaign", "--shards", "1", "--remote-provider", "cloud", *reports)
+    assert code == 2 and "cloud" in err
+    assert not (tmp_path / "reports").exists()

@@ -27,7 +27,7 @@ def default_durations_path() -> Path:
 
 @dataclass(frozen=True)
 class CampaignSpec:
-    """A campaign: which drills, against which engine, how many shards, which seeds."""
+    """A campaign: which drills, against which engine on which remote, how many shards, which seeds."""
 
     shards: int
     seed: int = 1729
@@ -38,6 +38,7 @@ class CampaignSpec:
     cycles: int = 1
     drills_path: Path | None = None
     durations_path: Path | None = None
+    remote_options: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.shards < 1:
@@ -61,6 +62,7 @@ def drill_args(spec: CampaignSpec, run_dir: Path, seed: int) -> list[str]:
         drills_path=spec.drills_path,
         drills_expr=spec.drills_expr,
         scale=spec.scale,
+        remote_options=spec.remote_options,
     )
     return [*pytest_args(config), "-p", PROVENANCE_PLUGIN]
 

@@ -26,6 +26,7 @@ class CycleConfig:
     drills_expr: str | None = None
     scale: str = "small"
     workers: int = 0
+    remote_options: tuple[str, ...] = ()  # drill options choosing another remote than loopback
     progress: Callable[[str], None] = lambda _message: None
 
 

@@ -23,6 +23,7 @@ def pytest_args(config: CycleConfig) -> list[str]:
         args += [f"--drill-engine-cmd={config.engine_cmd}"]
     if config.engine_profile:
         args += [f"--drill-engine-profile={config.engine_profile}"]
+    args += config.remote_options
     if config.drills_expr:
         args += ["-k", config.drills_expr]
     if config.workers:

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -15,8 +16,13 @@ from usr_harness.campaign.soak import CycleOutcome
 from usr_harness.cli.harness.cycle import DEFAULT_REPORTS, new_run_dir
 from usr_harness.cli.harness.merge import print_merge
 from usr_harness.errors import UsageError
+from usr_harness.hosts.debian_image import DEFAULT_SUITE, SUITES
+from usr_harness.pytest_plugin import REMOTE_PROVIDERS, remote_option_args
 
 SOAK_FILE = "soak.json"
+# Enums so the framework lists the choices in --help and refuses another before any shard starts.
+RemoteProvider = Enum("RemoteProvider", {name: name for name in REMOTE_PROVIDERS}, type=str)
+ContainerSuite = Enum("ContainerSuite", {name: name for name in SUITES}, type=str)
 
 
 def campaign(
@@ -26,6 +32,15 @@ def campaign(
     ),
     engine_profile: str = typer.Option(
         None, "--engine-profile", help="bundled, usr-cli, upstream, or a .toml/.yaml profile."
+    ),
+    remote_provider: RemoteProvider = typer.Option(
+        "loopback", "--remote-provider", help="Where the remote comes from (each shard starts its own)."
+    ),
+    remote_profile: str = typer.Option(
+        None, "--remote-profile", help="The profile --remote-provider profile drills (USR_REMOTES_PATH)."
+    ),
+    container_suite: ContainerSuite = typer.Option(
+        DEFAULT_SUITE, "--container-suite", help="Debian suite of --remote-provider container's host."
     ),
     drills: str = typer.Option(None, "--drills", help="pytest -k expression selecting drills."),
     seed: int = typer.Option(1729, "--seed", help="Seed of the drills (a soak's first cycle)."),
@@ -50,6 +65,8 @@ def campaign(
     """
     if golden is not None and cycles == 1:
         raise UsageError("--golden sets a soak's expected verdicts: it needs --cycles 2 or more")
+    if (remote_provider.value == "profile") != (remote_profile is not None):
+        raise UsageError("--remote-profile NAME goes with --remote-provider profile, and only with it")
     try:
         spec = CampaignSpec(
             shards=shards,
@@ -60,6 +77,9 @@ def campaign(
             scale=scale,
             cycles=cycles,
             durations_path=durations,
+            remote_options=remote_option_args(
+                remote_provider.value, profile=remote_profile, suite=container_suite.value
+            ),
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
