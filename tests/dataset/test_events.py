@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
+import socket
 import stat
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,9 +31,11 @@ from usr_harness.dataset.events import (
     validate_event_log,
 )
 from usr_harness.dataset.journal import journal_path
-from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
+from usr_harness.dataset.layout import EVENTS_FILE, EVENTS_LOCK, RECORDS_FILE
 from usr_harness.dataset.registry import registry_hash
-from usr_harness.errors import EventsError, StagingError
+from usr_harness.errors import EventsError, LockError, StagingError
+from usr_harness.faults.small_disk import PAGE
+from usr_harness.sync.hooks import fill_space
 
 FIELDS = [
     "event_version",
@@ -314,3 +320,42 @@ def test_no_event_is_appended_while_a_promotion_is_pending(tmp_path: Path) -> No
     assert caught.value.message.startswith("demo: dataset is mid-promotion")
     assert caught.value.paths == [str(journal)]
     assert not (folder / EVENTS_FILE).exists()
+
+
+def test_a_write_that_fails_mid_line_leaves_the_log_as_it_was(small_disk, tmp_path: Path) -> None:
+    """ENOSPC from a real, full filesystem after part of the line went in: the torn part is cut off."""
+    folder = small_disk(tmp_path / "small", 64 << 10) / "demo"
+    folder.mkdir()
+    _append(folder)  # the log, and the lock file with its holder line, exist before the disk fills
+    log = folder / EVENTS_FILE
+    room = 40  # bytes left in the log's last page: the next line starts there and needs another page
+    with log.open("ab") as handle:
+        handle.write(b"{}" + b" " * (PAGE - log.stat().st_size % PAGE - room - 3) + b"\n")
+    before = log.read_bytes()
+    fill_space(str(folder.parent))
+    with pytest.raises(OSError) as full:
+        _append(folder, args={"note": "x" * 200})
+    assert full.value.errno == errno.ENOSPC
+    assert log.read_bytes() == before
+
+
+def test_an_append_gives_up_on_a_held_log_lock_after_the_callers_timeout(tmp_path: Path) -> None:
+    lock = tmp_path / EVENTS_LOCK
+    holder = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another open file description: the append's flock must wait
+    started = time.monotonic()
+    try:
+        with pytest.raises(LockError, match=r"gave up after 0\.2 s"):
+            _append(tmp_path, timeout=0.2)
+    finally:
+        os.close(holder)
+    assert time.monotonic() - started < 5
+    assert not (tmp_path / EVENTS_FILE).exists()
+
+
+def test_the_log_lock_records_the_appending_writer_as_its_holder(tmp_path: Path) -> None:
+    ctx = seeded_context(3)
+    writer = f"host={ctx.actor.host} pid={ctx.actor.pid}"
+    assert writer != f"host={socket.gethostname()} pid={os.getpid()}"  # the two can be told apart
+    _append(tmp_path)
+    assert (tmp_path / EVENTS_LOCK).read_text() == writer + "\n"
