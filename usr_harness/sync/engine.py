@@ -116,7 +116,7 @@ def _connected(state: SyncRun, pending: PendingAgent) -> str:
     with state.timings.span("local scan"):
         state.local_inventory = sides.inventory_local(state)
     if sides.will_decode_parquet(state):
-        sides.preload_parquet_checks()
+        sides.preload_parquet_checks(after=pending.logged_in)
     agent = pending.agent()
     state.channel = agent.stats
     try:

@@ -142,10 +142,15 @@ def will_decode_parquet(state: SyncRun) -> bool:
     return parquet_changed_since(Manifest.from_scan("local", inventory), base)
 
 
-def preload_parquet_checks() -> None:
-    """Import pyarrow (~0.3 s) while the login waits, not after the plan."""
+def preload_parquet_checks(after: threading.Event) -> None:
+    """Import pyarrow (~0.1 s of CPU) while the login waits on the remote, not after the plan.
+
+    Only `after` the login's own CPU work (paramiko's import and handshake): both hold the GIL,
+    so loading beside them slows the login by as much; the agent's remote start is pure wait.
+    """
 
     def load() -> None:
+        after.wait()
         from usr_harness.dataset import parquet_io, validation  # noqa: F401
 
     threading.Thread(target=load, name="usr-preload").start()

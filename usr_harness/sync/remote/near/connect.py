@@ -187,8 +187,16 @@ def _local_channel(profile: RemoteProfile) -> ProcessChannel:
 
 
 @contextmanager
-def connect_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
-    """One connection, one agent channel, closed on exit whatever happens."""
+def connect_agent(
+    profile: RemoteProfile, on_login: Callable[[], None] = lambda: None
+) -> Iterator[AgentClient]:
+    """One connection, one agent channel, closed on exit whatever happens.
+
+    `on_login` is called once this process has no more login work of its own: after paramiko's
+    import and authentication, or at once when another process (ssh, the local agent) does it.
+    """
+    if profile.client != "paramiko":
+        on_login()
     if profile.client == "openssh":
         channel = ProcessChannel(openssh_argv(profile, agent_command(profile.python)))
         with _process_agent(profile, channel, _openssh_failure) as agent:
@@ -203,6 +211,7 @@ def connect_agent(profile: RemoteProfile) -> Iterator[AgentClient]:
 
     with open_session(profile) as session:
         login = time.perf_counter() - begun
+        on_login()
         agent = launch_over_session(session, profile.python, profile.base_dir, _describe(profile))
         agent.stats.connect["ssh connect+auth"] = login
         try:
@@ -241,14 +250,18 @@ class PendingAgent:
         self._stack = ExitStack()
         self._agent: AgentClient | None = None
         self._error: BaseException | None = None
+        self.logged_in = threading.Event()
+        """Set once the login needs no more of this process's CPU, only the remote's (or it failed)."""
         self._thread = threading.Thread(target=self._connect, name="usr-connect", daemon=True)
         self._thread.start()
 
     def _connect(self) -> None:
         try:
-            self._agent = self._stack.enter_context(connect_agent(self._profile))
+            self._agent = self._stack.enter_context(connect_agent(self._profile, self.logged_in.set))
         except BaseException as error:  # handed to the caller of agent()
             self._error = error
+        finally:
+            self.logged_in.set()
 
     def agent(self) -> AgentClient:
         """The connected agent, or the connection's own error (auth, transport, config)."""
