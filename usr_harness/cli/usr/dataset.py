@@ -13,11 +13,9 @@ from pathlib import Path
 from types import ModuleType
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from usr_harness.cli.usr.state import state
+from usr_harness.cli.usr.tables import print_table
 from usr_harness.errors import SchemaError, UsageError
 
 events_app = typer.Typer(
@@ -45,10 +43,6 @@ def _layer() -> ModuleType:
 
 def _root(ctx: typer.Context) -> Path:
     return state(ctx).root
-
-
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
 
 
 DATASET_ARG = typer.Argument(..., help="Dataset id under the root: `demo` or `ns/demo`.")
@@ -155,11 +149,11 @@ def ls(ctx: typer.Context) -> None:
     if not found:
         typer.echo(f"no datasets under {root}")
         return
-    table = Table("dataset", "rows", "parts", "snapshots", box=None)
+    rows = []
     for dataset_id in found:
         info = _layer().Dataset.open(root, dataset_id).info()
-        table.add_row(dataset_id, str(info["rows"]), str(sum(info["parts"].values())), str(info["snapshots"]))
-    _console().print(table)
+        rows.append([dataset_id, str(info["rows"]), str(sum(info["parts"].values())), str(info["snapshots"])])
+    print_table(["dataset", "rows", "parts", "snapshots"], rows)
 
 
 def info(
@@ -172,13 +166,13 @@ def info(
     if as_json:
         typer.echo(json.dumps(facts, sort_keys=True))
         return
-    table = Table("field", "value", box=None, show_header=False)
+    rows = []
     for name, value in facts.items():
         shown = ", ".join(value) if isinstance(value, list) else value
         if isinstance(value, dict):
             shown = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-        table.add_row(name, str(shown))
-    _console().print(table)
+        rows.append([name, str(shown)])
+    print_table(["field", "value"], rows, show_header=False)
 
 
 def head(
@@ -203,10 +197,7 @@ def head(
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")))
         return
-    shown = Table(*table.column_names, box=None)
-    for row in rows:
-        shown.add_row(*(escape(str(value)) for value in row.values()))
-    _console().print(shown)
+    print_table(table.column_names, ([str(value) for value in row.values()] for row in rows))
     typer.echo(f"{len(rows)} of {whole.num_rows} row(s)")
 
 

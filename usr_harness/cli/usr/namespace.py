@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from usr_harness.cli.usr.state import state
+from usr_harness.cli.usr.tables import print_table
 from usr_harness.errors import NamespaceError, UsageError
 
 namespace_app = typer.Typer(
@@ -95,10 +94,11 @@ def list_command(ctx: typer.Context) -> None:
     if not registry.namespaces:
         typer.echo(f"no registry.yaml under {_root(ctx)} yet")
         return
-    table = Table("namespace", "owner", "columns", "description", box=None)
-    for name, spec in sorted(registry.namespaces.items()):
-        table.add_row(name, spec.owner, str(len(spec.columns)), spec.description)
-    Console(highlight=False, soft_wrap=True).print(table)
+    rows = [
+        [name, spec.owner, str(len(spec.columns)), spec.description]
+        for name, spec in sorted(registry.namespaces.items())
+    ]
+    print_table(["namespace", "owner", "columns", "description"], rows)
 
 
 @namespace_app.command("show")
