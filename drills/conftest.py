@@ -24,14 +24,14 @@ from usr_harness.errors import FAMILY_BY_NAME
 from usr_harness.mock.batch import ensure_shared_namespaces
 from usr_harness.mock.overlays import overlay_batch
 from usr_harness.mock.series import BatchSeries
-from usr_harness.pytest_plugin import DrillRecord, DrillRemote, unsupported
+from usr_harness.pytest_plugin import DRILL_REMOTE, DrillRecord, DrillRemote, unsupported
 from usr_harness.report.fingerprint import TreeFingerprint, compare, fingerprint_tree
 from usr_harness.report.owned import OwnedState, owned_state
 
 #: Failures that say nothing about the dataset: an engine must not be credited with a refusal for them.
 FOREIGN_FAILURES = ("transport", "auth", "usage", "unsupported")
 DATASET = "demo"
-REMOTE = "loopback"
+REMOTE = DRILL_REMOTE
 
 
 class Sides(NamedTuple):

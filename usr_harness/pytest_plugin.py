@@ -72,6 +72,8 @@ class DrillOption:
 
 
 REMOTE_PROVIDERS = ("loopback", "container", "profile")
+DRILL_REMOTE = "loopback"
+"""The name drills give their remote in the engine's configuration, whichever provider serves it."""
 
 OPTIONS = (
     DrillOption("seed", f"seed of every generator (default {DEFAULT_SEED})", integer=True),
@@ -406,10 +408,10 @@ def drill_remote(request: pytest.FixtureRequest, tmp_path: Path) -> DrillRemote:
     if request.config.getoption("--remote-provider") == "profile":
         remote = request.config.stash[PROFILE_REMOTE]
         base = _fresh_drill_folder(remote.spec.base_dir, request)
-        return DrillRemote(remote.spec.changed(base_dir=base), host=remote.host)
+        return DrillRemote(remote.spec.changed(name=DRILL_REMOTE, base_dir=base), host=remote.host)
     host = request.getfixturevalue("drill_host")
     base = _fresh_drill_folder(host.base_dir, request)
-    return DrillRemote(host.remote_spec("loopback", base_dir=base), host=host.describe())
+    return DrillRemote(host.remote_spec(DRILL_REMOTE, base_dir=base), host=host.describe())
 
 
 def _fresh_drill_folder(base_dir: Path, request: pytest.FixtureRequest) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,24 +95,39 @@ def test_pytest_args_carry_the_runs_remote_and_the_workers(
     assert args[: len(report.drills)] == loopback[: len(report.drills)]
 
 
+@pytest.mark.ssh
 def test_a_run_on_a_remote_profile_replays_on_that_profile_not_on_the_loopback_host(tmp_path: Path) -> None:
-    """End to end through pytest and the CLI: no remote profile is configured here, so the drill cannot
-    start; a replay that dropped the provider would run it on the loopback host and pass instead."""
+    """End to end through pytest and the CLI on a real profile remote (a loopback sshd named in a
+    remotes file): the replay runs the drill there again, and each report says where it ran. A replay
+    that dropped the provider would pass too, on the loopback host, and say so."""
+    from usr_harness.hosts.loopback import LoopbackSshd
+
     root = Path(__file__).resolve().parents[2]
-    remote = ("--drill-remote-provider=profile", "--drill-remote-profile=no-such-hpc")
+    remote = ("--drill-remote-provider=profile", "--drill-remote-profile=hpc-login")
     walk = "drills/test_runbook_drills.py::test_chained_loop_ends_up_to_date"
     args = [walk, "-q", "-p", "no:cacheprovider", *remote, f"--drill-report-dir={tmp_path / 'first'}"]
-    subprocess.run([sys.executable, "-m", "pytest", *args], cwd=root, capture_output=True, timeout=300)
-    first = load_report(tmp_path / "first")
-    assert first.remote_options == remote and first.drills[0].verdict != "pass"
     replay_args = ["replay", str(tmp_path / "first"), "--report-dir", str(tmp_path / "again")]
-    done = subprocess.run(
-        [sys.executable, "-m", "usr_harness.cli.harness", *replay_args], capture_output=True, timeout=300
-    )
-    again = load_report(tmp_path / "again" / "latest")
-    assert again.remote_options == remote and "remote --drill-remote-provider=profile" in done.stderr.decode()
+    with LoopbackSshd(tmp_path / "host") as host:
+        remotes = host.write_remotes_yaml(tmp_path / "remotes.yaml", "hpc-login")
+        env = {**os.environ, "USR_REMOTES_PATH": str(remotes)}
+        subprocess.run(
+            [sys.executable, "-m", "pytest", *args], cwd=root, env=env, capture_output=True, timeout=300
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "usr_harness.cli.harness", *replay_args],
+            env=env,
+            capture_output=True,
+            timeout=300,
+        )
+    first, again = load_report(tmp_path / "first"), load_report(tmp_path / "again" / "latest")
+    assert first.remote_options == again.remote_options == remote
+    assert "remote --drill-remote-provider=profile" in done.stderr.decode()
+    for run in (first, again):
+        assert (
+            run.drills[0].verdict == "pass" and run.drills[0].evidence["remote_host"]["provider"] == "profile"
+        )
     [comparison] = compare_reports(first, again)
-    assert comparison.matches and "remote profiles" in again.drills[0].why, comparison.describe()
+    assert comparison.matches, comparison.describe()
     assert done.returncode == 0 and remote[1] in again.drills[0].reproduce
 
 
