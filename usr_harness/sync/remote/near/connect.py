@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import pwd
 import shlex
+import socket
 import subprocess
 import threading
 import time
@@ -207,9 +208,10 @@ def connect_agent(
             yield agent
         return
     begun = time.perf_counter()
+    sock = _early_socket(profile)
     from usr_harness.sync.remote.near.session import open_session  # paramiko: only for this client
 
-    with open_session(profile) as session:
+    with open_session(profile, sock=sock) as session:
         login = time.perf_counter() - begun
         on_login()
         agent = launch_over_session(session, profile.python, profile.base_dir, _describe(profile))
@@ -218,6 +220,16 @@ def connect_agent(
             yield agent
         finally:
             agent.close()
+
+
+def _early_socket(profile: RemoteProfile) -> socket.socket | None:
+    """The TCP connection, opened before paramiko's ~65 ms import so that sshd starts the session
+    (fork, re-exec, keys, banner) meanwhile. None when it fails: paramiko then connects itself and
+    names the failure exactly as it would have."""
+    try:
+        return socket.create_connection((profile.host, profile.port), timeout=CONNECT_TIMEOUT_SECONDS)
+    except OSError:
+        return None
 
 
 @contextmanager

@@ -118,8 +118,13 @@ class SshSession:
         self.client.close()
 
 
-def open_session(profile: RemoteProfile, *, connect_timeout: float = 10.0) -> SshSession:
-    """Connect and authenticate, mapping every failure to config, auth or transport."""
+def open_session(
+    profile: RemoteProfile, *, connect_timeout: float = 10.0, sock: socket.socket | None = None
+) -> SshSession:
+    """Connect and authenticate, mapping every failure to config, auth or transport.
+
+    `sock`: a TCP connection to the profile's host and port opened earlier (see `connect.py`).
+    """
     key = _load_key(profile)
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(RefuseUnknownHost())
@@ -139,6 +144,7 @@ def open_session(profile: RemoteProfile, *, connect_timeout: float = 10.0) -> Ss
             auth_timeout=connect_timeout,
             channel_timeout=connect_timeout,
             transport_factory=_fast_transport,
+            sock=sock,
         )
     except BaseException as error:
         client.close()
