@@ -1,1 +1,2 @@
-"""Where a remote comes from: a throwaway loopback OpenSSH host or a Debian container host."""
+"""Where a remote comes from: a throwaway loopback OpenSSH host, a Debian container host, or a real
+host named by a profile."""
