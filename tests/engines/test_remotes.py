@@ -15,6 +15,7 @@ from usr_harness.engines import remotes as remotes_module
 from usr_harness.engines.remotes import release_wiring
 from usr_harness.errors import ConfigError
 from usr_harness.hosts.loopback import LoopbackSshd
+from usr_harness.hosts.processes import processes_naming
 
 
 @pytest.fixture
@@ -112,3 +113,15 @@ def test_alias_style_without_nss_wrapper_is_a_named_config_error(
 def test_an_unknown_style_is_a_config_error(spec: RemoteSpec, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown remote style"):
         wire_remote(spec, "carrier-pigeon", tmp_path / "w")
+
+
+def test_a_master_whose_socket_is_gone_is_still_stopped(loopback_host: LoopbackSshd, tmp_path: Path) -> None:
+    """`-O exit` cannot reach a master without its socket; left alone it would keep its login open
+    for ControlPersist's ten minutes (the peer lane left eight such behind)."""
+    spec = loopback_host.remote_spec(base_dir=tmp_path)
+    wiring = wire_remote(spec, "ssh-alias", tmp_path / "w")
+    subprocess.run(["ssh", spec.alias, "true"], env={**os.environ, **wiring.env}, check=True, timeout=30)
+    assert processes_naming(str(wiring.control_path)), "the call should have left its master running"
+    wiring.control_path.unlink()
+    release_wiring(wiring)
+    assert processes_naming(str(wiring.control_path)) == []

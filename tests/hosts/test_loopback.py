@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import stat
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from usr_harness.errors import ConfigError
@@ -44,6 +47,27 @@ def test_a_login_finds_the_hosts_python_first_whatever_the_accounts_rc_files_say
     path, python3 = result.stdout.decode().splitlines()
     assert path.split(":")[0] == str(Path(host.remote_python).parent)
     assert python3 == str(Path(host.remote_python).parent / "python3")
+
+
+def test_stop_ends_what_a_login_left_running_after_its_session_ended(tmp_path: Path) -> None:
+    """A remote command blocked for good (upstream's `wc -l < LOG` where the log is a fifo) outlives
+    its client and its session: without this, every fifo drill left one behind for good."""
+    with LoopbackSshd(tmp_path / "host") as host:
+        fifo = host.base_dir / "events.fifo"
+        os.mkfifo(fifo)
+        with open_session(host.profile()) as session:
+            session.run(f"nohup sh -c 'wc -l < {fifo}' >/dev/null 2>&1 &")
+        time.sleep(0.5)
+        blocked = [p for p in psutil.process_iter() if str(fifo) in " ".join(_cmdline(p))]
+        assert blocked, "the reader should be waiting on the fifo"
+    assert not [p for p in blocked if p.is_running()]
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
 
 
 def test_lost_bind_race_retries_on_another_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

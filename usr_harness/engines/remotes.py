@@ -20,6 +20,7 @@ drill's own folder:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes.util
 import grp
 import os
@@ -34,6 +35,7 @@ from typing import Any
 import yaml
 
 from usr_harness.errors import ConfigError
+from usr_harness.hosts.processes import kill_processes, processes_naming
 
 ALIAS_PREFIX = "usr-drill-"
 
@@ -144,16 +146,22 @@ def wire_remote(spec: RemoteSpec, style: str, folder: Path) -> RemoteWiring:
 
 
 def release_wiring(wiring: RemoteWiring | None) -> None:
-    """Stop the command's ssh master, if one started, and remove its socket folder."""
+    """Stop the command's ssh master, if one started, and remove its socket folder.
+
+    A master that does not answer on its socket (still starting when its engine was killed, or
+    its socket gone) is stopped by its process title, which names the socket: else it would
+    hold its login open for `ControlPersist`'s ten minutes."""
     if wiring is None or wiring.control_path is None:
         return
     if wiring.control_path.exists():
-        subprocess.run(
-            ["ssh", "-S", str(wiring.control_path), "-O", "exit", "master"],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(
+                ["ssh", "-S", str(wiring.control_path), "-O", "exit", "master"],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+    kill_processes(processes_naming(str(wiring.control_path)))
     shutil.rmtree(wiring.control_path.parent, ignore_errors=True)
 
 

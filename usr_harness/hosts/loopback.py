@@ -19,13 +19,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from usr_harness.errors import AuthError, ConfigError, TransportError
-from usr_harness.hosts.processes import command_line, pid_alive, stop_pid
+from usr_harness.hosts.processes import (
+    children_of,
+    command_line,
+    kill_marked,
+    kill_processes,
+    pid_alive,
+    stop_pid,
+)
 from usr_harness.hosts.sshd_host import SshdHost
 from usr_harness.sync.remote import open_session
 
 PRIVSEP_DIR = Path("/run/sshd")
 _BIND_RACE_ATTEMPTS = 5
 _BIND_FAILURES = ("Address already in use", "Cannot bind any address")
+HOST_MARK = "USR_HARNESS_LOOPBACK_HOST"
+"""Set by sshd in every login to a loopback host: the host's folder."""
 _SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 
@@ -98,7 +107,10 @@ class LoopbackSshd(SshdHost):
         )
 
     def stop(self) -> None:
-        """Stop the server by its own pid (never by name); folder, log and base_dir stay."""
+        """Stop the server by its own pid (never by name), then every process a login to it started
+        that still runs, and its sessions (a client's ssh master can hold one open for minutes);
+        folder, log and base_dir stay."""
+        sessions = children_of(self.pid) if self.pid is not None and self.running else []
         if self._process is not None:
             self._process.terminate()
             try:
@@ -109,6 +121,8 @@ class LoopbackSshd(SshdHost):
             self._process = None
         elif self.running and self.pid is not None:
             stop_pid(self.pid)
+        kill_marked(HOST_MARK, str(self.workdir))
+        kill_processes(sessions)
         self.pid = None
         if self.state_path.exists():
             self._write_state()
@@ -143,9 +157,10 @@ class LoopbackSshd(SshdHost):
         """A login that does not read the account's shell rc files, with the host's Python first on
         PATH: the drill host is this machine as a cluster would present it, not whatever the
         account's `.bashrc` puts first (pyenv shims, for one). bash reads `.bashrc` under sshd only
-        at shell level 1, so a login given SHLVL=1 starts at level 2 and skips it."""
+        at shell level 1, so a login given SHLVL=1 starts at level 2 and skips it. `HOST_MARK`
+        names this host in every process a login starts, so `stop` can find them all."""
         path = os.pathsep.join([str(Path(self.remote_python).parent), *_SYSTEM_PATH])
-        return f'SetEnv SHLVL=1 "PATH={path}"'
+        return f'SetEnv SHLVL=1 "PATH={path}" "{HOST_MARK}={self.workdir}"'
 
     def _check_config(self) -> None:
         result = subprocess.run(

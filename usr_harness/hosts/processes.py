@@ -79,7 +79,52 @@ def process_state(pid: int) -> str:
 
 def descendants(pid: int) -> list[int]:
     """Every process below `pid`: under a harness sshd, the remote side of the commands it serves."""
+    return sorted(child.pid for child in children_of(pid))
+
+
+def kill_marked(name: str, value: str, timeout: float = 5.0) -> list[int]:
+    """SIGKILL every process whose environment holds `name=value`; returns their pids once gone.
+
+    A login's processes carry what its sshd set, and keep it after their session ended: a
+    remote command blocked for good (a read from a fifo) outlives its client, its session
+    and the server, and is found only this way."""
+    marked = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(name) == value:
+                marked.append(process)
+        except psutil.Error:
+            continue
+    return kill_processes(marked, timeout)
+
+
+def processes_naming(text: str) -> list[psutil.Process]:
+    """Every process whose command line (or the title it set itself) contains `text`."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if text in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def children_of(pid: int) -> list[psutil.Process]:
+    """Every process below `pid`, taken before `pid` stops: once it has, they belong to init."""
     try:
-        return sorted(child.pid for child in psutil.Process(pid).children(recursive=True))
+        return psutil.Process(pid).children(recursive=True)
     except psutil.Error:
         return []
+
+
+def kill_processes(processes: list[psutil.Process], timeout: float = 5.0) -> list[int]:
+    """SIGKILL those still running (psutil refuses a pid reused by another process since); returns
+    their pids once gone."""
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.Error:
+            continue
+    psutil.wait_procs(processes, timeout=timeout)
+    return sorted(process.pid for process in processes)
