@@ -22,9 +22,9 @@ from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.processes import (
     children_of,
     command_line,
-    kill_marked,
     kill_processes,
     pid_alive,
+    processes_marked,
     stop_pid,
 )
 from usr_harness.hosts.sshd_host import SshdHost
@@ -121,8 +121,7 @@ class LoopbackSshd(SshdHost):
             self._process = None
         elif self.running and self.pid is not None:
             stop_pid(self.pid)
-        kill_marked(HOST_MARK, str(self.workdir))
-        kill_processes(sessions)
+        kill_processes(processes_marked(HOST_MARK, str(self.workdir)) + sessions)
         self.pid = None
         if self.state_path.exists():
             self._write_state()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 
 import psutil
 
@@ -82,28 +83,25 @@ def descendants(pid: int) -> list[int]:
     return sorted(child.pid for child in children_of(pid))
 
 
-def kill_marked(name: str, value: str, timeout: float = 5.0) -> list[int]:
-    """SIGKILL every process whose environment holds `name=value`; returns their pids once gone.
+def processes_marked(name: str, value: str) -> list[psutil.Process]:
+    """Every process whose environment holds `name=value`.
 
     A login's processes carry what its sshd set, and keep it after their session ended: a
     remote command blocked for good (a read from a fifo) outlives its client, its session
     and the server, and is found only this way."""
-    marked = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get(name) == value:
-                marked.append(process)
-        except psutil.Error:
-            continue
-    return kill_processes(marked, timeout)
+    return _processes_where(lambda process: process.environ().get(name) == value)
 
 
 def processes_naming(text: str) -> list[psutil.Process]:
     """Every process whose command line (or the title it set itself) contains `text`."""
+    return _processes_where(lambda process: text in " ".join(process.cmdline()))
+
+
+def _processes_where(test: Callable[[psutil.Process], bool]) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter():
         try:
-            if text in " ".join(process.cmdline()):
+            if test(process):
                 found.append(process)
         except psutil.Error:
             continue
@@ -118,13 +116,12 @@ def children_of(pid: int) -> list[psutil.Process]:
         return []
 
 
-def kill_processes(processes: list[psutil.Process], timeout: float = 5.0) -> list[int]:
-    """SIGKILL those still running (psutil refuses a pid reused by another process since); returns
-    their pids once gone."""
+def kill_processes(processes: list[psutil.Process], timeout: float = 5.0) -> None:
+    """SIGKILL those still running (psutil refuses a pid reused by another process since) and wait
+    until they are gone."""
     for process in processes:
         try:
             process.kill()
         except psutil.Error:
             continue
     psutil.wait_procs(processes, timeout=timeout)
-    return sorted(process.pid for process in processes)
