@@ -31,11 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if argv is not None:
         return app_main(argv)
-    try:
-        code = app_main(None)
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    end_process(code)
+    end_process(app_main(args))
 
 
 def end_process(code: int) -> NoReturn:
