@@ -8,11 +8,13 @@ import time
 from pathlib import Path
 
 import paramiko
+import psutil
 import pytest
 
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.hosts.keys import write_ed25519_keypair
 from usr_harness.hosts.loopback import LoopbackSshd
+from usr_harness.sync.remote.near.connect import connect_agent
 from usr_harness.sync.remote.near.host_keys import fetch_host_key, trust_host_key
 from usr_harness.sync.remote.near.profiles import RemoteProfile
 from usr_harness.sync.remote.near.session import open_session
@@ -135,3 +137,35 @@ def test_a_connection_dropped_during_login_is_transport_not_auth(profile: Remote
         profile, Path(profile.known_hosts), paramiko.AuthenticationException("Authentication failed.")
     )
     assert isinstance(refused, AuthError)
+
+
+def test_the_engines_login_refuses_a_missing_key_before_connecting_too(
+    loopback_host: LoopbackSshd, profile: RemoteProfile, tmp_path: Path
+) -> None:
+    """`connect_agent` opens its TCP connection before paramiko loads: only after the key is found."""
+    before = loopback_host.connection_count()
+    with (
+        pytest.raises(ConfigError, match="does not exist"),
+        connect_agent(dataclasses.replace(profile, identity_file=str(tmp_path / "absent"))),
+    ):
+        pass
+    with open_session(profile):  # a login after it: sshd has logged any connection made before by then
+        pass
+    assert loopback_host.connection_count() == before + 1
+
+
+def test_a_key_refused_after_the_early_connection_leaves_no_connection_open(
+    loopback_host: LoopbackSshd, profile: RemoteProfile, tmp_path: Path
+) -> None:
+    key_path = tmp_path / "locked"
+    paramiko.RSAKey.generate(1024).write_private_key_file(str(key_path), password="secret")
+    with (
+        pytest.raises(ConfigError, match="passphrase-protected") as refused,
+        connect_agent(dataclasses.replace(profile, identity_file=str(key_path))),
+    ):
+        pass
+    assert refused.traceback  # the failed frames, the early socket's included, are still alive here
+    ours = psutil.Process().net_connections(kind="tcp")
+    assert [
+        c for c in ours if c.raddr and c.raddr.port == loopback_host.port and c.status == "ESTABLISHED"
+    ] == []

@@ -208,10 +208,17 @@ def connect_agent(
             yield agent
         return
     begun = time.perf_counter()
+    profile.existing_key_path()  # a missing key is refused before any connection, as open_session does
     sock = _early_socket(profile)
-    from usr_harness.sync.remote.near.session import open_session  # paramiko: only for this client
+    try:
+        from usr_harness.sync.remote.near.session import open_session  # paramiko: only for this client
 
-    with open_session(profile, sock=sock) as session:
+        session = open_session(profile, sock=sock)
+    except BaseException:
+        if sock is not None:
+            sock.close()  # a key refused before paramiko's connect leaves it open; twice is harmless
+        raise
+    with session:
         login = time.perf_counter() - begun
         on_login()
         agent = launch_over_session(session, profile.python, profile.base_dir, _describe(profile))

@@ -68,7 +68,21 @@ class RemoteProfile:
         return Path(self.known_hosts or DEFAULT_KNOWN_HOSTS).expanduser()
 
     def key_path(self) -> Path | None:
-        """The private key to authenticate with, or None to use the SSH agent.
+        """The private key to authenticate with, or None to use the SSH agent; warns about a key
+        other users can read (see `existing_key_path` for the rest)."""
+        path = self.existing_key_path()
+        if path is None:
+            return None
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            warn(
+                f"private key {path} of remote {self.name} is accessible by other users "
+                f"(mode {mode:04o}); ssh refuses such keys: chmod 600 {path}"
+            )
+        return path
+
+    def existing_key_path(self) -> Path | None:
+        """The configured private key, or None to use the SSH agent.
 
         `ssh_key_env` (an environment variable holding the key's path) wins over
         `identity_file` when the variable is set. A configured key that cannot be
@@ -81,12 +95,6 @@ class RemoteProfile:
         if not path.is_file():
             raise ConfigError(
                 f"remote {self.name}: private key {path} ({origin}) does not exist", paths=[str(path)]
-            )
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            warn(
-                f"private key {path} of remote {self.name} is accessible by other users "
-                f"(mode {mode:04o}); ssh refuses such keys: chmod 600 {path}"
             )
         return path
 
