@@ -15,6 +15,7 @@ from usr_harness.sync.remote.near.connect import connect_agent, connect_agent_in
 def test_the_child_runs_the_bootstrap_the_ssh_paths_run(tmp_path: Path) -> None:
     assert local_argv(local_profile(tmp_path, "/opt/py 3/bin/python")) == [
         "/opt/py 3/bin/python",
+        "-S",
         "-u",
         "-c",
         BOOTSTRAP,

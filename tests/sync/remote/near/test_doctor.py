@@ -21,3 +21,11 @@ def test_a_missing_base_dir_fails_the_run_with_its_family(tmp_path: Path) -> Non
     assert not report.ok
     assert report.error is not None and report.error.family == "config"
     assert report.checks[-1].status == "fail"
+
+
+def test_pyarrow_is_found_in_site_packages_though_the_agent_starts_without_site(tmp_path: Path) -> None:
+    import pyarrow
+
+    report = run_doctor(local_profile(tmp_path))
+    pyarrow_check = next(check for check in report.checks if check.name == "pyarrow")
+    assert (pyarrow_check.status, pyarrow_check.detail) == ("ok", f"pyarrow {pyarrow.__version__}")

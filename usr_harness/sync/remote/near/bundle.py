@@ -70,5 +70,9 @@ def agent_payload() -> bytes:
 
 
 def agent_command(python: str) -> str:
-    """The exec-channel command that reads the agent from stdin and runs it."""
-    return f"{shlex.quote(python)} -u -c {shlex.quote(BOOTSTRAP)}"
+    """The exec-channel command that reads the agent from stdin and runs it.
+
+    `-S`: the agent is stdlib only, so the interpreter skips `site` and its .pth files (17 -> 6 ms
+    of every remote start, measured for a venv with an editable install).
+    """
+    return f"{shlex.quote(python)} -S -u -c {shlex.quote(BOOTSTRAP)}"

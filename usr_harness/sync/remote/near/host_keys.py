@@ -9,10 +9,9 @@ import os
 import socket
 from pathlib import Path
 
-import paramiko
-
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.sync.remote.near.profiles import RemoteProfile
+from usr_harness.sync.remote.near.ssh_library import paramiko
 
 
 class UnknownHostKey(paramiko.SSHException):

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import paramiko
-
 from usr_harness.errors import AuthError, ConfigError, TransportError
 from usr_harness.sync.remote.near.ciphers import FAST_CIPHERS
 from usr_harness.sync.remote.near.host_keys import (
@@ -29,6 +27,7 @@ from usr_harness.sync.remote.near.host_keys import (
     mismatch_message,
 )
 from usr_harness.sync.remote.near.profiles import RemoteProfile
+from usr_harness.sync.remote.near.ssh_library import paramiko
 
 KEEPALIVE_SECONDS = 15
 _READ_CHUNK = 1 << 16
