@@ -21,13 +21,14 @@ from rich.console import Console
 
 from benchmarks.bulk import measure_bulk
 from benchmarks.datasets import MEDIUM, SMALL, BuiltDataset, bulk_spec, ensure_built
-from benchmarks.figures import bulk_figures, connection_figure, local_figures, loop_figures
+from benchmarks.figures import bulk_figures, connection_figure, local_figures, loop_figures, peer_figures
 from benchmarks.growth import growth_figures, measure_growth
 from benchmarks.growth import run_sets as run_sets_of
 from benchmarks.growth_sets import growth_axes
 from benchmarks.local import hashing, mock_generation
 from benchmarks.loop import measure_loop
 from benchmarks.measure import BenchError, Run
+from benchmarks.peer import PEER_ENV, measure_peer, peer_command
 from benchmarks.results import command_details, environment, load_figures, write_results
 from benchmarks.table import Figure, compare, render_changes, render_figures
 from benchmarks.units import parse_size
@@ -57,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
         "--growth-small",
         action="store_true",
         help="Growth section at small sizes (64/256 MiB, 20-1,000 parts); --quick implies it.",
+    )
+    parser.add_argument(
+        "--peer",
+        type=Path,
+        default=None,
+        help=f"Another engine's `usr` (else ${PEER_ENV}): runs the loop's diff, no-op pull and push and "
+        "push of one part beside ours (its `upstream` engine profile).",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Where results and the cache go.")
     parser.add_argument("--compare", type=Path, default=None, help="Print the change against this run.")
@@ -150,6 +158,7 @@ def _measure(
 ) -> tuple[list[Figure], list[BuiltDataset], dict[str, dict[str, list]]]:
     """Figures, the datasets they were measured on, and every command's raw numbers."""
     repeats = _repeats(options)
+    peer = peer_command(options.peer) if "loop" in options.sections else None
     cache = options.out / "cache"
     loop_sets = (
         [ensure_built(SMALL if options.quick else MEDIUM, cache)] if "loop" in options.sections else []
@@ -176,6 +185,10 @@ def _measure(
                 progress(f"{built.spec.name}: everyday loop, {repeats} runs per figure")
                 run_sets[built.spec.name] = measure_loop(ws, built, repeats)
                 figures += loop_figures(built.spec.name, run_sets[built.spec.name])
+                if peer is not None:
+                    progress(f"{built.spec.name}: the same steps by the peer engine {peer}")
+                    run_sets[built.spec.name].update(measure_peer(ws, built, repeats, peer))
+                    figures += peer_figures(built.spec.name, run_sets[built.spec.name])
             if bulk is not None:
                 progress(f"bulk: pull and push, {repeats} runs each")
                 bulk_runs = measure_bulk(ws, bulk, repeats)

@@ -96,6 +96,27 @@ def loop_figures(name: str, runs: dict[str, list[Run]]) -> list[Figure]:
     return figures
 
 
+def peer_figures(name: str, runs: dict[str, list[Run]]) -> list[Figure]:
+    """Our loop steps beside the same steps run by the peer engine (`peer.py`) in the same run."""
+    figures = []
+    for step, label, *_ in LOOP_STEPS:
+        if f"peer.{step}" not in runs:
+            continue
+        ours, peer = seconds(runs[f"usr.{step}"]), seconds(runs[f"peer.{step}"])
+        times = peer.median / ours.median
+        figures.append(
+            Figure(
+                key=f"{name}.peer_{step}",
+                label=f"{name}: {label}, beside the peer engine (it takes {times:.1f}x ours)",
+                unit="s",
+                ours=ours,
+                reference=peer,
+                reference_label="peer usr, same step",
+            )
+        )
+    return figures
+
+
 def startup_figures(name: str, runs: dict[str, list[Run]]) -> list[Figure]:
     """`usr --help` and `usr --version` against the bare interpreter, measured back to back."""
     python = seconds(runs["startup.python"])
