@@ -111,8 +111,12 @@ def run(
 
 
 def _connected(state: SyncRun, pending: PendingAgent) -> str:
-    """The local inventory is taken while the login runs; then the action, over the agent."""
+    """The local inventory is taken while the login runs, and the remote's once the agent is up
+    (its first manifest asked ahead); then the action, over the agent."""
     recover_local(state)
+    ahead = sides.manifest_request_ahead(state)
+    if ahead is not None:
+        pending.ask_ahead(ahead)
     with state.timings.span("local scan"):
         state.local_inventory = sides.inventory_local(state)
     if sides.will_decode_parquet(state):

@@ -157,6 +157,7 @@ def _add_channel(block: dict, stats) -> None:
     hashing = remote.get("hashing")
     block["hashing"]["remote"] = None if hashing is None else dict(hashing)
     block["round_trips"] = stats.requests
+    block["asked_ahead"] = dict(stats.asked_ahead)
 
 
 def with_audit_write(block: dict, timings: Timings) -> dict:
@@ -185,6 +186,9 @@ def render(block: dict) -> str:
             )
     if block.get("round_trips") is not None:
         lines.append(f"  round trips       {block['round_trips']}")
+    ahead = block.get("asked_ahead")
+    if ahead and any(ahead.values()):
+        lines.append(f"  asked ahead       {ahead['used']} answer(s) used, {ahead['dropped']} dropped")
     lines.append(f"  {'total':<18}{_cell(block['total'])}")
     return "\n".join(lines)
 

@@ -19,6 +19,8 @@ class Stats:
     files_sent: int = 0
     files_received: int = 0
     requests: int = 0
+    asked_ahead: dict[str, int] = field(default_factory=lambda: {"used": 0, "dropped": 0})
+    """Answers to requests asked ahead (`AgentClient.ask_ahead`): taken by the same request, or dropped."""
     connect: dict[str, float] = field(default_factory=dict)
     """Near-side seconds of the login (`ssh connect+auth`) and of the agent's start (`agent start`)."""
     agent: dict = field(default_factory=dict)

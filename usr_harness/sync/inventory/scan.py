@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE, check_relpath, entry_kind, section_of
@@ -59,6 +59,33 @@ def _walk(top: str, prefix: str):
                 yield from _walk(entry.path, rel + "/")
             else:
                 yield rel, entry.path, info
+
+
+def local_names(dataset_dir: str) -> set[str]:
+    """The paths `scan_dataset` would list, from the folder's entries alone (no stat, no hash)."""
+    if not os.path.isdir(dataset_dir) or os.path.islink(dataset_dir):
+        return set()
+    return {rel for rel in _names(dataset_dir, "") if section_of(rel) != "runtime"}
+
+
+def _names(top: str, prefix: str) -> Iterator[str]:
+    with os.scandir(top) as entries:
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                yield from _names(entry.path, rel + "/")
+            else:
+                yield rel
+
+
+def local_log_size(dataset_dir: str) -> int | None:
+    """The event log's size as `scan_dataset` would report it, from one lstat."""
+    if not os.path.isdir(dataset_dir) or os.path.islink(dataset_dir):
+        return None
+    try:
+        return os.lstat(os.path.join(dataset_dir, EVENTS_FILE)).st_size
+    except OSError:
+        return None
 
 
 def parquet_stats(path: str) -> dict | None:

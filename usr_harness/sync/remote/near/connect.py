@@ -12,6 +12,7 @@ sshd, and a second disk on the same machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shlex
@@ -303,16 +304,33 @@ class PendingAgent:
         self._error: BaseException | None = None
         self.logged_in = threading.Event()
         """Set once the login needs no more of this process's CPU, only the remote's (or it failed)."""
+        self._handover = threading.Lock()
+        self._connected = False
+        self._ahead: dict | None = None
         self._thread = threading.Thread(target=self._connect, name="usr-connect", daemon=True)
         self._thread.start()
 
     def _connect(self) -> None:
+        agent = None
         try:
-            self._agent = self._stack.enter_context(connect_agent(self._profile, self.logged_in.set))
+            agent = self._stack.enter_context(connect_agent(self._profile, self.logged_in.set))
         except BaseException as error:  # handed to the caller of agent()
             self._error = error
         finally:
             self.logged_in.set()
+            with self._handover:
+                self._agent, self._connected, ahead = agent, True, self._ahead
+        if agent is not None and ahead is not None:
+            _ask_ahead(agent, ahead)
+
+    def ask_ahead(self, request: dict) -> None:
+        """Have the agent start on `request` the moment it is up (see `AgentClient.ask_ahead`)."""
+        with self._handover:
+            if not self._connected:
+                self._ahead = request
+                return
+        if self._agent is not None:
+            _ask_ahead(self._agent, request)
 
     def agent(self) -> AgentClient:
         """The connected agent, or the connection's own error (auth, transport, config)."""
@@ -325,6 +343,13 @@ class PendingAgent:
     def close(self) -> None:
         self._thread.join()
         self._stack.close()
+
+
+def _ask_ahead(agent: AgentClient, request: dict) -> None:
+    """A request sent early that cannot be sent is no error of its own: the connection is broken,
+    and the next request says so."""
+    with contextlib.suppress(UsrError, OSError):
+        agent.ask_ahead(request)
 
 
 @contextmanager

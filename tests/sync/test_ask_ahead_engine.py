@@ -1,0 +1,82 @@
+"""Each command's first remote manifest is asked ahead, while the laptop scans, and its answer used.
+
+`sides.manifest_request_ahead` builds the request from the local side's names and log size
+alone; these tests hold that it is the very request the command then asks (the answer is used,
+no scan wasted), and that a local side changed in between gets a fresh scan, not a stale one.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.usr_sides import DATASET, Sides
+from usr_harness.mock.series import BatchSeries
+from usr_harness.sync import engine
+from usr_harness.sync.inventory import sides as sides_module
+from usr_harness.sync.options import SyncOptions
+
+from .conftest import DISK_REMOTE
+
+SERIES = BatchSeries(11, records_per_round=40)
+
+
+def run(sides: Sides, action: str) -> dict:
+    request = engine.SyncRequest(
+        root=sides.local_root,
+        dataset=DATASET,
+        remote=DISK_REMOTE,
+        remotes_config=sides.remotes_config,
+        opts=SyncOptions(yes=True),
+        echo=lambda _line: None,
+    )
+    return engine.run(action, request)
+
+
+def asked_ahead(audit: dict) -> dict[str, int]:
+    return audit["timings"]["asked_ahead"]
+
+
+@pytest.mark.parametrize("first", ["diff", "pull"])
+def test_a_bootstrap_uses_the_answer_asked_ahead(disk_sides: Sides, first: str) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    assert asked_ahead(run(disk_sides, first)) == {"used": 1, "dropped": 0}
+
+
+@pytest.mark.parametrize(("action", "state"), [("diff", "DIFF-ONLY"), ("pull", "NO-OP"), ("push", "NO-OP")])
+def test_every_command_on_synced_sides_uses_the_answer_asked_ahead(
+    disk_sides: Sides, action: str, state: str
+) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    run(disk_sides, "pull")
+    audit = run(disk_sides, action)
+    assert audit["data"]["transfer_state"] == state
+    assert asked_ahead(audit) == {"used": 1, "dropped": 0}
+
+
+def test_a_pull_of_a_new_batch_uses_it_for_its_first_plan(disk_sides: Sides) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    run(disk_sides, "pull")
+    SERIES.apply_round(disk_sides.remote_root, DATASET, 2)
+    audit = run(disk_sides, "pull")
+    assert audit["data"]["transfer_state"] == "TRANSFERRED"
+    assert asked_ahead(audit) == {"used": 1, "dropped": 0}
+
+
+def test_a_local_side_that_changed_after_the_ask_gets_a_fresh_remote_scan(
+    disk_sides: Sides, monkeypatch
+) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    run(disk_sides, "pull")
+    SERIES.apply_round(disk_sides.local_root, DATASET, 2)  # the laptop's log grows after the ask was built
+
+    def log_size_before_the_change(folder: str) -> int | None:
+        size = real_log_size(folder)
+        return None if size is None else size - 1
+
+    real_log_size = sides_module.local_log_size
+    monkeypatch.setattr(sides_module, "local_log_size", log_size_before_the_change)
+    audit = run(disk_sides, "diff")
+    assert asked_ahead(audit) == {"used": 0, "dropped": 1}
+    events = audit["data"][".events.log"]
+    assert events["changed"]  # judged on a remote scan asked for after the laptop's change
+    assert events["local"]["lines"] > events["remote"]["lines"]
