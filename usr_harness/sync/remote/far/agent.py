@@ -25,7 +25,7 @@ from usr_harness.dataset.quoting import quote
 from usr_harness.sync.commit.promotion import needs_recovery, recover
 from usr_harness.sync.inventory.hash_cache import CHUNK, HashCache
 from usr_harness.sync.inventory.hash_store import HashStore, cache_report, store_path
-from usr_harness.sync.inventory.scan import scan_dataset
+from usr_harness.sync.inventory.scan import add_site_packages, scan_dataset
 from usr_harness.sync.move.space import (
     is_disk_full,
 )
@@ -247,13 +247,9 @@ def _not_in(known: list):
 
 
 def _installed_version(name: str) -> str | None:
-    """The package's version in the remote interpreter's site-packages, which the agent's own
-    start skips (`-S`: 11 ms of every command's remote start)."""
+    """The package's version in the remote interpreter's site-packages (`add_site_packages`)."""
     try:
-        if sys.flags.no_site:
-            import site
-
-            site.main()
+        add_site_packages()
         from importlib import metadata
 
         return metadata.version(name)
