@@ -305,7 +305,7 @@ class PendingAgent:
         self.logged_in = threading.Event()
         """Set once the login needs no more of this process's CPU, only the remote's (or it failed)."""
         self._handover = threading.Lock()
-        self._connected = False
+        self._settled = False
         self._ahead: dict | None = None
         self._thread = threading.Thread(target=self._connect, name="usr-connect", daemon=True)
         self._thread.start()
@@ -319,14 +319,14 @@ class PendingAgent:
         finally:
             self.logged_in.set()
             with self._handover:
-                self._agent, self._connected, ahead = agent, True, self._ahead
+                self._agent, self._settled, ahead = agent, True, self._ahead
         if agent is not None and ahead is not None:
             _ask_ahead(agent, ahead)
 
     def ask_ahead(self, request: dict) -> None:
         """Have the agent start on `request` the moment it is up (see `AgentClient.ask_ahead`)."""
         with self._handover:
-            if not self._connected:
+            if not self._settled:
                 self._ahead = request
                 return
         if self._agent is not None:
