@@ -9,7 +9,7 @@ from usr_harness.sync import engine
 from usr_harness.sync.early_login import start_login
 from usr_harness.sync.hooks import HOOKS_ENV
 from usr_harness.sync.options import SyncOptions
-from usr_harness.sync.remote.near import connect
+from usr_harness.sync.remote.near import pending
 from usr_harness.sync.request import SyncRequest
 
 from .conftest import DISK_REMOTE
@@ -53,7 +53,7 @@ def test_the_engine_adopts_the_early_login_and_closes_it(disk_sides: Sides, monk
     def no_second_login(_profile):
         raise AssertionError("the engine opened a second connection")
 
-    monkeypatch.setattr(connect, "PendingAgent", no_second_login)
+    monkeypatch.setattr(pending, "PendingAgent", no_second_login)
     audit = engine.run("pull", wanted, login=login)
     assert audit["data"]["transfer_state"] == "TRANSFERRED"
     agent = login.agent()

@@ -15,7 +15,7 @@ import os
 from usr_harness.dataset.layout import check_dataset_id
 from usr_harness.errors import UsrError
 from usr_harness.sync.hooks import HOOKS_ENV
-from usr_harness.sync.remote.near.connect import PendingAgent
+from usr_harness.sync.remote.near.pending import PendingAgent
 from usr_harness.sync.remote.near.profiles import get_profile
 from usr_harness.sync.request import SyncRequest
 

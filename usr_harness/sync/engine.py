@@ -41,7 +41,7 @@ from usr_harness.sync.plan.planner import base_from, plan_sync, primary_missing
 from usr_harness.sync.record import sizes
 from usr_harness.sync.record.audit import post_report
 from usr_harness.sync.remote.near.client import AgentClient
-from usr_harness.sync.remote.near.connect import PendingAgent, connect_agent_in_background
+from usr_harness.sync.remote.near.pending import PendingAgent, connect_agent_in_background
 from usr_harness.sync.remote.near.profiles import get_profile
 from usr_harness.sync.request import SyncRequest
 from usr_harness.sync.state import SyncRun

@@ -25,7 +25,7 @@ def test_rich_loads_only_when_a_table_or_a_bar_is_drawn() -> None:
 def test_paramiko_loads_only_when_a_paramiko_session_opens() -> None:
     """paramiko costs ~65 ms: `--help`, `client: openssh` and `client: local` never pay it."""
     probe = (
-        "import sys, usr_harness.cli.usr.app, usr_harness.sync.engine, usr_harness.sync.remote.near.connect;"
+        "import sys, usr_harness.cli.usr.app, usr_harness.sync.engine, usr_harness.sync.remote.near.pending;"
         "print('paramiko' in sys.modules)"
     )
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

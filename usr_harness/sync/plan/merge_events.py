@@ -21,7 +21,7 @@ from usr_harness.sync.inventory.scan import sha256_file
 from usr_harness.sync.plan import base_store
 from usr_harness.sync.plan.log_merge import merge_logs
 from usr_harness.sync.remote.near.client import AgentClient
-from usr_harness.sync.remote.near.connect import connect_agent_in_background
+from usr_harness.sync.remote.near.pending import connect_agent_in_background
 from usr_harness.sync.remote.near.profiles import get_profile
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.sync.remote.agent_checks import local_profile
-from usr_harness.sync.remote.near.connect import PendingAgent, connect_agent
+from usr_harness.sync.remote.near.connect import connect_agent
+from usr_harness.sync.remote.near.pending import PendingAgent
 
 MANIFEST = {"op": "manifest", "dataset": "demo"}
 

@@ -9,7 +9,8 @@ import pytest
 from tests.sync.remote.agent_checks import assert_agent_round_trip, local_profile
 from usr_harness.errors import ConfigError, TransportError
 from usr_harness.sync.remote.near.bundle import BOOTSTRAP
-from usr_harness.sync.remote.near.connect import connect_agent, connect_agent_in_background, local_argv
+from usr_harness.sync.remote.near.connect import connect_agent, local_argv
+from usr_harness.sync.remote.near.pending import connect_agent_in_background
 
 
 def test_the_child_runs_the_bootstrap_the_ssh_paths_run(tmp_path: Path) -> None:

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from usr_harness.sync.remote.near.connect import PromptSocket, _early_socket
 from usr_harness.sync.remote.near.profiles import RemoteProfile
+from usr_harness.sync.remote.near.prompt_socket import PromptSocket, early_socket
 
 DELAYED_ACK_SECONDS = 0.040
 """Linux's shortest delayed-ACK wait (TCP_ATO_MIN)."""
@@ -75,7 +75,7 @@ def test_a_reply_in_two_writes_arrives_without_the_delayed_ack_wait(
 def test_the_login_connects_through_a_prompt_socket(two_write_server: tuple[str, int]) -> None:
     host, port = two_write_server
     profile = RemoteProfile(name="probe", type="ssh", host=host, user="nobody", base_dir="/", port=port)
-    sock = _early_socket(profile)
+    sock = early_socket(profile)
     assert isinstance(sock, PromptSocket)
     with sock:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1

@@ -12,16 +12,13 @@ sshd, and a second disk on the same machine.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
 import shlex
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 from usr_harness.errors import AuthError, ConfigError, TransportError, UsrError
@@ -30,8 +27,8 @@ from usr_harness.sync.remote.near.ciphers import FAST_CIPHERS
 from usr_harness.sync.remote.near.client import AgentClient, launch_over_session
 from usr_harness.sync.remote.near.process_channel import ProcessChannel
 from usr_harness.sync.remote.near.profiles import RemoteProfile
+from usr_harness.sync.remote.near.prompt_socket import CONNECT_TIMEOUT_SECONDS, early_socket
 
-CONNECT_TIMEOUT_SECONDS = 10
 _SSH_FAILED = 255
 _HOST_KEY_REFUSALS = (
     "host key verification failed",
@@ -210,7 +207,7 @@ def connect_agent(
         return
     begun = time.perf_counter()
     profile.existing_key_path()  # a missing key is refused before any connection, as open_session does
-    sock = _early_socket(profile)
+    sock = early_socket(profile)
     try:
         from usr_harness.sync.remote.near.session import open_session  # paramiko: only for this client
 
@@ -228,48 +225,6 @@ def connect_agent(
             yield agent
         finally:
             agent.close()
-
-
-def _early_socket(profile: RemoteProfile) -> socket.socket | None:
-    """The TCP connection, opened before paramiko's ~65 ms import so that sshd starts the session
-    (fork, re-exec, keys, banner) meanwhile. None when it fails: paramiko then connects itself and
-    names the failure exactly as it would have."""
-    try:
-        opened = socket.create_connection((profile.host, profile.port), timeout=CONNECT_TIMEOUT_SECONDS)
-    except OSError:
-        return None
-    return PromptSocket(opened.family, opened.type, opened.proto, fileno=opened.detach())
-
-
-class PromptSocket(socket.socket):
-    """A TCP socket that neither holds back its own small writes nor delays its acknowledgements.
-
-    The login and the agent's protocol are request/reply exchanges of small SSH packets. sshd
-    answers some requests in two writes and, with Nagle, holds the second back until the first
-    is acknowledged, which Linux's delayed ACK puts off by 40 ms or more. A perf trace of a
-    no-op pull showed three such 40-44 ms waits, one still left with TCP_NODELAY alone (sshd's
-    write to our read); `tests/.../test_prompt_socket.py` reproduces it: 44 ms per exchange on a
-    plain socket, 0.03 ms here. TCP_NODELAY sends our writes at once; TCP_QUICKACK, which
-    Linux clears as it goes, is set again after every read.
-    """
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._quickack()
-
-    def recv(self, size: int, flags: int = 0) -> bytes:
-        data = super().recv(size, flags)
-        self._quickack()
-        return data
-
-    def _quickack(self) -> None:
-        if _QUICKACK is not None:
-            self.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-
-
-_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
-"""Linux only; elsewhere acknowledgements keep the system's timing."""
 
 
 @contextmanager
@@ -291,74 +246,3 @@ def _process_agent(
         yield agent
     finally:
         agent.close()
-
-
-class PendingAgent:
-    """`connect_agent` running in a thread: the login and the agent's start wait on the network
-    while the caller inventories the local side."""
-
-    def __init__(self, profile: RemoteProfile) -> None:
-        self._profile = profile
-        self._stack = ExitStack()
-        self._agent: AgentClient | None = None
-        self._error: BaseException | None = None
-        self.logged_in = threading.Event()
-        """Set once the login needs no more of this process's CPU, only the remote's (or it failed)."""
-        self._handover = threading.Lock()
-        self._settled = False
-        self._ahead: dict | None = None
-        self._thread = threading.Thread(target=self._connect, name="usr-connect", daemon=True)
-        self._thread.start()
-
-    def _connect(self) -> None:
-        agent = None
-        try:
-            agent = self._stack.enter_context(connect_agent(self._profile, self.logged_in.set))
-        except BaseException as error:  # handed to the caller of agent()
-            self._error = error
-        finally:
-            self.logged_in.set()
-            with self._handover:
-                self._agent, self._settled, ahead = agent, True, self._ahead
-        if agent is not None and ahead is not None:
-            _ask_ahead(agent, ahead)
-
-    def ask_ahead(self, request: dict) -> None:
-        """Have the agent start on `request` the moment it is up (see `AgentClient.ask_ahead`)."""
-        with self._handover:
-            if not self._settled:
-                self._ahead = request
-                return
-        if self._agent is not None:
-            _ask_ahead(self._agent, request)
-
-    def agent(self) -> AgentClient:
-        """The connected agent, or the connection's own error (auth, transport, config)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._agent is not None
-        return self._agent
-
-    def close(self) -> None:
-        self._thread.join()
-        self._stack.close()
-
-
-def _ask_ahead(agent: AgentClient, request: dict) -> None:
-    """A request sent early that cannot be sent is no error of its own: the connection is broken,
-    and the next request says so."""
-    with contextlib.suppress(UsrError, OSError):
-        agent.ask_ahead(request)
-
-
-@contextmanager
-def connect_agent_in_background(
-    profile: RemoteProfile, started: PendingAgent | None = None
-) -> Iterator[PendingAgent]:
-    """Start connecting now (or adopt a login `started` earlier); closed on exit whatever happened."""
-    pending = started or PendingAgent(profile)
-    try:
-        yield pending
-    finally:
-        pending.close()
