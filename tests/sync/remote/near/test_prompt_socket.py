@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from usr_harness.sync.remote.near.profiles import RemoteProfile
-from usr_harness.sync.remote.near.prompt_socket import PromptSocket, early_socket
+from usr_harness.sync.remote.near.prompt_socket import CONNECT_TIMEOUT_SECONDS, PromptSocket, early_socket
 
 DELAYED_ACK_SECONDS = 0.040
 """Linux's shortest delayed-ACK wait (TCP_ATO_MIN)."""
@@ -58,9 +58,14 @@ def _exchange_seconds(sock: socket.socket) -> float:
     return statistics.median(times)
 
 
-def _prompt(address: tuple[str, int]) -> socket.socket:
-    opened = socket.create_connection(address)
-    return PromptSocket(opened.family, opened.type, opened.proto, fileno=opened.detach())
+def _login_socket(address: tuple[str, int]) -> socket.socket:
+    """The socket a login connects through (`early_socket`), to `address`."""
+    host, port = address
+    sock = early_socket(
+        RemoteProfile(name="probe", type="ssh", host=host, user="nobody", base_dir="/", port=port)
+    )
+    assert sock is not None
+    return sock
 
 
 def test_a_reply_in_two_writes_arrives_without_the_delayed_ack_wait(
@@ -69,13 +74,12 @@ def test_a_reply_in_two_writes_arrives_without_the_delayed_ack_wait(
     plain = _exchange_seconds(socket.create_connection(two_write_server))
     if plain < DELAYED_ACK_SECONDS:
         pytest.skip(f"this kernel acknowledged at once ({plain * 1000:.1f} ms): no wait to take away")
-    assert _exchange_seconds(_prompt(two_write_server)) < DELAYED_ACK_SECONDS / 2
+    assert _exchange_seconds(_login_socket(two_write_server)) < DELAYED_ACK_SECONDS / 2
 
 
 def test_the_login_connects_through_a_prompt_socket(two_write_server: tuple[str, int]) -> None:
-    host, port = two_write_server
-    profile = RemoteProfile(name="probe", type="ssh", host=host, user="nobody", base_dir="/", port=port)
-    sock = early_socket(profile)
+    sock = _login_socket(two_write_server)
     assert isinstance(sock, PromptSocket)
     with sock:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert sock.gettimeout() == CONNECT_TIMEOUT_SECONDS  # the descriptor is non-blocking

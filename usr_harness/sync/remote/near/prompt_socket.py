@@ -17,7 +17,10 @@ def early_socket(profile: RemoteProfile) -> socket.socket | None:
         opened = socket.create_connection((profile.host, profile.port), timeout=CONNECT_TIMEOUT_SECONDS)
     except OSError:
         return None
-    return PromptSocket(opened.family, opened.type, opened.proto, fileno=opened.detach())
+    timeout = opened.gettimeout()  # the descriptor stays non-blocking: its new owner must know
+    prompt = PromptSocket(opened.family, opened.type, opened.proto, fileno=opened.detach())
+    prompt.settimeout(timeout)
+    return prompt
 
 
 class PromptSocket(socket.socket):

@@ -122,7 +122,7 @@ def open_session(
 ) -> SshSession:
     """Connect and authenticate, mapping every failure to config, auth or transport.
 
-    `sock`: a TCP connection to the profile's host and port opened earlier (see `connect.py`).
+    `sock`: a TCP connection to the profile's host and port opened earlier (`prompt_socket.py`).
     """
     key = _load_key(profile)
     client = paramiko.SSHClient()
