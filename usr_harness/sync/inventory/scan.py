@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -51,37 +50,37 @@ def count_lines(path: str) -> int:
             lines += block.count(b"\n")
 
 
-def _walk(top: str, prefix: str):
+def _entries(top: str, prefix: str) -> Iterator[tuple[str, os.DirEntry]]:
+    """Every entry below `top` that is not a folder, by name; a symlink to a folder is not entered."""
     with os.scandir(top) as entries:
         for entry in sorted(entries, key=lambda e: e.name):
             rel = prefix + entry.name
-            info = entry.stat(follow_symlinks=False)
-            if stat.S_ISDIR(info.st_mode):
-                yield from _walk(entry.path, rel + "/")
+            if entry.is_dir(follow_symlinks=False):
+                yield from _entries(entry.path, rel + "/")
             else:
-                yield rel, entry.path, info
+                yield rel, entry
+
+
+def _walk(top: str, prefix: str):
+    for rel, entry in _entries(top, prefix):
+        yield rel, entry.path, entry.stat(follow_symlinks=False)
+
+
+def _is_folder(dataset_dir: str) -> bool:
+    """A dataset folder to scan: a folder, and not a symlink to one."""
+    return os.path.isdir(dataset_dir) and not os.path.islink(dataset_dir)
 
 
 def local_names(dataset_dir: str) -> set[str]:
     """The paths `scan_dataset` would list, from the folder's entries alone (no stat, no hash)."""
-    if not os.path.isdir(dataset_dir) or os.path.islink(dataset_dir):
+    if not _is_folder(dataset_dir):
         return set()
-    return {rel for rel in _names(dataset_dir, "") if section_of(rel) != "runtime"}
-
-
-def _names(top: str, prefix: str) -> Iterator[str]:
-    with os.scandir(top) as entries:
-        for entry in entries:
-            rel = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                yield from _names(entry.path, rel + "/")
-            else:
-                yield rel
+    return {rel for rel, _ in _entries(dataset_dir, "") if section_of(rel) != "runtime"}
 
 
 def local_log_size(dataset_dir: str) -> int | None:
     """The event log's size as `scan_dataset` would report it, from one lstat."""
-    if not os.path.isdir(dataset_dir) or os.path.islink(dataset_dir):
+    if not _is_folder(dataset_dir):
         return None
     try:
         return os.lstat(os.path.join(dataset_dir, EVENTS_FILE)).st_size
@@ -138,7 +137,7 @@ def scan_dataset(
     hashes earlier commands persisted) answers for a file whose stat it vouches for, and
     learns every file this scan saw.
     """
-    if not os.path.isdir(dataset_dir) or os.path.islink(dataset_dir):
+    if not _is_folder(dataset_dir):
         return {"exists": False, "files": [], "events": None, "primary": None}
     files = []
     events = None
