@@ -11,6 +11,7 @@ import dataclasses
 import shutil
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
@@ -99,12 +100,8 @@ def _no_ops(ws: Workspace, name: str, repeats: int, series: Series) -> None:
 def _part_pushes(ws: Workspace, built: BuiltDataset, repeats: int, series: Series) -> None:
     """A laptop attaches one overlay part, then pushes; rsync pushes the very files the engine copied."""
     name = built.spec.name
-    ids = Dataset.open(ws.local_root, name).read_records().column("id").combine_chunks()
     for index in range(repeats):
-        seed = derive_seed(built.spec.seed, "push", index)
-        picks = derive_rng(seed, "keys").choice(len(ids), size=min(PART_ROWS, len(ids)), replace=False)
-        part = overlay_part(seed, PUSH_NAMESPACE, ids.take(np.sort(picks)))
-        Dataset.open(ws.local_root, name, ctx=seeded_context(seed)).attach(part, namespace=PUSH_NAMESPACE)
+        attach_part(ws.local_root, built, "push", index)
         run, audit = ws.usr("push", name, expect="TRANSFERRED")
         series["usr.push_part"].append(run)
         for rel in audit["plan"]["copy"]:
@@ -112,6 +109,16 @@ def _part_pushes(ws: Workspace, built: BuiltDataset, repeats: int, series: Serie
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ws.local_root / name / rel, target)
         series["rsync.push_part"].append(_rsync_push(ws, name))
+
+
+def attach_part(root: Path, built: BuiltDataset, label: str, index: int) -> None:
+    """The laptop's step before a push: one overlay part, seeded by `label` and `index`, attached."""
+    name = built.spec.name
+    ids = Dataset.open(root, name).read_records().column("id").combine_chunks()
+    seed = derive_seed(built.spec.seed, label, index)
+    picks = derive_rng(seed, "keys").choice(len(ids), size=min(PART_ROWS, len(ids)), replace=False)
+    part = overlay_part(seed, PUSH_NAMESPACE, ids.take(np.sort(picks)))
+    Dataset.open(root, name, ctx=seeded_context(seed)).attach(part, namespace=PUSH_NAMESPACE)
 
 
 def _incremental_pulls(ws: Workspace, built: BuiltDataset, repeats: int, series: Series) -> None:

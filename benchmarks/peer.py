@@ -17,17 +17,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
-from benchmarks.datasets import PART_ROWS, BuiltDataset, overlay_part
-from benchmarks.loop import PUSH_NAMESPACE, Series
+from benchmarks.datasets import BuiltDataset
+from benchmarks.loop import Series, attach_part
 from benchmarks.measure import BenchError, Run
 from benchmarks.workspace import Workspace
-from usr_harness.dataset import Dataset
-from usr_harness.dataset.context import seeded_context
 from usr_harness.dataset.layout import REGISTRY_FILE
 from usr_harness.engines.adapter import Engine, EngineResult, make_engine
-from usr_harness.mock.seeding import derive_rng, derive_seed
 
 PEER_ENV = "USR_PEER_ENGINE"
 PEER_PROFILE = "upstream"
@@ -68,7 +63,7 @@ def measure_peer(ws: Workspace, built: BuiltDataset, repeats: int, command: Path
     for _ in range(repeats):
         series["peer.noop_push"].append(timed(lambda: engine.push(name, PEER_REMOTE), "no-op push", "NO-OP"))
     for index in range(repeats):
-        _attach_part(local, built, index)
+        attach_part(local, built, "peer-push", index)
         pushed = timed(lambda: engine.push(name, PEER_REMOTE), "push of one part", "TRANSFERRED")
         series["peer.push_part"].append(pushed)
     _check_in_sync(engine, name)
@@ -87,16 +82,6 @@ def timed(call: Callable[[], EngineResult], step: str, expect: str) -> Run:
     if expect != "up to date" and result.transfer_state not in (None, expect):
         raise BenchError(f"peer {step}: expected {expect}: {result.outcome()}")
     return Run(seconds, None, 0, result.stdout)
-
-
-def _attach_part(root: Path, built: BuiltDataset, index: int) -> None:
-    """The loop's step on the laptop, with seeds of the peer's own: one overlay part, attached."""
-    name = built.spec.name
-    ids = Dataset.open(root, name).read_records().column("id").combine_chunks()
-    seed = derive_seed(built.spec.seed, "peer-push", index)
-    picks = derive_rng(seed, "keys").choice(len(ids), size=min(PART_ROWS, len(ids)), replace=False)
-    part = overlay_part(seed, PUSH_NAMESPACE, ids.take(np.sort(picks)))
-    Dataset.open(root, name, ctx=seeded_context(seed)).attach(part, namespace=PUSH_NAMESPACE)
 
 
 def _check_in_sync(engine: Engine, name: str) -> None:
