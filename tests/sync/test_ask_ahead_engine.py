@@ -75,8 +75,23 @@ def test_a_local_side_that_changed_after_the_ask_gets_a_fresh_remote_scan(
 
     real_log_size = sides_module.local_log_size
     monkeypatch.setattr(sides_module, "local_log_size", log_size_before_the_change)
+    before = disk_sides.fingerprints()
     audit = run(disk_sides, "diff")
+    assert disk_sides.fingerprints() == before
     assert asked_ahead(audit) == {"used": 0, "dropped": 1}
     events = audit["data"][".events.log"]
     assert events["changed"]  # judged on a remote scan asked for after the laptop's change
     assert events["local"]["lines"] > events["remote"]["lines"]
+
+
+def test_a_pull_whose_guess_was_off_moves_the_batch_on_a_fresh_scan(disk_sides: Sides, monkeypatch) -> None:
+    SERIES.run(disk_sides.remote_root, DATASET, 2)
+    run(disk_sides, "pull")
+    SERIES.apply_round(disk_sides.remote_root, DATASET, 2)
+    real_names = sides_module.local_names
+    guessed = lambda folder: real_names(folder) | {"_artifacts/gone-before-the-scan.txt"}  # noqa: E731
+    monkeypatch.setattr(sides_module, "local_names", guessed)
+    audit = run(disk_sides, "pull")
+    assert audit["data"]["transfer_state"] == "TRANSFERRED"
+    assert asked_ahead(audit) == {"used": 0, "dropped": 1}
+    disk_sides.assert_equal_trees()
