@@ -158,6 +158,7 @@ def _add_channel(block: dict, stats) -> None:
     block["hashing"]["remote"] = None if hashing is None else dict(hashing)
     block["round_trips"] = stats.requests
     block["asked_ahead"] = dict(stats.asked_ahead)
+    block["delta"] = dict(stats.delta)
 
 
 def with_audit_write(block: dict, timings: Timings) -> dict:
@@ -189,6 +190,11 @@ def render(block: dict) -> str:
     ahead = block.get("asked_ahead")
     if ahead and any(ahead.values()):
         lines.append(f"  asked ahead       {ahead['used']} answer(s) used, {ahead['dropped']} dropped")
+    delta = block.get("delta")
+    if delta and delta["files"]:
+        lines.append(
+            f"  over old copies   {delta['files']} file(s): {delta['reused']} byte(s) reused, {delta['sent']} sent"
+        )
     lines.append(f"  {'total':<18}{_cell(block['total'])}")
     return "\n".join(lines)
 

@@ -6,7 +6,7 @@ one implementation. `Stats` lives here, below both, for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +21,8 @@ class Stats:
     requests: int = 0
     asked_ahead: dict[str, int] = field(default_factory=lambda: {"used": 0, "dropped": 0})
     """Answers to requests asked ahead (`AgentClient.ask_ahead`): taken by the same request, or dropped."""
+    delta: dict[str, int] = field(default_factory=lambda: {"files": 0, "reused": 0, "sent": 0})
+    """Files pulled over the laptop's old copy: their bytes taken from that copy, and sent."""
     connect: dict[str, float] = field(default_factory=dict)
     """Near-side seconds of the login (`ssh connect+auth`) and of the agent's start (`agent start`)."""
     agent: dict = field(default_factory=dict)
@@ -49,6 +51,7 @@ class Transport(Protocol):
         *,
         footer_first: Collection[str] = (),
         on_footer: Callable[[str, bytes], None] | None = None,
+        basis: Mapping[str, Path] | None = None,
     ) -> None: ...
 
     def put_files(self, dataset: str, files: list[tuple[str, Path]], on_file: Callable[[], None]) -> dict: ...

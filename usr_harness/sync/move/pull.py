@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 from usr_harness.dataset.journal import journal_path, journal_pending
 from usr_harness.dataset.layout import META_FILE
@@ -15,6 +16,7 @@ from usr_harness.sync.inventory import sides
 from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.inventory.scan import scan_dataset
 from usr_harness.sync.move import space
+from usr_harness.sync.move.chunks import DELTA_MIN_BYTES
 from usr_harness.sync.move.receive import ReceivingStage, receive_order
 from usr_harness.sync.move.transfer import mid_transfer_fault, moving, transfer_block
 from usr_harness.sync.plan.model import Plan
@@ -72,6 +74,7 @@ def receive(state: SyncRun, agent: Transport, plan: Plan) -> Manifest:
                 receiving.sink,
                 footer_first=verify.checked_while_arriving(plan.copy, source),
                 on_footer=receiving.footer,
+                basis=None if os.environ.get("USR_NO_DELTA") else _old_copies(state, plan),
             )
             failures = receiving.failures()
         state.request.progress.phase("verify")
@@ -103,6 +106,16 @@ def receive(state: SyncRun, agent: Transport, plan: Plan) -> Manifest:
             raise  # committed: the next command rolls it forward
         raise _drop_stage(state, stage, journal_path(folder), needed, error) from None
     return source
+
+
+def _old_copies(state: SyncRun, plan: Plan) -> dict[str, Path]:
+    """Large files the laptop holds an older copy of: only the chunks that copy lacks are sent."""
+    local = state.local.files
+    return {
+        path: state.local_dir / path
+        for path in plan.copy
+        if path in local and min(local[path].size, state.remote.files[path].size) >= DELTA_MIN_BYTES
+    }
 
 
 def _preflight_local(state: SyncRun, plan: Plan) -> int:

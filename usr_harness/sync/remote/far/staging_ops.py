@@ -15,6 +15,7 @@ from usr_harness.dataset.quoting import quote
 from usr_harness.sync.commit.promotion import StagedFile, new_stage, promote
 from usr_harness.sync.inventory.hash_cache import CHUNK
 from usr_harness.sync.inventory.scan import sha256_file
+from usr_harness.sync.move.chunks import chunk_spans, decode_digests, delta_pieces, literal_ranges
 from usr_harness.sync.move.space import (
     bytes_needed,
     preflight_message,
@@ -28,6 +29,7 @@ class StagingOps:
     def op_get(self, request: dict) -> None:
         folder = self.dataset_dir(request["dataset"])
         footer_first = set(request.get("footer_first") or [])
+        basis = request.get("basis") or {}
         for rel in request["paths"]:
             check_relpath(rel)
             path = os.path.join(folder, rel)
@@ -41,18 +43,32 @@ class StagingOps:
                 header = {"ok": True, "path": rel, "size": size}
                 if footer:
                     header["footer"] = len(footer)
+                sends = [(0, size)]
+                if rel in basis:
+                    handle.seek(0)
+                    spans = list(chunk_spans(handle.read))
+                    known = decode_digests(basis[rel])
+                    header["size"] = sum(length for _, length, _ in spans)
+                    header["pieces"] = delta_pieces(spans, known)
+                    sends = literal_ranges(spans, known)
                 self.send(header)
                 self.writer.write(footer)
-                handle.seek(0)
-                remaining = size
-                while remaining:
-                    block = handle.read(min(CHUNK, remaining))
-                    if not block:
-                        block = b"\0" * remaining
-                    self.writer.write(block)
-                    remaining -= len(block)
+                for offset, length in sends:
+                    self._send_range(handle, offset, length)
         self.send({"ok": True, "done": True})
         return None
+
+    def _send_range(self, handle, offset: int, length: int) -> None:
+        """A file that shrank since its size was taken is padded: the stream stays in step and the
+        laptop's hash check refuses the file."""
+        handle.seek(offset)
+        remaining = length
+        while remaining:
+            block = handle.read(min(CHUNK, remaining))
+            if not block:
+                block = b"\0" * remaining
+            self.writer.write(block)
+            remaining -= len(block)
 
     def op_stage(self, request: dict) -> dict:
         """Open the push's stage once the files it announces (`sizes`) fit beside the dataset."""

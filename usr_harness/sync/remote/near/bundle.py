@@ -21,6 +21,7 @@ AGENT_MODULES = (
     "sync/inventory/scan.py",
     "sync/commit/promotion.py",
     "sync/move/space.py",
+    "sync/move/chunks.py",
     "sync/hooks.py",
     "sync/timings.py",
     "sync/remote/far/pipes.py",

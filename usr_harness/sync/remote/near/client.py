@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
 from usr_harness.errors import FAMILY_BY_NAME, TransportError, UsrError
+from usr_harness.sync.remote.near.basis import BasisFile
 from usr_harness.sync.remote.near.bundle import agent_command, agent_payload
 from usr_harness.sync.transport import Stats
 
@@ -171,15 +172,21 @@ class AgentClient:
         *,
         footer_first: Collection[str] = (),
         on_footer: Callable[[str, bytes], None] | None = None,
+        basis: Mapping[str, Path] | None = None,
     ) -> None:
         """Stream files back to back; `sink(path, size, blocks)` must consume every block.
 
         For the parquet files in `footer_first` the agent sends the footer ahead of the file,
-        handed to `on_footer(path, footer)` before `sink` sees the file.
+        handed to `on_footer(path, footer)` before `sink` sees the file. A path in `basis` names
+        the laptop's old copy: the agent sends only the chunks that copy lacks, and `sink` gets
+        the new file's bytes all the same.
         """
-        request = {"op": "get", "dataset": dataset, "paths": paths}
+        request: dict = {"op": "get", "dataset": dataset, "paths": paths}
         if footer_first and on_footer is not None:
             request["footer_first"] = sorted(footer_first)
+        bases = {rel: BasisFile(rel, path) for rel, path in (basis or {}).items()}
+        if bases:
+            request["basis"] = {rel: base.digests() for rel, base in bases.items()}
         self.send_request(request)
         while True:
             header = self._checked(self._reply())
@@ -187,11 +194,21 @@ class AgentClient:
                 return
             if header.get("footer") and on_footer is not None:
                 on_footer(header["path"], b"".join(self._read_stream(int(header["footer"]))))
-            blocks = self._read_stream(int(header["size"]))
+            blocks = self._file_blocks(header, bases.get(header["path"]))
             sink(header["path"], int(header["size"]), blocks)
             for _ in blocks:
                 pass
             self.stats.files_received += 1
+
+    def _file_blocks(self, header: dict, base: BasisFile | None) -> Iterator[bytes]:
+        pieces = header.get("pieces")
+        if base is None or pieces is None:
+            return self._read_stream(int(header["size"]))
+        reused = base.reused_bytes(pieces)
+        self.stats.delta["files"] += 1
+        self.stats.delta["reused"] += reused
+        self.stats.delta["sent"] += int(header["size"]) - reused
+        return base.rebuilt(pieces, self._read_stream)
 
     def put_files(self, dataset: str, files: list[tuple[str, Path]], on_file: Callable[[], None]) -> dict:
         """Send every file, then read every reply: replies never wait on the next upload."""

@@ -1,0 +1,92 @@
+"""A pull rebuilds a rewritten file over the laptop's old copy, and still proves it whole.
+
+The size floor (`DELTA_MIN_BYTES`, 1 MiB) is lowered to 0 here, so the small test datasets walk
+the same path a 1 GiB primary does; the chunk sizes stay as shipped, since the agent has its own copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.usr_sides import DATASET, Sides
+from usr_harness.errors import VerifyError
+from usr_harness.mock.series import BatchSeries
+from usr_harness.sync import engine
+from usr_harness.sync.move import pull
+from usr_harness.sync.options import SyncOptions
+from usr_harness.sync.remote.near import basis
+
+from .conftest import DISK_REMOTE
+
+SERIES = BatchSeries(5, records_per_round=3000)
+
+
+def run(sides: Sides, action: str) -> dict:
+    request = engine.SyncRequest(
+        root=sides.local_root,
+        dataset=DATASET,
+        remote=DISK_REMOTE,
+        remotes_config=sides.remotes_config,
+        opts=SyncOptions(yes=True),
+        echo=lambda _line: None,
+    )
+    return engine.run(action, request)
+
+
+@pytest.fixture
+def every_old_copy(monkeypatch) -> None:
+    monkeypatch.setattr(pull, "DELTA_MIN_BYTES", 0)
+
+
+def synced_then_a_batch(sides: Sides) -> None:
+    SERIES.run(sides.remote_root, DATASET, 2)
+    run(sides, "pull")
+    SERIES.apply_round(sides.remote_root, DATASET, 2)
+
+
+@pytest.mark.usefixtures("every_old_copy")
+def test_a_pull_after_a_batch_sends_only_what_the_old_copies_lack(disk_sides: Sides) -> None:
+    synced_then_a_batch(disk_sides)
+    audit = run(disk_sides, "pull")
+    assert audit["data"]["transfer_state"] == "TRANSFERRED"
+    delta = audit["timings"]["delta"]
+    assert delta["files"] >= 1
+    assert delta["reused"] > 0 and delta["sent"] > 0
+    disk_sides.assert_equal_trees()
+    assert run(disk_sides, "pull")["data"]["transfer_state"] == "NO-OP"
+
+
+def test_small_files_go_whole(disk_sides: Sides) -> None:
+    synced_then_a_batch(disk_sides)
+    audit = run(disk_sides, "pull")
+    assert audit["timings"]["delta"] == {"files": 0, "reused": 0, "sent": 0}
+    disk_sides.assert_equal_trees()
+
+
+@pytest.mark.usefixtures("every_old_copy")
+def test_an_old_copy_changed_under_the_pull_is_refused_and_nothing_is_promoted(
+    disk_sides: Sides, monkeypatch
+) -> None:
+    synced_then_a_batch(disk_sides)
+    real_init = basis.BasisFile.__init__
+    rewritten: list[Path] = []
+
+    def named_then_rewritten(self: basis.BasisFile, rel: str, path: Path) -> None:
+        real_init(self, rel, path)
+        path.write_bytes(path.read_bytes()[::-1])  # another writer, after the chunks were named
+        rewritten.append(path)
+
+    monkeypatch.setattr(basis.BasisFile, "__init__", named_then_rewritten)
+    before = disk_sides.fingerprints()
+    with pytest.raises(VerifyError, match="changed while it was being pulled over"):
+        run(disk_sides, "pull")
+    monkeypatch.undo()
+    for path in rewritten:
+        path.write_bytes(path.read_bytes()[::-1])  # the other writer's change taken back
+    assert rewritten
+    assert disk_sides.fingerprints() == before
+    assert not list(disk_sides.local_root.glob(f".{DATASET}.usr-stage-*"))
+    run(disk_sides, "pull")
+    disk_sides.assert_equal_trees()

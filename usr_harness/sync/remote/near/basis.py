@@ -1,0 +1,48 @@
+"""The laptop's old copy of a file being pulled: its chunk names go out, its chunks rebuild the new copy.
+
+The agent answers with `pieces` (`chunks.delta_pieces`); `rebuilt` turns them back into the new
+file's bytes in order, so the stage, its checks and the whole-file sha256 see exactly what a
+whole-file send would have given them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from usr_harness.errors import VerifyError
+from usr_harness.sync.move.chunks import DIGEST_BYTES, chunk_spans, encode_digests
+
+
+class BasisFile:
+    def __init__(self, rel: str, path: Path) -> None:
+        self.rel = rel
+        self.path = Path(path)
+        with open(self.path, "rb", buffering=0) as handle:
+            self.spans = list(chunk_spans(handle.read))
+
+    def digests(self) -> str:
+        return encode_digests(self.spans)
+
+    def reused_bytes(self, pieces: list[int]) -> int:
+        return sum(self.spans[piece][1] for piece in pieces if piece >= 0)
+
+    def rebuilt(self, pieces: list[int], literal: Callable[[int], Iterator[bytes]]) -> Iterator[bytes]:
+        """The new file's blocks: each reused chunk read back and checked against the name it was
+        sent under (a laptop file changed since would otherwise be blamed on the transfer)."""
+        with open(self.path, "rb", buffering=0) as handle:
+            for piece in pieces:
+                if piece < 0:
+                    yield from literal(-piece)
+                    continue
+                offset, length, digest = self.spans[piece]
+                handle.seek(offset)
+                block = handle.read(length)
+                if hashlib.sha256(block).digest()[:DIGEST_BYTES] != digest:
+                    raise VerifyError(
+                        f"local {self.rel} changed while it was being pulled over (chunk at byte {offset})",
+                        paths=[self.rel],
+                        side="local",
+                    )
+                yield block
