@@ -145,28 +145,40 @@ def footer_metadata(tail: bytes, source: Path) -> pq.FileMetaData:
 
 def row_group_ends(metadata: pq.FileMetaData) -> list[int]:
     """Where each row group's last column chunk ends: its pages are all on disk once the file is that long."""
-    ends = []
-    for index in range(metadata.num_row_groups):
-        group = metadata.row_group(index)
-        chunks = [group.column(column) for column in range(group.num_columns)]
-        ends.append(max((_chunk_start(chunk) + chunk.total_compressed_size for chunk in chunks), default=0))
+    ends = [0] * metadata.num_row_groups
+    for end, row_group, _ in column_chunk_ends(metadata):
+        ends[row_group] = max(ends[row_group], end)
     return ends
+
+
+def column_chunk_ends(metadata: pq.FileMetaData) -> list[tuple[int, int, int]]:
+    """`(end, row group, leaf column)` of every column chunk, in the order their last bytes land."""
+    chunks = []
+    for row_group in range(metadata.num_row_groups):
+        group = metadata.row_group(row_group)
+        for column in range(group.num_columns):
+            chunk = group.column(column)
+            chunks.append((_chunk_start(chunk) + chunk.total_compressed_size, row_group, column))
+    return sorted(chunks)
 
 
 def _chunk_start(chunk: pq.ColumnChunkMetaData) -> int:
     return chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
 
 
-def decode_row_group(path: Path, metadata: pq.FileMetaData, index: int) -> None:
-    """Decode one row group with page checksums, through the given footer; its row count must match."""
+def decode_column_chunk(path: Path, metadata: pq.FileMetaData, row_group: int, column: int) -> None:
+    """Decode one column chunk with page checksums, through the given footer; it must hold every row
+    of its row group. One chunk at a time, so a row group's columns decode side by side."""
     try:
         handle = _checking_reader(path, metadata)
-        rows = _decode_rows(handle, range(index, index + 1))
+        batches = handle.reader.iter_batches(1024, row_groups=[row_group], column_indices=[column], use_threads=False)
+        rows = sum(batch.num_rows for batch in batches)
     except (OSError, pa.ArrowException, ValueError) as error:
         raise _damaged(path, error) from None
-    declared = metadata.row_group(index).num_rows
+    declared = metadata.row_group(row_group).num_rows
     if rows != declared:
-        message = f"{quote(path)}: row group {index} declares {declared} rows but its pages hold {rows}"
+        name = metadata.row_group(row_group).column(column).path_in_schema
+        message = f"{quote(path)}: row group {row_group} declares {declared} rows but column {name} holds {rows}"
         raise VerifyError(message, paths=[str(path)])
 
 

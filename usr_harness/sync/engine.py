@@ -10,6 +10,7 @@ each step lives in its stage's folder: `inventory/` -> `plan/` -> `move/` (`pull
 from __future__ import annotations
 
 import contextlib
+import os
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
@@ -237,6 +238,8 @@ def do_pull(state: SyncRun, agent: AgentClient) -> str:
     if gated:
         sides.settle_remote_hashes(state, agent)
         return gated
+    if not os.environ.get("USR_NO_PRELOAD"):
+        verify.load_checks_ahead(plan.copy, state.remote)
     created = not state.local_dir.exists()
     held = lock_local(state)
     try:

@@ -1,4 +1,4 @@
-"""Footer-first checking: row groups decoded as their bytes land; the verdict of a whole-file decode."""
+"""Footer-first checking: column chunks decoded as their bytes land; the verdict of a whole-file decode."""
 
 from __future__ import annotations
 
@@ -16,12 +16,15 @@ from usr_harness.sync.move.receive import ReceivingStage
 ROW_GROUPS = 8
 
 
-def write_file(path: Path, note: str = "a") -> bytes:
+COLUMNS = 2
+
+
+def write_file(path: Path, note: str = "a", row_groups: int = ROW_GROUPS) -> bytes:
     rows = 400
     table = pa.table({"id": [f"id-{i}" for i in range(rows)], "n": list(range(rows))})
     table = table.replace_schema_metadata({"note": note})
     pq.write_table(
-        table, path, row_group_size=rows // ROW_GROUPS, write_page_checksum=True, compression="zstd"
+        table, path, row_group_size=rows // row_groups, write_page_checksum=True, compression="zstd"
     )
     return path.read_bytes()
 
@@ -44,7 +47,7 @@ def tail_of(data: bytes) -> bytes:
 
 def stream(data: bytes, staged: Path, arriving: ArrivingParquet, block: int = 97) -> list[int]:
     """Write the file block by block as the receiver does, running the work handed out; returns
-    how many bytes were staged when each row group was handed out."""
+    how many bytes were staged when each column chunk was handed out."""
     handed_out = []
     with open(staged, "wb", buffering=0) as handle:
         for start in range(0, len(data), block):
@@ -61,9 +64,32 @@ def test_row_groups_are_decoded_before_the_file_is_whole(tmp_path: Path) -> None
     arriving = ArrivingParquet(staged, tail_of(data))
     handed_out = stream(data, staged, arriving)
     arriving.finish()
-    assert len(handed_out) == ROW_GROUPS
+    assert len(handed_out) == ROW_GROUPS * COLUMNS
     assert handed_out[0] < len(data) // 2
     assert row_group_ends(footer_metadata(tail_of(data), staged)) == sorted(row_group_ends(arriving.metadata))
+
+
+def test_the_columns_of_a_single_row_group_are_decoded_as_each_lands(tmp_path: Path) -> None:
+    data = write_file(tmp_path / "source.parquet", row_groups=1)
+    staged = tmp_path / "staged.parquet"
+    arriving = ArrivingParquet(staged, tail_of(data))
+    handed_out = stream(data, staged, arriving)
+    arriving.finish()
+    assert len(handed_out) == COLUMNS
+    assert handed_out[0] < handed_out[1] <= len(data) - len(tail_of(data)) + 97
+
+
+def test_a_flipped_byte_in_the_first_column_of_a_single_row_group_fails_before_the_file_is_whole(
+    tmp_path: Path,
+) -> None:
+    data = bytearray(write_file(tmp_path / "source.parquet", row_groups=1))
+    metadata = pq.read_metadata(tmp_path / "source.parquet")
+    flip_last_page_byte(data, metadata, 0, 0)
+    staged = tmp_path / "staged.parquet"
+    arriving = ArrivingParquet(staged, tail_of(bytes(data)))
+    cut = row_group_ends_of_column(metadata, 0, 0) + 97
+    with pytest.raises(VerifyError, match="not a readable parquet file"):
+        stream(bytes(data[:cut]), staged, arriving)
 
 
 def test_a_flipped_page_byte_fails_its_row_group(tmp_path: Path) -> None:

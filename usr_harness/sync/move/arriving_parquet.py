@@ -1,11 +1,13 @@
-"""Check a large staged parquet file row group by row group while its bytes are still arriving.
+"""Check a large staged parquet file column chunk by column chunk while its bytes are still arriving.
 
 The agent sends the file's footer ahead of its bytes, so the receiver knows where
-every row group ends; each one is decoded with page checksums as soon as its last
+every column chunk ends; each one is decoded with page checksums as soon as its last
 byte is staged, beside the network receive instead of after it (a 1 GiB primary
-spent 1.7 s decoding after its last byte landed). `finish` then proves the footer
-that was used is the staged file's own, so the result is the same as decoding the
-finished file.
+spent 1.7 s decoding after its last byte landed). Chunks, not whole row groups: a
+primary written as one row group would otherwise wait for its last byte, then decode
+its columns one after another (36 ms for an 11 MB primary, 24 ms as chunks on two
+lanes). `finish` then proves the footer that was used is the staged file's own, so
+the result is the same as decoding the finished file.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from usr_harness.dataset.parquet_io import decode_row_group, footer_metadata, row_group_ends
+from usr_harness.dataset.parquet_io import column_chunk_ends, decode_column_chunk, footer_metadata
 from usr_harness.errors import VerifyError
 
 
@@ -24,22 +26,24 @@ class ArrivingParquet:
         self.path = Path(path)
         self.footer = footer
         self.metadata = footer_metadata(footer, self.path)
-        self._ends = row_group_ends(self.metadata)
+        self._chunks = column_chunk_ends(self.metadata)
         self._handed_out = 0
 
     def ready(self, staged_bytes: int) -> list[Callable[[], None]]:
-        """Decoding work for the row groups whose bytes are all staged now (each handed out once)."""
+        """Decoding work for the column chunks whose bytes are all staged now (each handed out once)."""
         work = []
-        while self._handed_out < len(self._ends) and self._ends[self._handed_out] <= staged_bytes:
-            work.append(functools.partial(decode_row_group, self.path, self.metadata, self._handed_out))
+        while self._handed_out < len(self._chunks) and self._chunks[self._handed_out][0] <= staged_bytes:
+            _, row_group, column = self._chunks[self._handed_out]
+            work.append(functools.partial(decode_column_chunk, self.path, self.metadata, row_group, column))
             self._handed_out += 1
         return work
 
     def finish(self) -> None:
-        """Once the file is whole: every row group was in it, and its tail is the footer decoded with."""
-        if self._handed_out < len(self._ends):
-            raise self._damaged(f"row group {self._handed_out} ends past the end of the file")
-        declared = sum(self.metadata.row_group(index).num_rows for index in range(len(self._ends)))
+        """Once the file is whole: every column chunk was in it, and its tail is the footer decoded with."""
+        if self._handed_out < len(self._chunks):
+            _, row_group, column = self._chunks[self._handed_out]
+            raise self._damaged(f"row group {row_group} column {column} ends past the end of the file")
+        declared = sum(self.metadata.row_group(index).num_rows for index in range(self.metadata.num_row_groups))
         if declared != self.metadata.num_rows:
             raise self._damaged(f"footer declares {self.metadata.num_rows} rows, its row groups {declared}")
         size = os.path.getsize(self.path)
