@@ -6,6 +6,7 @@ the same path a 1 GiB primary does; the chunk sizes stay as shipped, since the a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,8 @@ from tests.usr_sides import DATASET, Sides
 from usr_harness.errors import VerifyError
 from usr_harness.mock.series import BatchSeries
 from usr_harness.sync import engine
-from usr_harness.sync.move import pull
+from usr_harness.sync.move import basis, pull
 from usr_harness.sync.options import SyncOptions
-from usr_harness.sync.remote.near import basis
 
 from .conftest import DISK_REMOTE
 
@@ -70,15 +70,17 @@ def test_an_old_copy_changed_under_the_pull_is_refused_and_nothing_is_promoted(
     disk_sides: Sides, monkeypatch
 ) -> None:
     synced_then_a_batch(disk_sides)
-    real_init = basis.BasisFile.__init__
+    real_bases = pull.PullAhead.bases
     rewritten: list[Path] = []
 
-    def named_then_rewritten(self: basis.BasisFile, rel: str, path: Path) -> None:
-        real_init(self, rel, path)
-        path.write_bytes(path.read_bytes()[::-1])  # another writer, after the chunks were named
-        rewritten.append(path)
+    def named_then_rewritten(self: pull.PullAhead, *args) -> dict:
+        found = real_bases(self, *args)
+        for old_copy in found.values():  # another writer, after the chunks were named
+            old_copy.path.write_bytes(old_copy.path.read_bytes()[::-1])
+            rewritten.append(old_copy.path)
+        return found
 
-    monkeypatch.setattr(basis.BasisFile, "__init__", named_then_rewritten)
+    monkeypatch.setattr(pull.PullAhead, "bases", named_then_rewritten)
     before = disk_sides.fingerprints()
     with pytest.raises(VerifyError, match="changed while it was being pulled over"):
         run(disk_sides, "pull")
@@ -89,4 +91,31 @@ def test_an_old_copy_changed_under_the_pull_is_refused_and_nothing_is_promoted(
     assert disk_sides.fingerprints() == before
     assert not list(disk_sides.local_root.glob(f".{DATASET}.usr-stage-*"))
     run(disk_sides, "pull")
+    disk_sides.assert_equal_trees()
+
+
+@pytest.mark.usefixtures("every_old_copy")
+def test_an_old_copy_touched_after_it_was_named_ahead_is_named_again(disk_sides: Sides, monkeypatch) -> None:
+    synced_then_a_batch(disk_sides)
+    named: list[str] = []
+
+    class CountedBasis(basis.BasisFile):
+        def __init__(self, rel: str, path: Path) -> None:
+            super().__init__(rel, path)
+            named.append(rel)
+
+    real_init = pull.PullAhead.__init__
+
+    def named_then_touched(self: pull.PullAhead, state, plan) -> None:
+        real_init(self, state, plan)
+        for future in self._named.values():
+            os.utime(future.result().path)  # same bytes, a new stat
+
+    monkeypatch.setattr(pull, "BasisFile", CountedBasis)
+    monkeypatch.setattr(pull.PullAhead, "__init__", named_then_touched)
+    audit = run(disk_sides, "pull")
+    assert audit["data"]["transfer_state"] == "TRANSFERRED"
+    assert audit["timings"]["delta"]["reused"] > 0
+    assert "records.parquet" in named
+    assert len(named) == 2 * len(set(named))
     disk_sides.assert_equal_trees()

@@ -171,14 +171,18 @@ def decode_column_chunk(path: Path, metadata: pq.FileMetaData, row_group: int, c
     of its row group. One chunk at a time, so a row group's columns decode side by side."""
     try:
         handle = _checking_reader(path, metadata)
-        batches = handle.reader.iter_batches(1024, row_groups=[row_group], column_indices=[column], use_threads=False)
+        batches = handle.reader.iter_batches(
+            1024, row_groups=[row_group], column_indices=[column], use_threads=False
+        )
         rows = sum(batch.num_rows for batch in batches)
     except (OSError, pa.ArrowException, ValueError) as error:
         raise _damaged(path, error) from None
     declared = metadata.row_group(row_group).num_rows
     if rows != declared:
         name = metadata.row_group(row_group).column(column).path_in_schema
-        message = f"{quote(path)}: row group {row_group} declares {declared} rows but column {name} holds {rows}"
+        message = (
+            f"{quote(path)}: row group {row_group} declares {declared} rows but column {name} holds {rows}"
+        )
         raise VerifyError(message, paths=[str(path)])
 
 

@@ -10,7 +10,6 @@ each step lives in its stage's folder: `inventory/` -> `plan/` -> `move/` (`pull
 from __future__ import annotations
 
 import contextlib
-import os
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
@@ -238,14 +237,13 @@ def do_pull(state: SyncRun, agent: AgentClient) -> str:
     if gated:
         sides.settle_remote_hashes(state, agent)
         return gated
-    if not os.environ.get("USR_NO_PRELOAD"):
-        verify.load_checks_ahead(plan.copy, state.remote)
+    ahead = pull.PullAhead(state, plan)
     created = not state.local_dir.exists()
     held = lock_local(state)
     try:
         lock_remote(state, agent, exclusive=False)
         plan = _plan(state, agent, "pull")
-        source = pull.receive(state, agent, plan)
+        source = pull.receive(state, agent, plan, ahead)
         _post_verify_and_record_base(state, source, plan.kept, lambda: sides.scan_local(state))
     except BaseException:
         if created:

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from usr_harness.sync.move.basis import BasisFile
 
 
 @dataclass
@@ -51,7 +54,7 @@ class Transport(Protocol):
         *,
         footer_first: Collection[str] = (),
         on_footer: Callable[[str, bytes], None] | None = None,
-        basis: Mapping[str, Path] | None = None,
+        basis: Mapping[str, BasisFile] | None = None,
     ) -> None: ...
 
     def put_files(self, dataset: str, files: list[tuple[str, Path]], on_file: Callable[[], None]) -> dict: ...

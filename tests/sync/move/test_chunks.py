@@ -53,8 +53,12 @@ def rebuild(old: bytes, new: bytes) -> bytes:
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32), size=st.integers(0, 3 * MAX_CHUNK), read_size=st.integers(1, 3 * MAX_CHUNK))
-def test_the_cuts_depend_on_the_bytes_never_on_how_they_are_read(seed: int, size: int, read_size: int) -> None:
+@given(
+    seed=st.integers(0, 2**32), size=st.integers(0, 3 * MAX_CHUNK), read_size=st.integers(1, 3 * MAX_CHUNK)
+)
+def test_the_cuts_depend_on_the_bytes_never_on_how_they_are_read(
+    seed: int, size: int, read_size: int
+) -> None:
     data = noisy(seed, size)
     assert spans_of(data, read_size) == spans_of(data)
 
@@ -102,7 +106,9 @@ def test_an_insert_near_the_start_costs_about_one_chunk_not_the_whole_shifted_fi
     size=st.integers(0, 4 * MAX_CHUNK),
     edits=st.lists(st.tuples(st.floats(0, 1), st.integers(-3000, 3000)), max_size=4),
 )
-def test_the_pieces_rebuild_the_new_file_exactly(seed: int, size: int, edits: list[tuple[float, int]]) -> None:
+def test_the_pieces_rebuild_the_new_file_exactly(
+    seed: int, size: int, edits: list[tuple[float, int]]
+) -> None:
     old = noisy(seed, size)
     new = old
     for where, change in edits:

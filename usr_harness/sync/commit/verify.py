@@ -63,7 +63,7 @@ def load_checks_ahead(paths: list[str], source: Manifest) -> None:
 
 
 def _load_checks(parts: bool) -> None:
-    import usr_harness.sync.move.arriving_parquet  # noqa: F401  (pyarrow, pyarrow.parquet)
+    import usr_harness.sync.move.arriving_parquet
 
     if parts:
         import usr_harness.dataset.validation  # noqa: F401  (pyarrow.compute, the registries)

@@ -43,7 +43,9 @@ class ArrivingParquet:
         if self._handed_out < len(self._chunks):
             _, row_group, column = self._chunks[self._handed_out]
             raise self._damaged(f"row group {row_group} column {column} ends past the end of the file")
-        declared = sum(self.metadata.row_group(index).num_rows for index in range(self.metadata.num_row_groups))
+        declared = sum(
+            self.metadata.row_group(index).num_rows for index in range(self.metadata.num_row_groups)
+        )
         if declared != self.metadata.num_rows:
             raise self._damaged(f"footer declares {self.metadata.num_rows} rows, its row groups {declared}")
         size = os.path.getsize(self.path)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from usr_harness.errors import FAMILY_BY_NAME, TransportError, UsrError
-from usr_harness.sync.remote.near.basis import BasisFile
+from usr_harness.sync.move.basis import BasisFile
 from usr_harness.sync.remote.near.bundle import agent_command, agent_payload
 from usr_harness.sync.transport import Stats
 
@@ -172,19 +172,19 @@ class AgentClient:
         *,
         footer_first: Collection[str] = (),
         on_footer: Callable[[str, bytes], None] | None = None,
-        basis: Mapping[str, Path] | None = None,
+        basis: Mapping[str, BasisFile] | None = None,
     ) -> None:
         """Stream files back to back; `sink(path, size, blocks)` must consume every block.
 
         For the parquet files in `footer_first` the agent sends the footer ahead of the file,
-        handed to `on_footer(path, footer)` before `sink` sees the file. A path in `basis` names
-        the laptop's old copy: the agent sends only the chunks that copy lacks, and `sink` gets
+        handed to `on_footer(path, footer)` before `sink` sees the file. A path in `basis` has an
+        old copy on the laptop: the agent sends only the chunks that copy lacks, and `sink` gets
         the new file's bytes all the same.
         """
         request: dict = {"op": "get", "dataset": dataset, "paths": paths}
         if footer_first and on_footer is not None:
             request["footer_first"] = sorted(footer_first)
-        bases = {rel: BasisFile(rel, path) for rel, path in (basis or {}).items()}
+        bases = dict(basis or {})
         if bases:
             request["basis"] = {rel: base.digests() for rel, base in bases.items()}
         self.send_request(request)

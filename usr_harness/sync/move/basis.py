@@ -8,6 +8,7 @@ whole-file send would have given them.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,7 +21,15 @@ class BasisFile:
         self.rel = rel
         self.path = Path(path)
         with open(self.path, "rb", buffering=0) as handle:
+            self.stat = _identity(os.fstat(handle.fileno()))
             self.spans = list(chunk_spans(handle.read))
+
+    def current(self) -> bool:
+        """Whether the file is still the one these chunks were named from (by its stat)."""
+        try:
+            return _identity(os.stat(self.path)) == self.stat
+        except OSError:
+            return False
 
     def digests(self) -> str:
         return encode_digests(self.spans)
@@ -46,3 +55,7 @@ class BasisFile:
                         side="local",
                     )
                 yield block
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
