@@ -15,7 +15,7 @@ from tests.usr_sides import DATASET, Sides
 from usr_harness.errors import VerifyError
 from usr_harness.mock.series import BatchSeries
 from usr_harness.sync import engine
-from usr_harness.sync.move import basis, pull_ahead
+from usr_harness.sync.move import basis, pull
 from usr_harness.sync.options import SyncOptions
 
 from .conftest import DISK_REMOTE
@@ -37,7 +37,7 @@ def run(sides: Sides, action: str) -> dict:
 
 @pytest.fixture
 def every_old_copy(monkeypatch) -> None:
-    monkeypatch.setattr(pull_ahead, "DELTA_MIN_BYTES", 0)
+    monkeypatch.setattr(pull, "DELTA_MIN_BYTES", 0)
 
 
 def synced_then_a_batch(sides: Sides) -> None:
@@ -70,17 +70,17 @@ def test_an_old_copy_changed_under_the_pull_is_refused_and_nothing_is_promoted(
     disk_sides: Sides, monkeypatch
 ) -> None:
     synced_then_a_batch(disk_sides)
-    real_bases = pull_ahead.PullAhead.bases
+    real_bases = pull.PullAhead.bases
     rewritten: list[Path] = []
 
-    def named_then_rewritten(self: pull_ahead.PullAhead, *args) -> dict:
+    def named_then_rewritten(self: pull.PullAhead, *args) -> dict:
         found = real_bases(self, *args)
         for old_copy in found.values():  # another writer, after the chunks were named
             old_copy.path.write_bytes(old_copy.path.read_bytes()[::-1])
             rewritten.append(old_copy.path)
         return found
 
-    monkeypatch.setattr(pull_ahead.PullAhead, "bases", named_then_rewritten)
+    monkeypatch.setattr(pull.PullAhead, "bases", named_then_rewritten)
     before = disk_sides.fingerprints()
     with pytest.raises(VerifyError, match="changed while it was being pulled over"):
         run(disk_sides, "pull")
@@ -104,15 +104,15 @@ def test_an_old_copy_touched_after_it_was_named_ahead_is_named_again(disk_sides:
             super().__init__(rel, path)
             named.append(rel)
 
-    real_init = pull_ahead.PullAhead.__init__
+    real_init = pull.PullAhead.__init__
 
-    def named_then_touched(self: pull_ahead.PullAhead, state, plan) -> None:
+    def named_then_touched(self: pull.PullAhead, state, plan) -> None:
         real_init(self, state, plan)
         for future in self._named.values():
             os.utime(future.result().path)  # same bytes, a new stat
 
-    monkeypatch.setattr(pull_ahead, "BasisFile", CountedBasis)
-    monkeypatch.setattr(pull_ahead.PullAhead, "__init__", named_then_touched)
+    monkeypatch.setattr(pull, "BasisFile", CountedBasis)
+    monkeypatch.setattr(pull.PullAhead, "__init__", named_then_touched)
     audit = run(disk_sides, "pull")
     assert audit["data"]["transfer_state"] == "TRANSFERRED"
     assert audit["timings"]["delta"]["reused"] > 0

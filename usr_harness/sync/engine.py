@@ -33,7 +33,6 @@ from usr_harness.sync.inventory.hash_store import HashStore, store_path
 from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.locking import lock_local, lock_remote, recover_local
 from usr_harness.sync.move import pull, push, space
-from usr_harness.sync.move.pull_ahead import PullAhead, start_checks_worker
 from usr_harness.sync.plan import base_store
 from usr_harness.sync.plan.diff import diff_manifests
 from usr_harness.sync.plan.direction import direction
@@ -114,23 +113,13 @@ def run(
 def _connected(state: SyncRun, pending: PendingAgent) -> str:
     """The local inventory is taken while the login runs, and the remote's once the agent is up
     (its first manifest asked ahead); then the action, over the agent."""
-    if state.action == "pull":
-        state.checks_worker = start_checks_worker()
-    try:
-        return _inventoried(state, pending)
-    finally:
-        if state.checks_worker is not None:
-            state.checks_worker.close()
-
-
-def _inventoried(state: SyncRun, pending: PendingAgent) -> str:
     recover_local(state)
     ahead = sides.manifest_request_ahead(state)
     if ahead is not None:
         pending.ask_ahead(ahead)
     with state.timings.span("local scan"):
         state.local_inventory = sides.inventory_local(state)
-    if state.checks_worker is None and sides.will_decode_parquet(state):
+    if sides.will_decode_parquet(state):
         sides.preload_parquet_checks(after=pending.logged_in)
     agent = pending.agent()
     state.channel = agent.stats
@@ -248,11 +237,7 @@ def do_pull(state: SyncRun, agent: AgentClient) -> str:
     if gated:
         sides.settle_remote_hashes(state, agent)
         return gated
-    with PullAhead(state, plan) as ahead:
-        return _locked_pull(state, agent, ahead)
-
-
-def _locked_pull(state: SyncRun, agent: AgentClient, ahead: PullAhead) -> str:
+    ahead = pull.PullAhead(state, plan)
     created = not state.local_dir.exists()
     held = lock_local(state)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from usr_harness.sync.inventory.hash_cache import HashCache
 from usr_harness.sync.inventory.hash_store import HashStore
@@ -14,9 +13,6 @@ from usr_harness.sync.record.audit import AuditRecord, build_audit
 from usr_harness.sync.request import SyncRequest
 from usr_harness.sync.timings import Timings
 from usr_harness.sync.transport import Stats
-
-if TYPE_CHECKING:
-    from usr_harness.sync.commit.checks_process import WorkerChecks
 
 
 @dataclass
@@ -40,8 +36,6 @@ class SyncRun:
     timings: Timings = field(default_factory=Timings)
     channel: Stats | None = None
     """The agent channel's counters and the agent's own seconds, once it connected."""
-    checks_worker: WorkerChecks | None = None
-    """A pull's staged checks, started with the command (`move/pull_ahead.start_checks_worker`)."""
 
     @property
     def local_dir(self) -> Path:

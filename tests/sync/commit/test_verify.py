@@ -56,8 +56,7 @@ class Staged:
 
     def failures(self) -> dict[str, BaseException]:
         """What the receiving pool reports: each file's `StagedChecks.check` exception."""
-        parts = verify.part_paths(self.paths, self.source)
-        checks = verify.StagedChecks(DATASET, self.local, str(self.stage), parts)
+        checks = verify.StagedChecks(DATASET, self.local, str(self.stage), self.source)
         found: dict[str, BaseException] = {}
         for path in self.paths:
             try:

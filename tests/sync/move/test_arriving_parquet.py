@@ -10,7 +10,6 @@ import pytest
 
 from usr_harness.dataset.parquet_io import footer_metadata, row_group_ends
 from usr_harness.errors import VerifyError
-from usr_harness.sync.commit.checks import LocalChecks
 from usr_harness.sync.move.arriving_parquet import ArrivingParquet
 from usr_harness.sync.move.receive import ReceivingStage
 
@@ -133,9 +132,7 @@ def test_the_receiving_stage_checks_a_footer_first_file_as_it_arrives(tmp_path: 
     stage = tmp_path / "stage"
     stage.mkdir()
     checked: list[str] = []
-    with ReceivingStage(
-        str(stage), LocalChecks(str(stage), checked.append), on_file=lambda: None
-    ) as receiving:
+    with ReceivingStage(str(stage), checked.append, on_file=lambda: None) as receiving:
         receiving.footer("records.parquet", tail_of(bytes(data)))
         receiving.sink(
             "records.parquet", len(data), iter([bytes(data[i : i + 100]) for i in range(0, len(data), 100)])

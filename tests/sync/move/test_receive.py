@@ -1,4 +1,4 @@
-"""The pull's receiving stage: files land whole, are synced and checked, failures come in arrival order."""
+"""The pull's receiving stage: files land whole, are checked in the pool, failures come in arrival order."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.sync.commit.checks import LocalChecks
 from usr_harness.sync.move.receive import ReceivingStage, receive_order
 
 
@@ -37,9 +36,7 @@ def test_every_file_is_written_hashed_and_checked_once(tmp_path: Path) -> None:
             checked.append((path, (tmp_path / path).read_bytes()))
 
     arrivals = []
-    with ReceivingStage(
-        str(tmp_path), LocalChecks(str(tmp_path), check), on_file=lambda: arrivals.append(1)
-    ) as stage:
+    with ReceivingStage(str(tmp_path), check, on_file=lambda: arrivals.append(1)) as stage:
         for path, body in bodies.items():
             stage.sink(path, len(body), blocks_of(body))
         assert stage.failures() == {}
@@ -56,7 +53,7 @@ def test_failures_are_reported_in_arrival_order_whatever_finishes_first(tmp_path
             first_may_finish.wait(5)
         raise ValueError(f"bad {path}")
 
-    with ReceivingStage(str(tmp_path), LocalChecks(str(tmp_path), check), on_file=lambda: None) as stage:
+    with ReceivingStage(str(tmp_path), check, on_file=lambda: None) as stage:
         stage.sink("first", 1, iter([b"1"]))
         stage.sink("second", 1, iter([b"2"]))
         first_may_finish.set()
@@ -70,9 +67,7 @@ def test_a_stream_that_breaks_mid_file_leaves_no_open_file_and_raises(tmp_path: 
         yield b"partial"
         raise ConnectionError("cut")
 
-    with ReceivingStage(
-        str(tmp_path), LocalChecks(str(tmp_path), lambda path: None), on_file=lambda: None
-    ) as stage:
+    with ReceivingStage(str(tmp_path), lambda path: None, on_file=lambda: None) as stage:
         with pytest.raises(ConnectionError):
             stage.sink("x", 100, broken())
         assert "x" not in stage.received
@@ -89,7 +84,7 @@ def test_leaving_early_closes_every_file_whose_check_never_ran(tmp_path: Path) -
     before = len(os.listdir("/proc/self/fd"))
     with (
         pytest.raises(RuntimeError),
-        ReceivingStage(str(tmp_path), LocalChecks(str(tmp_path), slow_check), on_file=lambda: None) as stage,
+        ReceivingStage(str(tmp_path), slow_check, on_file=lambda: None) as stage,
     ):
         for index in range(6):
             stage.sink(f"f{index}", 1, iter([b"x"]))

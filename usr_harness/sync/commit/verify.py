@@ -7,7 +7,6 @@ Pure checks on plain values (folders, manifests, the dataset name): each raises 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
 from pathlib import Path
 
 from usr_harness.dataset.layout import EVENTS_FILE
@@ -23,26 +22,22 @@ from usr_harness.sync.transport import Transport
 class StagedChecks:
     """Each staged parquet file decoded with page checksums (parts also against their registry)."""
 
-    def __init__(self, dataset: str, local_dir: Path, stage: str, parts: Collection[str]) -> None:
+    def __init__(self, dataset: str, local_dir: Path, stage: str, source: Manifest) -> None:
         self.dataset = dataset
         self.local_dir = local_dir
         self.stage = Path(stage)
-        self.parts = frozenset(parts)
+        self.source = source
         self._known: dict | None = None
         self._known_lock = threading.Lock()
 
-    @staticmethod
-    def checks(path: str) -> bool:
-        return path.endswith(".parquet")
-
     def check(self, path: str) -> None:
-        """Run in the checks' pool once `path` is whole in the stage."""
+        """Run in the receiving pool once `path` is whole in the stage."""
         from usr_harness.dataset.parquet_io import verify_parquet
         from usr_harness.dataset.validation import check_incoming_part
 
-        if not self.checks(path):
+        if not path.endswith(".parquet"):
             return
-        if path not in self.parts:
+        if self.source.files[path].section != "derived":
             verify_parquet(self.stage / path)
             return
         check_incoming_part(self.stage, path, dataset_id=self.dataset, known=self._registries())
@@ -57,15 +52,26 @@ class StagedChecks:
             return self._known
 
 
-def part_paths(paths: list[str], source: Manifest) -> list[str]:
-    """The overlay parts among staged files: checked against their registry, not while arriving."""
-    return [path for path in paths if StagedChecks.checks(path) and source.files[path].section == "derived"]
+def load_checks_ahead(paths: list[str], source: Manifest) -> None:
+    """Import what the checks of these arriving files need, in a thread, now: pyarrow and the part
+    checks take ~130 ms to load, which the locks and the re-plan would otherwise wait in front of."""
+    parquet = [path for path in paths if path.endswith(".parquet")]
+    if not parquet:
+        return
+    parts = any(source.files[path].section == "derived" for path in parquet if path in source.files)
+    threading.Thread(target=_load_checks, args=(parts,), name="usr-load-checks", daemon=True).start()
+
+
+def _load_checks(parts: bool) -> None:
+    import usr_harness.sync.move.arriving_parquet
+
+    if parts:
+        import usr_harness.dataset.validation  # noqa: F401  (pyarrow.compute, the registries)
 
 
 def checked_while_arriving(paths: list[str], source: Manifest) -> list[str]:
     """The primary and snapshots (not parts: they are checked against their registry when whole)."""
-    parts = set(part_paths(paths, source))
-    return [path for path in paths if StagedChecks.checks(path) and path not in parts]
+    return [path for path in paths if path.endswith(".parquet") and source.files[path].section != "derived"]
 
 
 def staging_failure(dataset: str, path: str, stage: str, needed: int | None, error: OSError) -> StagingError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from usr_harness.dataset.journal import journal_path, journal_pending
 from usr_harness.dataset.layout import META_FILE
@@ -15,7 +17,8 @@ from usr_harness.sync.inventory import sides
 from usr_harness.sync.inventory.manifest import Manifest
 from usr_harness.sync.inventory.scan import scan_dataset
 from usr_harness.sync.move import space
-from usr_harness.sync.move.pull_ahead import PullAhead
+from usr_harness.sync.move.basis import BasisFile
+from usr_harness.sync.move.chunks import DELTA_MIN_BYTES
 from usr_harness.sync.move.receive import ReceivingStage, receive_order
 from usr_harness.sync.move.transfer import mid_transfer_fault, moving, transfer_block
 from usr_harness.sync.plan.model import Plan
@@ -63,8 +66,8 @@ def receive(state: SyncRun, agent: Transport, plan: Plan, ahead: PullAhead) -> M
     receiving = None
     try:
         fault_point("after-preflight", stage)
-        checks = ahead.checks(state, stage, plan)
-        receiving = ReceivingStage(stage, checks, on_file=mid_transfer_fault(), hashes=state.hashes)
+        checks = verify.StagedChecks(state.request.dataset, state.local_dir, stage, source)
+        receiving = ReceivingStage(stage, checks.check, on_file=mid_transfer_fault(), hashes=state.hashes)
         with receiving:
             moving(state, plan, source, lambda: (agent.stats.files_received, agent.stats.bytes_received))
             agent.get_files(
@@ -73,7 +76,7 @@ def receive(state: SyncRun, agent: Transport, plan: Plan, ahead: PullAhead) -> M
                 receiving.sink,
                 footer_first=verify.checked_while_arriving(plan.copy, source),
                 on_footer=receiving.footer,
-                basis=ahead.bases(state, plan),
+                basis=None if os.environ.get("USR_NO_DELTA") else ahead.bases(state, plan),
             )
             failures = receiving.failures()
         state.request.progress.phase("verify")
@@ -105,6 +108,43 @@ def receive(state: SyncRun, agent: Transport, plan: Plan, ahead: PullAhead) -> M
             raise  # committed: the next command rolls it forward
         raise _drop_stage(state, stage, journal_path(folder), needed, error) from None
     return source
+
+
+class PullAhead:
+    """What a pull starts once its gate has passed, while its locks and re-plan wait on the remote:
+    loading the checks of the files it will stage, and naming the chunks of the laptop's old copies
+    (18 ms for an 11 MB primary, otherwise spent before the first byte is asked for)."""
+
+    def __init__(self, state: SyncRun, plan: Plan) -> None:
+        verify.load_checks_ahead(plan.copy, state.remote)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usr-basis")
+        self._named = {
+            path: pool.submit(BasisFile, path, local) for path, local in _old_copies(state, plan).items()
+        }
+        pool.shutdown(wait=False)
+
+    def bases(self, state: SyncRun, plan: Plan) -> dict[str, BasisFile]:
+        """The old copies the final plan can use: named ahead if still the same file, else named now; a
+        copy that cannot be read is not used, and its file comes whole."""
+        found = {}
+        for path, local in _old_copies(state, plan).items():
+            named = self._named.get(path)
+            try:
+                basis = named.result() if named is not None else None
+                found[path] = basis if basis is not None and basis.current() else BasisFile(path, local)
+            except OSError:
+                continue
+        return found
+
+
+def _old_copies(state: SyncRun, plan: Plan) -> dict[str, Path]:
+    """Large files the laptop holds an older copy of: only the chunks that copy lacks are sent."""
+    local = state.local.files
+    return {
+        path: state.local_dir / path
+        for path in plan.copy
+        if path in local and min(local[path].size, state.remote.files[path].size) >= DELTA_MIN_BYTES
+    }
 
 
 def _preflight_local(state: SyncRun, plan: Plan) -> int:

@@ -24,10 +24,10 @@ from usr_harness.errors import (
     VerifyError,
 )
 from usr_harness.sync.inventory.hash_cache import RACY_NS
-from usr_harness.sync.process_channel import ProcessChannel
 from usr_harness.sync.remote.far.pipes import PIPE_BYTES
 from usr_harness.sync.remote.near.bundle import BOOTSTRAP
 from usr_harness.sync.remote.near.client import AgentClient
+from usr_harness.sync.remote.near.process_channel import ProcessChannel
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from usr_harness.sync.process_channel import ProcessChannel
 from usr_harness.sync.remote.far.loader import KEEP, cache_folder, load_agent
 from usr_harness.sync.remote.near.bundle import BOOTSTRAP, loader_source
 from usr_harness.sync.remote.near.client import AgentClient
+from usr_harness.sync.remote.near.process_channel import ProcessChannel
 
 SOURCE = b"answer = 1\n"
 

@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from usr_harness.errors import AuthError, ConfigError, TransportError, UsrError
-from usr_harness.sync.process_channel import ProcessChannel
 from usr_harness.sync.remote.near.bundle import agent_command
 from usr_harness.sync.remote.near.ciphers import FAST_CIPHERS
 from usr_harness.sync.remote.near.client import AgentClient, launch_over_session
+from usr_harness.sync.remote.near.process_channel import ProcessChannel
 from usr_harness.sync.remote.near.profiles import RemoteProfile
 from usr_harness.sync.remote.near.prompt_socket import CONNECT_TIMEOUT_SECONDS, early_socket
 

@@ -1,12 +1,11 @@
-"""A child process's pipes as a byte channel: the system `ssh` client, the agent itself as a child,
-or the worker that checks a pull's staged files."""
+"""Run the agent behind a local process's pipes: the system `ssh` client, or the agent itself as a child."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from usr_harness.sync.remote.far.pipes import widen_pipe
 
@@ -20,14 +19,9 @@ class ProcessChannel:
     stall the protocol) nor reach stdout; the tail explains a refusal once the child has ended.
     """
 
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, argv: Sequence[str]) -> None:
         self.process = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-            env=env,
+            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
         )
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
@@ -48,7 +42,7 @@ class ProcessChannel:
         try:
             self.process.stdin.write(data)
         except BrokenPipeError as error:
-            raise OSError(f"child process ended: {self.stderr_text()}") from error
+            raise OSError(f"agent process ended: {self.stderr_text()}") from error
 
     def recv(self, size: int) -> bytes:
         assert self.process.stdout is not None
@@ -60,11 +54,6 @@ class ProcessChannel:
             return ""
         self._drain.join(timeout=5)
         return bytes(self._stderr).decode("utf-8", "replace").replace("\r", "").strip()
-
-    def end_input(self) -> None:
-        """The child reads end of file; what it still writes stays readable."""
-        if self.process.stdin is not None:
-            self.process.stdin.close()
 
     def close(self) -> None:
         """End of input, then the child's exit (killed after 10 s); its stderr tail stays readable."""
