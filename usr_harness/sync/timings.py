@@ -192,9 +192,8 @@ def render(block: dict) -> str:
         lines.append(f"  asked ahead       {ahead['used']} answer(s) used, {ahead['dropped']} dropped")
     delta = block.get("delta")
     if delta and delta["files"]:
-        lines.append(
-            f"  over old copies   {delta['files']} file(s): {delta['reused']} byte(s) reused, {delta['sent']} sent"
-        )
+        reused, sent = delta["reused"], delta["sent"]
+        lines.append(f"  over old copies   {delta['files']} file(s): {reused} byte(s) reused, {sent} sent")
     lines.append(f"  {'total':<18}{_cell(block['total'])}")
     return "\n".join(lines)
 

@@ -31,6 +31,10 @@ class Stats:
     agent: dict = field(default_factory=dict)
     """What the agent said of its own time: `start-up`, seconds per operation (`ops`), `hashing`."""
 
+    def file_bytes_in(self) -> int:
+        """Bytes of the files received so far, sent over the channel or taken from old copies."""
+        return self.bytes_received + self.delta["reused"]
+
 
 class Transport(Protocol):
     hello: dict

@@ -50,3 +50,40 @@ def test_the_engine_loads_after_the_login_has_started() -> None:
     probe = "import sys, usr_harness.cli.usr.app; print('usr_harness.sync.engine' in sys.modules)"
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "False"
+
+
+NUMPY_FREE_CHECKS = """
+import sys
+from pathlib import Path
+from usr_harness.cli.usr.entry import hide_numpy
+hide_numpy()
+import pyarrow as pa
+import pyarrow.parquet as pq
+from usr_harness.dataset.parquet_io import verify_parquet
+from usr_harness.sync.move.arriving_parquet import ArrivingParquet
+import usr_harness.dataset.validation
+path = Path(sys.argv[1])
+pq.write_table(pa.table({"id": ["a", "b", "c"], "n": [1, 2, 3]}), path, write_page_checksum=True)
+data = path.read_bytes()
+arriving = ArrivingParquet(path, data[-(int.from_bytes(data[-8:-4], "little") + 8):])
+for decode in arriving.ready(len(data)):
+    decode()
+arriving.finish()
+print(verify_parquet(path), sys.modules.get("numpy", "absent"))
+"""
+
+
+def test_the_usr_process_loads_pyarrow_and_checks_parquet_without_numpy(tmp_path) -> None:
+    """numpy was 43 of pyarrow's 85 ms import; nothing usr runs in its own process needs it."""
+    argv = [sys.executable, "-c", NUMPY_FREE_CHECKS, str(tmp_path / "t.parquet")]
+    shown = subprocess.run(argv, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "(3, 2) None"
+
+
+def test_numpy_stays_hidden_from_a_usr_process_but_not_from_a_caller_that_has_it() -> None:
+    probe = (
+        "import sys; import numpy; from usr_harness.cli.usr.entry import hide_numpy; hide_numpy();"
+        "import pyarrow; print(pyarrow.array([1, 2]).to_numpy().sum())"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "3"

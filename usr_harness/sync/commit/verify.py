@@ -52,23 +52,6 @@ class StagedChecks:
             return self._known
 
 
-def load_checks_ahead(paths: list[str], source: Manifest) -> None:
-    """Import what the checks of these arriving files need, in a thread, now: pyarrow and the part
-    checks take ~130 ms to load, which the locks and the re-plan would otherwise wait in front of."""
-    parquet = [path for path in paths if path.endswith(".parquet")]
-    if not parquet:
-        return
-    parts = any(source.files[path].section == "derived" for path in parquet if path in source.files)
-    threading.Thread(target=_load_checks, args=(parts,), name="usr-load-checks", daemon=True).start()
-
-
-def _load_checks(parts: bool) -> None:
-    import usr_harness.sync.move.arriving_parquet
-
-    if parts:
-        import usr_harness.dataset.validation  # noqa: F401  (pyarrow.compute, the registries)
-
-
 def checked_while_arriving(paths: list[str], source: Manifest) -> list[str]:
     """The primary and snapshots (not parts: they are checked against their registry when whole)."""
     return [path for path in paths if path.endswith(".parquet") and source.files[path].section != "derived"]

@@ -37,7 +37,12 @@ class BasisFile:
     def reused_bytes(self, pieces: list[int]) -> int:
         return sum(self.spans[piece][1] for piece in pieces if piece >= 0)
 
-    def rebuilt(self, pieces: list[int], literal: Callable[[int], Iterator[bytes]]) -> Iterator[bytes]:
+    def rebuilt(
+        self,
+        pieces: list[int],
+        literal: Callable[[int], Iterator[bytes]],
+        on_reused: Callable[[int], None] = lambda size: None,
+    ) -> Iterator[bytes]:
         """The new file's blocks: each reused chunk read back and checked against the name it was
         sent under (a laptop file changed since would otherwise be blamed on the transfer)."""
         with open(self.path, "rb", buffering=0) as handle:
@@ -54,6 +59,7 @@ class BasisFile:
                         paths=[self.rel],
                         side="local",
                     )
+                on_reused(length)
                 yield block
 
 

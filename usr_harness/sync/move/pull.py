@@ -69,14 +69,14 @@ def receive(state: SyncRun, agent: Transport, plan: Plan, ahead: PullAhead) -> M
         checks = verify.StagedChecks(state.request.dataset, state.local_dir, stage, source)
         receiving = ReceivingStage(stage, checks.check, on_file=mid_transfer_fault(), hashes=state.hashes)
         with receiving:
-            moving(state, plan, source, lambda: (agent.stats.files_received, agent.stats.bytes_received))
+            moving(state, plan, source, lambda: (agent.stats.files_received, agent.stats.file_bytes_in()))
             agent.get_files(
                 state.request.dataset,
                 receive_order(plan.copy),
                 receiving.sink,
                 footer_first=verify.checked_while_arriving(plan.copy, source),
                 on_footer=receiving.footer,
-                basis=None if os.environ.get("USR_NO_DELTA") else ahead.bases(state, plan),
+                basis=ahead.bases(state, plan),
             )
             failures = receiving.failures()
         state.request.progress.phase("verify")
@@ -111,12 +111,11 @@ def receive(state: SyncRun, agent: Transport, plan: Plan, ahead: PullAhead) -> M
 
 
 class PullAhead:
-    """What a pull starts once its gate has passed, while its locks and re-plan wait on the remote:
-    loading the checks of the files it will stage, and naming the chunks of the laptop's old copies
-    (18 ms for an 11 MB primary, otherwise spent before the first byte is asked for)."""
+    """Started once a pull's gate has passed: the chunks of the laptop's old copies are named while
+    the locks and the re-plan wait on the remote (18 ms for an 11 MB primary, otherwise spent
+    between the last lock and the first byte)."""
 
     def __init__(self, state: SyncRun, plan: Plan) -> None:
-        verify.load_checks_ahead(plan.copy, state.remote)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usr-basis")
         self._named = {
             path: pool.submit(BasisFile, path, local) for path, local in _old_copies(state, plan).items()

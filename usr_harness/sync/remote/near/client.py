@@ -204,11 +204,12 @@ class AgentClient:
         pieces = header.get("pieces")
         if base is None or pieces is None:
             return self._read_stream(int(header["size"]))
-        reused = base.reused_bytes(pieces)
         self.stats.delta["files"] += 1
-        self.stats.delta["reused"] += reused
-        self.stats.delta["sent"] += int(header["size"]) - reused
-        return base.rebuilt(pieces, self._read_stream)
+        self.stats.delta["sent"] += int(header["size"]) - base.reused_bytes(pieces)
+        return base.rebuilt(pieces, self._read_stream, on_reused=self._count_reused)
+
+    def _count_reused(self, size: int) -> None:
+        self.stats.delta["reused"] += size
 
     def put_files(self, dataset: str, files: list[tuple[str, Path]], on_file: Callable[[], None]) -> dict:
         """Send every file, then read every reply: replies never wait on the next upload."""
