@@ -36,10 +36,11 @@ def asked_ahead(audit: dict) -> dict[str, int]:
     return audit["timings"]["asked_ahead"]
 
 
-@pytest.mark.parametrize("first", ["diff", "pull"])
-def test_a_bootstrap_uses_the_answer_asked_ahead(disk_sides: Sides, first: str) -> None:
+@pytest.mark.parametrize(("first", "plans"), [("diff", 1), ("pull", 2)])
+def test_a_bootstrap_uses_the_answer_asked_ahead(disk_sides: Sides, first: str, plans: int) -> None:
+    """A pull that moves files plans twice (again under its locks), and asks ahead both times."""
     SERIES.run(disk_sides.remote_root, DATASET, 2)
-    assert asked_ahead(run(disk_sides, first)) == {"used": 1, "dropped": 0}
+    assert asked_ahead(run(disk_sides, first)) == {"used": plans, "dropped": 0}
 
 
 @pytest.mark.parametrize(("action", "state"), [("diff", "DIFF-ONLY"), ("pull", "NO-OP"), ("push", "NO-OP")])
@@ -53,13 +54,13 @@ def test_every_command_on_synced_sides_uses_the_answer_asked_ahead(
     assert asked_ahead(audit) == {"used": 1, "dropped": 0}
 
 
-def test_a_pull_of_a_new_batch_uses_it_for_its_first_plan(disk_sides: Sides) -> None:
+def test_a_pull_of_a_new_batch_uses_it_for_its_first_plan_and_its_re_plan(disk_sides: Sides) -> None:
     SERIES.run(disk_sides.remote_root, DATASET, 2)
     run(disk_sides, "pull")
     SERIES.apply_round(disk_sides.remote_root, DATASET, 2)
     audit = run(disk_sides, "pull")
     assert audit["data"]["transfer_state"] == "TRANSFERRED"
-    assert asked_ahead(audit) == {"used": 1, "dropped": 0}
+    assert asked_ahead(audit) == {"used": 2, "dropped": 0}
 
 
 def test_a_local_side_that_changed_after_the_ask_gets_a_fresh_remote_scan(
@@ -93,5 +94,5 @@ def test_a_pull_whose_guess_was_off_moves_the_batch_on_a_fresh_scan(disk_sides: 
     monkeypatch.setattr(sides_module, "local_names", guessed)
     audit = run(disk_sides, "pull")
     assert audit["data"]["transfer_state"] == "TRANSFERRED"
-    assert asked_ahead(audit) == {"used": 0, "dropped": 1}
+    assert asked_ahead(audit) == {"used": 0, "dropped": 2}  # the first plan's guess and the re-plan's
     disk_sides.assert_equal_trees()

@@ -168,7 +168,10 @@ def _abort_remote(agent: AgentClient, dataset: str) -> None:
 def _compare(
     state: SyncRun, agent: AgentClient, action: str, base: dict[str, dict] | None, *, streamed: bool = False
 ) -> tuple[Manifest, Manifest]:
-    """Both manifests, then their diff (the audit's sections)."""
+    """Both manifests, then their diff (the audit's sections). A pull's re-plan under its locks asks
+    for the remote manifest before its local scan, as the first plan did: both sides scan at once."""
+    if action == "pull" and state.local is not None:
+        sides.ask_manifest_ahead(state, agent)
     local, remote = sides.read_manifests(state, agent, action, base, streamed=streamed)
     with state.timings.span("plan"):
         state.diff = diff_manifests(local, remote, state.request.opts)

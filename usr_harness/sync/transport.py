@@ -9,10 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from usr_harness.sync.move.basis import BasisFile
+from typing import Protocol
 
 
 @dataclass
@@ -36,6 +33,22 @@ class Stats:
         return self.bytes_received + self.delta["reused"]
 
 
+class OldCopy(Protocol):
+    """The laptop's old copy of a file being pulled (`move/basis.BasisFile`): its chunk names go to
+    the agent, its chunks rebuild the new file from the agent's `pieces`."""
+
+    def digests(self) -> str: ...
+
+    def reused_bytes(self, pieces: list[int]) -> int: ...
+
+    def rebuilt(
+        self,
+        pieces: list[int],
+        literal: Callable[[int], Iterator[bytes]],
+        on_reused: Callable[[int], None],
+    ) -> Iterator[bytes]: ...
+
+
 class Transport(Protocol):
     hello: dict
     stats: Stats
@@ -43,6 +56,8 @@ class Transport(Protocol):
     def send_request(self, request: dict) -> None: ...
 
     def request(self, request: dict) -> dict: ...
+
+    def ask_ahead(self, request: dict) -> None: ...
 
     def request_stream(self, request: dict) -> tuple[dict, Iterator[bytes]]: ...
 
@@ -58,7 +73,7 @@ class Transport(Protocol):
         *,
         footer_first: Collection[str] = (),
         on_footer: Callable[[str, bytes], None] | None = None,
-        basis: Mapping[str, BasisFile] | None = None,
+        basis: Mapping[str, OldCopy] | None = None,
     ) -> None: ...
 
     def put_files(self, dataset: str, files: list[tuple[str, Path]], on_file: Callable[[], None]) -> dict: ...

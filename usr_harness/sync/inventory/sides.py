@@ -95,6 +95,13 @@ def manifest_request_ahead(state: SyncRun) -> dict | None:
     return manifest_request(state, local_log_size(folder), known, _logged_size(base))
 
 
+def ask_manifest_ahead(state: SyncRun, agent: Transport) -> None:
+    """`manifest_request_ahead`, sent now over an agent already up (see `AgentClient.ask_ahead`)."""
+    request = manifest_request_ahead(state)
+    if request is not None:
+        agent.ask_ahead(request)
+
+
 def scan_remote(
     state: SyncRun,
     agent: Transport,

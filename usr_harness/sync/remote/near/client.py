@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Protocol
 
 from usr_harness.errors import FAMILY_BY_NAME, TransportError, UsrError
-from usr_harness.sync.move.basis import BasisFile
 from usr_harness.sync.remote.near.bundle import agent_command, agent_payload
-from usr_harness.sync.transport import Stats
+from usr_harness.sync.transport import OldCopy, Stats
 
 READ_CHUNK = 1 << 20
 
@@ -172,7 +171,7 @@ class AgentClient:
         *,
         footer_first: Collection[str] = (),
         on_footer: Callable[[str, bytes], None] | None = None,
-        basis: Mapping[str, BasisFile] | None = None,
+        basis: Mapping[str, OldCopy] | None = None,
     ) -> None:
         """Stream files back to back; `sink(path, size, blocks)` must consume every block.
 
@@ -200,7 +199,7 @@ class AgentClient:
                 pass
             self.stats.files_received += 1
 
-    def _file_blocks(self, header: dict, base: BasisFile | None) -> Iterator[bytes]:
+    def _file_blocks(self, header: dict, base: OldCopy | None) -> Iterator[bytes]:
         pieces = header.get("pieces")
         if base is None or pieces is None:
             return self._read_stream(int(header["size"]))
