@@ -203,6 +203,7 @@ def do_diff(state: SyncRun, agent: AgentClient) -> str:
 
 def _plan(state: SyncRun, agent: AgentClient, action: str) -> Plan:
     base = base_store.load_base(state.request.root, state.request.dataset, state.request.remote)
+    state.base = base
     local, remote = _compare(state, agent, action, base, streamed=action == "pull")
     missing = primary_missing(action, local, remote)
     if missing:
@@ -221,10 +222,9 @@ def _gate(state: SyncRun, plan: Plan) -> str | None:
     state.record.plan = sizes.plan_block(state.action, plan, state.local, state.remote)
     state.record.kept = {"side": "local" if state.action == "pull" else "remote", "paths": plan.kept}
     if plan.noop:
-        if not state.diff.changed:
-            base_store.save_base(
-                request.root, request.dataset, request.remote, base_from(state.local, state.remote)
-            )
+        base = None if state.diff.changed else base_from(state.local, state.remote)
+        if base is not None and base != state.base:  # an unchanged base is not written again
+            base_store.save_base(request.root, request.dataset, request.remote, base)
         return "NO-OP"
 
     def question() -> str:

@@ -31,6 +31,8 @@ class SyncRun:
     hashes: HashCache = field(default_factory=HashCache)
     store: HashStore | None = None
     """The local hashes earlier commands persisted (`ROOT/.usr-sync/hashes/`)."""
+    base: dict[str, dict] | None = None
+    """The last sync's base as this command's latest plan loaded it."""
     remote_cache: dict | None = None
     """The remote cache's state and counters, from the agent's last manifest reply."""
     timings: Timings = field(default_factory=Timings)

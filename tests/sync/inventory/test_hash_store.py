@@ -150,6 +150,25 @@ def test_an_unchanged_cache_is_not_rewritten(dataset: Path, settled: None) -> No
     assert store.hits == 3 and cache_file(dataset).stat().st_ino == before.st_ino
 
 
+def test_a_cache_that_answered_for_every_file_is_not_even_rebuilt(dataset: Path, settled: None) -> None:
+    class Untouched(HashCache):
+        def entry(self, info: os.stat_result) -> tuple[str, int] | None:
+            raise AssertionError("the unchanged cache was rebuilt entry by entry")
+
+    command(dataset)
+    store = HashStore.load(str(cache_file(dataset)))
+    scan_dataset(str(dataset), hashes=HashCache(), store=store)
+    assert store.save(Untouched()) is False
+
+
+def test_a_new_file_joins_a_cache_that_answered_for_every_other(dataset: Path, settled: None) -> None:
+    command(dataset)
+    (dataset / "_artifacts/new.txt").write_bytes(b"gamma")
+    _, _, store = command(dataset)
+    assert store.hits == 3
+    assert HashStore.load(str(cache_file(dataset))).entries == 4
+
+
 def test_deleted_files_leave_the_cache(dataset: Path, settled: None) -> None:
     command(dataset)
     (dataset / "_artifacts/notes.txt").unlink()
