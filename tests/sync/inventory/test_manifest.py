@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from usr_harness.dataset.layout import section_of
 from usr_harness.sync.inventory.manifest import FileEntry, Manifest
+from usr_harness.sync.inventory.scan import ROW_FIELDS, as_rows
 
 SCAN = {
     "exists": True,
@@ -121,3 +125,19 @@ def test_an_unsafe_name_and_the_log_start_facts_are_carried():
     side = Manifest.from_scan("local", scan)
     assert side.files["a\nb"].unsafe == "odd name" and not side.files["a\nb"].regular
     assert (side.events.base_ends_line, side.events.first_sha256) == (False, "ff")
+
+
+def test_an_agent_reply_in_rows_is_the_same_manifest_as_one_in_dicts() -> None:
+    rows = {**SCAN, "files": as_rows(SCAN["files"]), "row_fields": ROW_FIELDS}
+    assert Manifest.from_scan("remote", rows) == Manifest.from_scan("remote", SCAN)
+    assert [field.name for field in fields(FileEntry)] == [
+        "hash_pending" if name == "sha256_pending" else name for name in ROW_FIELDS
+    ]
+
+
+def test_the_sections_of_a_manifest_are_read_only() -> None:
+    derived = Manifest.from_scan("local", SCAN).section("derived")
+    assert list(derived) == ["_derived/a.parquet"]
+    with pytest.raises(TypeError):
+        derived["_derived/b.parquet"] = derived["_derived/a.parquet"]  # type: ignore[index]
+    assert Manifest.from_scan("local", SCAN).section("snapshots") == {}

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from types import MappingProxyType
 
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
+
+_EMPTY: Mapping = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -61,20 +66,24 @@ class Manifest:
 
     @classmethod
     def from_scan(cls, side: str, scan: dict) -> Manifest:
-        files = {
-            item["path"]: FileEntry(
-                path=item["path"],
-                section=item["section"],
-                kind=item["kind"],
-                size=item["size"],
-                mtime_ns=item.get("mtime_ns", 0),
-                sha256=item.get("sha256"),
-                link=item.get("link"),
-                unsafe=item.get("unsafe"),
-                hash_pending=bool(item.get("sha256_pending")),
-            )
-            for item in scan.get("files", [])
-        }
+        """From a scan's dicts, or from the rows of an agent's reply (`scan.ROW_FIELDS`)."""
+        if scan.get("row_fields"):
+            files = {row[0]: FileEntry(*row) for row in scan.get("files", [])}
+        else:
+            files = {
+                item["path"]: FileEntry(
+                    path=item["path"],
+                    section=item["section"],
+                    kind=item["kind"],
+                    size=item["size"],
+                    mtime_ns=item.get("mtime_ns", 0),
+                    sha256=item.get("sha256"),
+                    link=item.get("link"),
+                    unsafe=item.get("unsafe"),
+                    hash_pending=bool(item.get("sha256_pending")),
+                )
+                for item in scan.get("files", [])
+            }
         raw = scan.get("events")
         events = None
         if raw:
@@ -103,8 +112,17 @@ class Manifest:
             files[path] = replace(files[path], sha256=sha256, hash_pending=False)
         return replace(self, files=files)
 
-    def section(self, name: str) -> dict[str, FileEntry]:
-        return {path: entry for path, entry in self.files.items() if entry.section == name}
+    def section(self, name: str) -> Mapping[str, FileEntry]:
+        """Read-only, built once per manifest: the diff, the plan and the audit ask for every section
+        several times, and the size table once per copied path (quadratic at 20,000 parts)."""
+        return self._sections.get(name, _EMPTY)
+
+    @cached_property
+    def _sections(self) -> dict[str, Mapping[str, FileEntry]]:
+        found: dict[str, dict[str, FileEntry]] = {}
+        for path, entry in self.files.items():
+            found.setdefault(entry.section, {})[path] = entry
+        return {name: MappingProxyType(entries) for name, entries in found.items()}
 
     @property
     def primary(self) -> FileEntry | None:

@@ -71,6 +71,7 @@ def manifest_request(
         "events_base": events_base,
         "lock_timeout": opts.lock_timeout,
         "rehash": opts.rehash,
+        "rows": True,
     }
     if known is not None:
         request["background_hash_except"] = known

@@ -25,7 +25,7 @@ from usr_harness.dataset.quoting import quote
 from usr_harness.sync.commit.promotion import needs_recovery, recover
 from usr_harness.sync.inventory.hash_cache import CHUNK, HashCache
 from usr_harness.sync.inventory.hash_store import HashStore, cache_report, store_path
-from usr_harness.sync.inventory.scan import add_site_packages, scan_dataset
+from usr_harness.sync.inventory.scan import ROW_FIELDS, add_site_packages, as_rows, scan_dataset
 from usr_harness.sync.move.space import (
     is_disk_full,
 )
@@ -131,6 +131,9 @@ class Agent(StagingOps, FileOps, ListingOps):
             hash_later=None if known is None else _not_in(known),
             store=store,
         )
+        if request.get("rows"):
+            manifest["files"] = as_rows(manifest["files"])
+            manifest["row_fields"] = ROW_FIELDS
         manifest["hash_cache"] = {**store.report(), "reads": self.hashes.reads}
         manifest["ok"] = True
         return manifest
