@@ -206,7 +206,7 @@ def _measure(
                 run_sets["bulk"] = bulk_runs.runs
                 figures += bulk_figures(bulk_runs, bulk.size_bytes)
             if axes:
-                measured = measure_growth(ws, growth_specs, growth_built, repeats, progress)
+                measured = measure_growth(ws, axes, growth_built, repeats, progress)
                 figures += growth_figures(axes, measured)
                 run_sets.update(run_sets_of(axes, measured))
             if run_sets:

@@ -1,5 +1,8 @@
 """The growth section: what a no-op diff / pull / push costs as a dataset grows in bytes and in files.
 
+At the largest step along files, a first pull (into an empty root) is measured too, beside
+`rsync -a` into an empty folder: what bringing a 20,000-part dataset to a new laptop costs.
+
 Each step's dataset is hard-linked into both engine sides and both rsync mirrors (nothing here
 writes a file in place, so sharing inodes is safe and placing 4 GiB costs no copy), then left
 past the racy window so a stat-trusting cache may trust it. Every command runs cold first
@@ -44,8 +47,11 @@ class StepRuns:
     agent_peaks: dict[str, list[int | None]] = field(default_factory=lambda: defaultdict(list))
 
 
-def measure_step(ws: Workspace, built: BuiltDataset, repeats: int, cold_repeats: int) -> StepRuns:
-    """Cold then warm runs of every command on one placed dataset, and the rsync references."""
+def measure_step(
+    ws: Workspace, built: BuiltDataset, repeats: int, cold_repeats: int, *, first_pulls: bool = False
+) -> StepRuns:
+    """Cold then warm runs of every command on one placed dataset, and the rsync references; then,
+    with `first_pulls`, first pulls (the last thing done to this step: they replace the local copy)."""
     _place_linked(ws, built)
     time.sleep(SETTLE_SECONDS)
     step = StepRuns(built)
@@ -66,7 +72,20 @@ def measure_step(ws: Workspace, built: BuiltDataset, repeats: int, cold_repeats:
                 dry_run=True,
             )
             step.runs[key].append(ws.runner.run(argv))
+    if first_pulls:
+        _first_pulls(ws, step, repeats)
     return step
+
+
+def _first_pulls(ws: Workspace, step: StepRuns, repeats: int) -> None:
+    """`usr pull` into a root without the dataset, each beside `rsync -a` into an empty folder."""
+    name = step.built.spec.name
+    for _ in range(repeats):
+        ws.forget_local(name)
+        step.runs["usr.pull.first"].append(ws.usr("pull", name, expect="TRANSFERRED")[0])
+        drop(ws.mirror_local / name)
+        argv = rsync_argv(ws.target, ws.remote_path(ws.mirror_remote, name), f"{ws.mirror_local / name}/")
+        step.runs["rsync.fresh"].append(ws.runner.run(argv))
 
 
 def _engine(ws: Workspace, step: StepRuns, action: str, expect: str, *, warm: bool) -> None:
@@ -102,22 +121,33 @@ def _forget_caches(ws: Workspace, name: str) -> None:
 
 
 def measure_growth(
-    ws: Workspace, steps: list[DatasetSpec], built: dict[DatasetSpec, BuiltDataset], repeats: int, progress
+    ws: Workspace,
+    axes: tuple[Axis, ...],
+    built: dict[DatasetSpec, BuiltDataset],
+    repeats: int,
+    progress,
 ) -> dict[DatasetSpec, StepRuns]:
-    """Every distinct step once (the two axes share their first dataset)."""
+    """Every distinct step once (the two axes share their first dataset); first pulls at the
+    largest step along files."""
+    first_pulls = {axis.steps[-1][1] for axis in axes if axis.name == "files"}
     measured: dict[DatasetSpec, StepRuns] = {}
-    for spec in steps:
+    for spec in (spec for axis in axes for _, spec in axis.steps):
         if spec in measured:
             continue
         data = built[spec]
-        progress(f"growth: {data.files:,} files, {data.size_bytes / 1e9:.2f} GB: cold and warm no-ops")
-        measured[spec] = measure_step(ws, data, repeats, cold_repeats=max(1, repeats // 2))
+        what = "cold and warm no-ops" + (", first pulls" if spec in first_pulls else "")
+        progress(f"growth: {data.files:,} files, {data.size_bytes / 1e9:.2f} GB: {what}")
+        measured[spec] = measure_step(
+            ws, data, repeats, cold_repeats=max(1, repeats // 2), first_pulls=spec in first_pulls
+        )
     return measured
 
 
 WARM_RATIO = {"bytes": 1.5, "files": 2.0}
 """Issue 31: a warm no-op at the largest step costs at most 1.5x rsync's quick check along bytes
 (4 GiB of artifacts), 2x along files (20,000 parts)."""
+FIRST_PULL_RATIO = 2.0
+"""Issue 31: a first pull at 20,000 parts costs at most 2x `rsync -a` into an empty folder."""
 FLAT_RATIO = 1.3
 """Issue 17: a warm no-op with 4 GiB more bytes costs at most 1.3x the same no-op without them."""
 
@@ -151,6 +181,18 @@ def growth_figures(axes: tuple[Axis, ...], measured: dict[DatasetSpec, StepRuns]
                         ours=seconds(step.runs[f"usr.{action}.cold"]),
                         reference=seconds(step.runs["rsync.checksum"]),
                         reference_label="rsync -a -n --checksum",
+                    )
+                )
+            if step.runs.get("usr.pull.first"):
+                figures.append(
+                    Figure(
+                        key=f"{slug}.pull.first",
+                        label=f"{where}: first pull",
+                        unit="s",
+                        ours=seconds(step.runs["usr.pull.first"]),
+                        reference=seconds(step.runs["rsync.fresh"]),
+                        reference_label="rsync -a fresh",
+                        target=Target("<=", FIRST_PULL_RATIO, on="ratio"),
                     )
                 )
             if axis.name == "files":
