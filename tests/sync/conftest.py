@@ -12,9 +12,24 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.usr_sides import Sides
+from tests.usr_sides import DATASET, Sides
+from usr_harness.sync import engine
+from usr_harness.sync.options import SyncOptions
 
 DISK_REMOTE = "disk2"
+
+
+def run_engine(sides: Sides, action: str, remote: str = DISK_REMOTE) -> dict:
+    """`engine.run` of ACTION on the dataset with --yes, in this process, silent: its audit."""
+    request = engine.SyncRequest(
+        root=sides.local_root,
+        dataset=DATASET,
+        remote=remote,
+        remotes_config=sides.remotes_config,
+        opts=SyncOptions(yes=True),
+        echo=lambda _line: None,
+    )
+    return engine.run(action, request)
 
 
 @pytest.fixture

@@ -14,25 +14,11 @@ import pytest
 from tests.usr_sides import DATASET, Sides
 from usr_harness.errors import VerifyError
 from usr_harness.mock.series import BatchSeries
-from usr_harness.sync import engine
 from usr_harness.sync.move import basis, pull
-from usr_harness.sync.options import SyncOptions
 
-from .conftest import DISK_REMOTE
+from .conftest import run_engine as run
 
 SERIES = BatchSeries(5, records_per_round=3000)
-
-
-def run(sides: Sides, action: str) -> dict:
-    request = engine.SyncRequest(
-        root=sides.local_root,
-        dataset=DATASET,
-        remote=DISK_REMOTE,
-        remotes_config=sides.remotes_config,
-        opts=SyncOptions(yes=True),
-        echo=lambda _line: None,
-    )
-    return engine.run(action, request)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 fsync and parquet decoding both release the GIL, so a small thread pool runs them beside
 the network receive instead of after it. A large parquet file whose footer was sent ahead
-is decoded row group by row group while it is still arriving. Results are collected in
+is decoded column chunk by column chunk while it is still arriving. Results are collected in
 arrival order, so the first failure reported is the same whatever the threads' timing.
 """
 
