@@ -6,6 +6,7 @@ import os
 import socket
 import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -70,7 +71,9 @@ def _cmdline(process: psutil.Process) -> list[str]:
         return []
 
 
-def test_lost_bind_race_retries_on_another_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def taken_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A port another socket holds, handed to the first launch as if it were free."""
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
@@ -78,9 +81,31 @@ def test_lost_bind_race_retries_on_another_port(tmp_path: Path, monkeypatch: pyt
         ports = iter([taken])
         real_free_port = loopback._free_port
         monkeypatch.setattr(loopback, "_free_port", lambda: next(ports, None) or real_free_port())
-        with LoopbackSshd(tmp_path / "host") as host:
-            assert host.port != taken
-            assert "Address already in use" in host.log_path.read_text()
+        yield taken
+
+
+def test_lost_bind_race_retries_on_another_port(tmp_path: Path, taken_port: int) -> None:
+    with LoopbackSshd(tmp_path / "host") as host:
+        assert host.port != taken_port
+        assert "Address already in use" in host.log_path.read_text()
+
+
+def test_a_bind_failure_logged_before_the_wait_begins_is_still_a_lost_race(
+    tmp_path: Path, taken_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sshd can lose the race, log it and exit before the launcher looks at the log (CI saw it)."""
+    real_launch = LoopbackSshd._launch
+
+    def launch_then_let_it_fail(self: LoopbackSshd) -> int:
+        offset = real_launch(self)
+        if self.port == taken_port:
+            assert self._process is not None
+            self._process.wait(timeout=30)
+        return offset
+
+    monkeypatch.setattr(LoopbackSshd, "_launch", launch_then_let_it_fail)
+    with LoopbackSshd(tmp_path / "host") as host:
+        assert host.port != taken_port
 
 
 def test_detached_host_is_found_again_and_stopped_by_its_pid(tmp_path: Path) -> None:

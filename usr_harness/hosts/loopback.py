@@ -97,8 +97,7 @@ class LoopbackSshd(SshdHost):
             self.port = _free_port()
             self._write_port_files()
             self._check_config()
-            self._launch()
-            if self._wait_until_ready():
+            if self._wait_until_ready(self._launch()):
                 self._write_state()
                 return self
         raise TransportError(
@@ -171,18 +170,21 @@ class LoopbackSshd(SshdHost):
                 paths=[str(self.config_path)],
             )
 
-    def _launch(self) -> None:
+    def _launch(self) -> int:
+        """Start sshd; returns where this launch's lines begin in the log (taken before the start:
+        an sshd that loses the bind race can log it and exit before anyone looks)."""
         self.pid_file.unlink(missing_ok=True)
+        log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         argv = [self.sshd_binary, "-f", str(self.config_path), "-E", str(self.log_path)]
         if not self.detach:
             argv.insert(1, "-D")
         self._process = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+        return log_offset
 
-    def _wait_until_ready(self) -> bool:
+    def _wait_until_ready(self, log_offset: int) -> bool:
         """True once a login works; False on a lost bind race; raises when sshd fails otherwise."""
-        log_offset = self.log_path.stat().st_size
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._exited_early():
