@@ -12,10 +12,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from tests.parquet_layout import row_group_ends
 from tests.usr_sides import DATASET, Sides, make_dataset, overlay_table, records_table
 from usr_harness.cli.usr.app import main as usr_main
 from usr_harness.dataset import Dataset
-from usr_harness.dataset.parquet_io import WRITE_OPTIONS, row_group_ends
+from usr_harness.dataset.parquet_io import WRITE_OPTIONS
 from usr_harness.dataset.registry import register_namespace
 from usr_harness.errors import (
     ConfigError,

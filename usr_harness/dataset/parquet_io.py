@@ -143,14 +143,6 @@ def footer_metadata(tail: bytes, source: Path) -> pq.FileMetaData:
         raise _damaged(source, error) from None
 
 
-def row_group_ends(metadata: pq.FileMetaData) -> list[int]:
-    """Where each row group's last column chunk ends: its pages are all on disk once the file is that long."""
-    ends = [0] * metadata.num_row_groups
-    for end, row_group, _ in column_chunk_ends(metadata):
-        ends[row_group] = max(ends[row_group], end)
-    return ends
-
-
 def column_chunk_ends(metadata: pq.FileMetaData) -> list[tuple[int, int, int]]:
     """`(end, row group, leaf column)` of every column chunk, in the order their last bytes land."""
     chunks = []

@@ -114,9 +114,7 @@ def _connected(state: SyncRun, pending: PendingAgent) -> str:
     """The local inventory is taken while the login runs, and the remote's once the agent is up
     (its first manifest asked ahead); then the action, over the agent."""
     recover_local(state)
-    ahead = sides.manifest_request_ahead(state)
-    if ahead is not None:
-        pending.ask_ahead(ahead)
+    sides.ask_manifest_ahead(state, pending.ask_ahead)
     with state.timings.span("local scan"):
         state.local_inventory = sides.inventory_local(state)
     if sides.will_decode_parquet(state):
@@ -168,10 +166,7 @@ def _abort_remote(agent: AgentClient, dataset: str) -> None:
 def _compare(
     state: SyncRun, agent: AgentClient, action: str, base: dict[str, dict] | None, *, streamed: bool = False
 ) -> tuple[Manifest, Manifest]:
-    """Both manifests, then their diff (the audit's sections). A pull's re-plan under its locks asks
-    for the remote manifest before its local scan, as the first plan did: both sides scan at once."""
-    if action == "pull" and state.local is not None:
-        sides.ask_manifest_ahead(state, agent)
+    """Both manifests, then their diff (the audit's sections)."""
     local, remote = sides.read_manifests(state, agent, action, base, streamed=streamed)
     with state.timings.span("plan"):
         state.diff = diff_manifests(local, remote, state.request.opts)
@@ -222,9 +217,10 @@ def _gate(state: SyncRun, plan: Plan) -> str | None:
     state.record.plan = sizes.plan_block(state.action, plan, state.local, state.remote)
     state.record.kept = {"side": "local" if state.action == "pull" else "remote", "paths": plan.kept}
     if plan.noop:
-        base = None if state.diff.changed else base_from(state.local, state.remote)
-        if base is not None and base != state.base:  # an unchanged base is not written again
-            base_store.save_base(request.root, request.dataset, request.remote, base)
+        if not state.diff.changed:
+            base = base_from(state.local, state.remote)
+            if base != state.base:  # an unchanged base is not written again
+                base_store.save_base(request.root, request.dataset, request.remote, base)
         return "NO-OP"
 
     def question() -> str:
@@ -245,6 +241,7 @@ def do_pull(state: SyncRun, agent: AgentClient) -> str:
     held = lock_local(state)
     try:
         lock_remote(state, agent, exclusive=False)
+        sides.ask_manifest_ahead(state, agent.ask_ahead)  # the re-plan's two scans at once
         plan = _plan(state, agent, "pull")
         source = pull.receive(state, agent, plan, ahead)
         _post_verify_and_record_base(state, source, plan.kept, lambda: sides.scan_local(state))

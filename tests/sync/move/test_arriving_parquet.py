@@ -8,7 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from usr_harness.dataset.parquet_io import footer_metadata, row_group_ends
+from tests.parquet_layout import column_chunk_end, row_group_ends
+from usr_harness.dataset.parquet_io import footer_metadata
 from usr_harness.errors import VerifyError
 from usr_harness.sync.move.arriving_parquet import ArrivingParquet
 from usr_harness.sync.move.receive import ReceivingStage
@@ -31,14 +32,7 @@ def write_file(path: Path, note: str = "a", row_groups: int = ROW_GROUPS) -> byt
 
 def flip_last_page_byte(data: bytearray, metadata: pq.FileMetaData, row_group: int, column: int) -> None:
     """The last byte of a column chunk lies inside its last data page, which the page checksum covers."""
-    end = row_group_ends_of_column(metadata, row_group, column)
-    data[end - 1] ^= 0x01
-
-
-def row_group_ends_of_column(metadata: pq.FileMetaData, row_group: int, column: int) -> int:
-    chunk = metadata.row_group(row_group).column(column)
-    start = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
-    return start + chunk.total_compressed_size
+    data[column_chunk_end(metadata, row_group, column) - 1] ^= 0x01
 
 
 def tail_of(data: bytes) -> bytes:
@@ -87,7 +81,7 @@ def test_a_flipped_byte_in_the_first_column_of_a_single_row_group_fails_before_t
     flip_last_page_byte(data, metadata, 0, 0)
     staged = tmp_path / "staged.parquet"
     arriving = ArrivingParquet(staged, tail_of(bytes(data)))
-    cut = row_group_ends_of_column(metadata, 0, 0) + 97
+    cut = column_chunk_end(metadata, 0, 0) + 97
     with pytest.raises(VerifyError, match="not a readable parquet file"):
         stream(bytes(data[:cut]), staged, arriving)
 

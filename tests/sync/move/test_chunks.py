@@ -15,9 +15,8 @@ from usr_harness.sync.move.chunks import (
     MIN_CHUNK,
     chunk_spans,
     decode_digests,
-    delta_pieces,
+    delta,
     encode_digests,
-    literal_ranges,
 )
 
 
@@ -38,9 +37,10 @@ def rebuild(old: bytes, new: bytes) -> bytes:
     old_spans = spans_of(old)
     known = decode_digests(encode_digests(old_spans))
     new_spans = spans_of(new)
-    literal = iter(new[offset : offset + length] for offset, length in literal_ranges(new_spans, known))
+    pieces, ranges = delta(new_spans, known)
+    literal = iter(new[offset : offset + length] for offset, length in ranges)
     out = bytearray()
-    for piece in delta_pieces(new_spans, known):
+    for piece in pieces:
         if piece >= 0:
             offset, length, _ = old_spans[piece]
             out += old[offset : offset + length]
@@ -95,7 +95,7 @@ def test_an_insert_near_the_start_costs_about_one_chunk_not_the_whole_shifted_fi
     old = noisy(3, 4 << 20)
     new = old[:1000] + b"inserted rows" + old[1000:]
     known = decode_digests(encode_digests(spans_of(old)))
-    sent = sum(length for _, length in literal_ranges(spans_of(new), known))
+    sent = sum(length for _, length in delta(spans_of(new), known)[1])
     assert sent <= 2 * MAX_CHUNK
     assert rebuild(old, new) == new
 
@@ -128,5 +128,4 @@ def test_names_survive_the_request_and_a_repeated_chunk_keeps_its_first_index() 
 def test_neighbouring_missing_chunks_go_as_one_piece_and_one_range() -> None:
     spans = [(0, 10, b"a"), (10, 5, b"b"), (15, 7, b"c"), (22, 3, b"d")]
     known = {b"c": 4}
-    assert delta_pieces(spans, known) == [-15, 4, -3]
-    assert literal_ranges(spans, known) == [(0, 15), (22, 3)]
+    assert delta(spans, known) == ([-15, 4, -3], [(0, 15), (22, 3)])

@@ -8,6 +8,7 @@ from functools import cached_property
 from types import MappingProxyType
 
 from usr_harness.dataset.layout import EVENTS_FILE, RECORDS_FILE
+from usr_harness.sync.inventory.scan import as_rows
 
 _EMPTY: Mapping = MappingProxyType({})
 
@@ -67,23 +68,10 @@ class Manifest:
     @classmethod
     def from_scan(cls, side: str, scan: dict) -> Manifest:
         """From a scan's dicts, or from the rows of an agent's reply (`scan.ROW_FIELDS`)."""
-        if scan.get("row_fields"):
-            files = {row[0]: FileEntry(*row) for row in scan.get("files", [])}
-        else:
-            files = {
-                item["path"]: FileEntry(
-                    path=item["path"],
-                    section=item["section"],
-                    kind=item["kind"],
-                    size=item["size"],
-                    mtime_ns=item.get("mtime_ns", 0),
-                    sha256=item.get("sha256"),
-                    link=item.get("link"),
-                    unsafe=item.get("unsafe"),
-                    hash_pending=bool(item.get("sha256_pending")),
-                )
-                for item in scan.get("files", [])
-            }
+        rows = scan.get("files", [])
+        if not scan.get("row_fields"):
+            rows = as_rows(rows)
+        files = {row[0]: FileEntry(*row) for row in rows}
         raw = scan.get("events")
         events = None
         if raw:

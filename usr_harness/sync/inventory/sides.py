@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from usr_harness.dataset.layout import EVENTS_FILE
 from usr_harness.errors import ConfigError
@@ -96,11 +97,11 @@ def manifest_request_ahead(state: SyncRun) -> dict | None:
     return manifest_request(state, local_log_size(folder), known, _logged_size(base))
 
 
-def ask_manifest_ahead(state: SyncRun, agent: Transport) -> None:
-    """`manifest_request_ahead`, sent now over an agent already up (see `AgentClient.ask_ahead`)."""
+def ask_manifest_ahead(state: SyncRun, ask: Callable[[dict], None]) -> None:
+    """Send `manifest_request_ahead` through `ask` (`AgentClient.ask_ahead`, or a pending login's)."""
     request = manifest_request_ahead(state)
     if request is not None:
-        agent.ask_ahead(request)
+        ask(request)
 
 
 def scan_remote(

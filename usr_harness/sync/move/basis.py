@@ -1,6 +1,6 @@
 """The laptop's old copy of a file being pulled: its chunk names go out, its chunks rebuild the new copy.
 
-The agent answers with `pieces` (`chunks.delta_pieces`); `rebuilt` turns them back into the new
+The agent answers with `pieces` (`chunks.delta`); `rebuilt` turns them back into the new
 file's bytes in order, so the stage, its checks and the whole-file sha256 see exactly what a
 whole-file send would have given them.
 """
@@ -34,14 +34,11 @@ class BasisFile:
     def digests(self) -> str:
         return encode_digests(self.spans)
 
-    def reused_bytes(self, pieces: list[int]) -> int:
-        return sum(self.spans[piece][1] for piece in pieces if piece >= 0)
-
     def rebuilt(
         self,
         pieces: list[int],
         literal: Callable[[int], Iterator[bytes]],
-        on_reused: Callable[[int], None] = lambda size: None,
+        on_reused: Callable[[int], None],
     ) -> Iterator[bytes]:
         """The new file's blocks: each reused chunk read back and checked against the name it was
         sent under (a laptop file changed since would otherwise be blamed on the transfer)."""

@@ -69,29 +69,25 @@ def decode_digests(text: str) -> dict[bytes, int]:
     return known
 
 
-def delta_pieces(spans: list[tuple[int, int, bytes]], known: dict[bytes, int]) -> list[int]:
-    """The new file as the laptop rebuilds it: `i >= 0` is the laptop's chunk `i`, `-n` is `n`
-    bytes sent in line (neighbouring literal chunks merged)."""
+def delta(
+    spans: list[tuple[int, int, bytes]], known: dict[bytes, int]
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """The new file as the laptop rebuilds it, and the bytes the agent sends for that.
+
+    `pieces`: `i >= 0` is the laptop's chunk `i`, `-n` is `n` bytes sent in line; `ranges`: the
+    `(offset, length)` of those bytes in the new file, in order. Neighbouring missing chunks are
+    one piece and one range.
+    """
     pieces: list[int] = []
-    for _, length, digest in spans:
+    ranges: list[tuple[int, int]] = []
+    for offset, length, digest in spans:
         index = known.get(digest)
         if index is not None:
             pieces.append(index)
         elif pieces and pieces[-1] < 0:
             pieces[-1] -= length
-        else:
-            pieces.append(-length)
-    return pieces
-
-
-def literal_ranges(spans: list[tuple[int, int, bytes]], known: dict[bytes, int]) -> list[tuple[int, int]]:
-    """`(offset, length)` of the new file's bytes the laptop lacks, neighbours merged, in order."""
-    ranges: list[tuple[int, int]] = []
-    for offset, length, digest in spans:
-        if digest in known:
-            continue
-        if ranges and sum(ranges[-1]) == offset:
             ranges[-1] = (ranges[-1][0], ranges[-1][1] + length)
         else:
+            pieces.append(-length)
             ranges.append((offset, length))
-    return ranges
+    return pieces, ranges

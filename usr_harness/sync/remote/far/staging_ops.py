@@ -15,7 +15,7 @@ from usr_harness.dataset.quoting import quote
 from usr_harness.sync.commit.promotion import StagedFile, new_stage, promote
 from usr_harness.sync.inventory.hash_cache import CHUNK
 from usr_harness.sync.inventory.scan import sha256_file
-from usr_harness.sync.move.chunks import chunk_spans, decode_digests, delta_pieces, literal_ranges
+from usr_harness.sync.move.chunks import chunk_spans, decode_digests, delta
 from usr_harness.sync.move.space import (
     bytes_needed,
     preflight_message,
@@ -47,10 +47,8 @@ class StagingOps:
                 if rel in basis:
                     handle.seek(0)
                     spans = list(chunk_spans(handle.read))
-                    known = decode_digests(basis[rel])
                     header["size"] = sum(length for _, length, _ in spans)
-                    header["pieces"] = delta_pieces(spans, known)
-                    sends = literal_ranges(spans, known)
+                    header["pieces"], sends = delta(spans, decode_digests(basis[rel]))
                 self.send(header)
                 self.writer.write(footer)
                 for offset, length in sends:

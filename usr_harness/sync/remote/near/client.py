@@ -183,7 +183,7 @@ class AgentClient:
         request: dict = {"op": "get", "dataset": dataset, "paths": paths}
         if footer_first and on_footer is not None:
             request["footer_first"] = sorted(footer_first)
-        bases = dict(basis or {})
+        bases = basis or {}
         if bases:
             request["basis"] = {rel: base.digests() for rel, base in bases.items()}
         self.send_request(request)
@@ -204,7 +204,7 @@ class AgentClient:
         if base is None or pieces is None:
             return self._read_stream(int(header["size"]))
         self.stats.delta["files"] += 1
-        self.stats.delta["sent"] += int(header["size"]) - base.reused_bytes(pieces)
+        self.stats.delta["sent"] += sum(-piece for piece in pieces if piece < 0)
         return base.rebuilt(pieces, self._read_stream, on_reused=self._count_reused)
 
     def _count_reused(self, size: int) -> None:
