@@ -80,5 +80,5 @@ def test_a_pull_whose_guess_was_off_moves_the_batch_on_a_fresh_scan(disk_sides: 
     monkeypatch.setattr(sides_module, "local_names", guessed)
     audit = run(disk_sides, "pull")
     assert audit["data"]["transfer_state"] == "TRANSFERRED"
-    assert asked_ahead(audit) == {"used": 0, "dropped": 2}  # the first plan's guess and the re-plan's
+    assert asked_ahead(audit) == {"used": 1, "dropped": 1}  # the re-plan asks from the plan's own scan
     disk_sides.assert_equal_trees()

@@ -114,7 +114,9 @@ def _connected(state: SyncRun, pending: PendingAgent) -> str:
     """The local inventory is taken while the login runs, and the remote's once the agent is up
     (its first manifest asked ahead); then the action, over the agent."""
     recover_local(state)
-    sides.ask_manifest_ahead(state, pending.ask_ahead)
+    ahead = sides.manifest_request_ahead(state)
+    if ahead is not None:
+        pending.ask_ahead(ahead)
     with state.timings.span("local scan"):
         state.local_inventory = sides.inventory_local(state)
     if sides.will_decode_parquet(state):
@@ -241,7 +243,7 @@ def do_pull(state: SyncRun, agent: AgentClient) -> str:
     held = lock_local(state)
     try:
         lock_remote(state, agent, exclusive=False)
-        sides.ask_manifest_ahead(state, agent.ask_ahead)  # the re-plan's two scans at once
+        agent.ask_ahead(sides.replan_request(state))  # the re-plan's two scans at once
         plan = _plan(state, agent, "pull")
         source = pull.receive(state, agent, plan, ahead)
         _post_verify_and_record_base(state, source, plan.kept, lambda: sides.scan_local(state))

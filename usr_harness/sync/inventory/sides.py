@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 from usr_harness.dataset.layout import EVENTS_FILE
 from usr_harness.errors import ConfigError
@@ -97,11 +96,13 @@ def manifest_request_ahead(state: SyncRun) -> dict | None:
     return manifest_request(state, local_log_size(folder), known, _logged_size(base))
 
 
-def ask_manifest_ahead(state: SyncRun, ask: Callable[[dict], None]) -> None:
-    """Send `manifest_request_ahead` through `ask` (`AgentClient.ask_ahead`, or a pending login's)."""
-    request = manifest_request_ahead(state)
-    if request is not None:
-        ask(request)
+def replan_request(state: SyncRun) -> dict:
+    """The manifest request a pull's re-plan sends when neither side changed since its plan, built
+    from that plan's local scan and base (no second walk of the folder, no second read of the base);
+    asked ahead, the agent scans while the laptop does."""
+    base = state.base
+    known = sorted({*state.local.files, *(base or {})})
+    return manifest_request(state, _events_size(state.local), known, _logged_size(base))
 
 
 def scan_remote(
