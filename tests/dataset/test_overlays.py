@@ -14,12 +14,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.dataset.helpers import DENSEGEN, densegen_part, make_rows, tree_digest
-from usr_harness.dataset import Dataset
+from usr_harness.dataset import Dataset, overlays
 from usr_harness.dataset.context import Actor, WriteContext, seeded_context
 from usr_harness.dataset.layout import DERIVED_PART_NAME, EVENTS_FILE
 from usr_harness.dataset.overlays import MAX_CELL_BYTES, MAX_LIST_ITEMS, types_match
 from usr_harness.dataset.parquet_io import read_kv_metadata, verify_parquet
-from usr_harness.dataset.registry import load_registry, namespace_contract_hash, register_namespace
+from usr_harness.dataset.registry import (
+    NamespaceSpec,
+    load_registry,
+    namespace_contract_hash,
+    register_namespace,
+)
 from usr_harness.errors import NamespaceError, RegistryError, SchemaError, UsageError, ValidationError
 
 HOMOGLYPH = "dеnsegen"  # Cyrillic е
@@ -304,6 +309,34 @@ def test_read_merges_by_metadata_time_not_by_write_order(dataset: Dataset, ids: 
 def test_types_match_ignores_list_field_names() -> None:
     assert types_match(pa.list_(pa.field("element", pa.float64())), pa.list_(pa.float64()))
     assert not types_match(pa.large_list(pa.float64()), pa.list_(pa.float64()))
+
+
+TAGGED = NamespaceSpec(columns=[("infer__tags", "list<string>"), ("infer__note", "string")])
+
+
+def _tagged(tags: list[list[str]], notes: list[str]) -> pa.Table:
+    ids = [f"id{n}" for n in range(len(tags))]
+    return pa.table({"id": ids, "infer__tags": pa.array(tags, pa.list_(pa.string())), "infer__note": notes})
+
+
+def test_cells_over_the_limit_are_found_in_columns_whose_total_is_over_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cell limits hold cell by cell; a column's size only decides whether cells are measured."""
+    monkeypatch.setattr(overlays, "MAX_CELL_BYTES", 8)
+    monkeypatch.setattr(overlays, "MAX_LIST_ITEMS", 3)
+    within = _tagged([["abcdefgh", "a"], ["b", "c", "d"], ["e"]] * 4, ["12345678"] * 12)
+    assert overlays.check_part(within, namespace="infer", key="id", spec=TAGGED, where="p").num_rows == 12
+    cases = [
+        (_tagged([["a"]] * 11 + [["a", "b", "c", "d"]], ["n"] * 12), "infer__tags has a list of 4 elements"),
+        (_tagged([["a"]] * 11 + [["abcdefghi"]], ["n"] * 12), "infer__tags has a 9-byte value"),
+        (_tagged([["a"]] * 12, ["n"] * 11 + ["123456789"]), "infer__note has a 9-byte value"),
+    ]
+    for table, message in cases:
+        with pytest.raises(ValidationError, match=message):
+            overlays.check_part(table.slice(0), namespace="infer", key="id", spec=TAGGED, where="p")
+        with pytest.raises(ValidationError, match=message):
+            overlays.check_part(table.slice(6), namespace="infer", key="id", spec=TAGGED, where="p")
 
 
 # --- properties

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from usr_harness.dataset import parquet_io
 from usr_harness.dataset.layout import TEMP_PREFIX
 from usr_harness.dataset.parquet_io import (
     decode_parquet,
@@ -38,6 +39,14 @@ def test_metadata_is_merged_over_the_table_metadata(tmp_path: Path) -> None:
     assert read_parquet(tmp_path / "t.parquet").equals(table(3))
 
 
+@pytest.fixture(params=["read whole", "read from the file"])
+def decode_route(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """decode_parquet reads a small file whole and decodes a large one from the file: both must refuse."""
+    if request.param == "read from the file":
+        monkeypatch.setattr(parquet_io, "IN_MEMORY_DECODE_BYTES", 0)
+
+
+@pytest.mark.usefixtures("decode_route")
 def test_pages_carry_checksums_and_a_flipped_byte_is_caught(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
     write_parquet(table(), path)
@@ -53,6 +62,7 @@ def test_pages_carry_checksums_and_a_flipped_byte_is_caught(tmp_path: Path) -> N
         read_parquet(path)
 
 
+@pytest.mark.usefixtures("decode_route")
 @pytest.mark.parametrize("cut", [0.5, 0.999])
 def test_truncation_and_footer_damage_are_verify_errors(tmp_path: Path, cut: float) -> None:
     path = tmp_path / "t.parquet"

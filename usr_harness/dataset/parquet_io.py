@@ -73,12 +73,20 @@ def read_parquet(path: Path, *, verify_checksums: bool = True) -> pa.Table:
         raise _damaged(Path(path), error) from None
 
 
+IN_MEMORY_DECODE_BYTES = 4 << 20
+"""A file this small is read whole and decoded on the calling thread: for a part of a few KiB
+pyarrow's file handle and thread pool cost more than the decode (0.29 -> 0.19 ms a part)."""
+
+
 def decode_parquet(path: Path) -> pa.Table:
     """The whole file, every page checksum verified and the footer's row count checked (small files)."""
     path = Path(path)
     try:
-        handle = pq.ParquetFile(path, page_checksum_verification=True)
-        table = handle.read()
+        with open(path, "rb") as opened:
+            small = os.fstat(opened.fileno()).st_size <= IN_MEMORY_DECODE_BYTES
+            source = pa.BufferReader(opened.read()) if small else path
+        handle = pq.ParquetFile(source, page_checksum_verification=True)
+        table = handle.read(use_threads=not small)
         declared = handle.metadata.num_rows
     except (OSError, pa.ArrowException, ValueError) as error:
         raise _damaged(path, error) from None

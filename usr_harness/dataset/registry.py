@@ -9,6 +9,7 @@ a namespace declared twice is exactly how a contract gets overwritten unnoticed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -114,6 +115,12 @@ class Registry:
 
 def namespace_contract_hash(name: str, columns: Columns) -> str:
     """sha256 of the namespace and its ordered (column, type) pairs: what a part promises to follow."""
+    return _contract_hash(name, tuple((column, type_name) for column, type_name in columns))
+
+
+@functools.lru_cache(maxsize=256)
+def _contract_hash(name: str, columns: tuple[tuple[str, str], ...]) -> str:
+    """Cached: a pull checks every arriving part against its contract (20,000 parts: 20,000 asks)."""
     body = {"namespace": name, "columns": [[column, type_name] for column, type_name in columns]}
     return _sha256(json.dumps(body, separators=(",", ":"), ensure_ascii=False))
 
