@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from usr_harness.sync.commit import durable
 from usr_harness.sync.move.receive import ReceivingStage, receive_order
 
 
@@ -92,3 +93,22 @@ def test_leaving_early_closes_every_file_whose_check_never_ran(tmp_path: Path) -
         threading.Timer(0.3, release.set).start()  # both workers stay busy while exit cancels
         raise RuntimeError("transfer failed")
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_file_that_cannot_be_made_durable_is_a_failure_of_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = durable.sync_path
+
+    def failing(path: str) -> None:
+        if path.endswith("second"):
+            raise OSError(5, "Input/output error")
+        real(path)
+
+    monkeypatch.setattr(durable, "sync_path", failing)
+    with ReceivingStage(str(tmp_path), lambda path: None, on_file=lambda: None) as stage:
+        for name in ("first", "second", "third"):
+            stage.sink(name, 1, iter([b"1"]))
+        failures = stage.failures()
+    assert list(failures) == ["second"]
+    assert "Input/output error" in str(failures["second"])

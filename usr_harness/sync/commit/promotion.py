@@ -63,7 +63,7 @@ def _writeback(fd: int) -> Future:
 
 
 class StagedFile:
-    """Write one staged file while hashing it; fsync on close.
+    """Write one staged file while hashing it; fsync on close (unless the caller batches it).
 
     Writes are unbuffered, so once `write` returns the bytes are readable from the stage:
     a pull can check a staged file in another thread while `close` (the fsync) is pending.
@@ -96,11 +96,13 @@ class StagedFile:
     def sha256(self) -> str:
         return self._digest.hexdigest()
 
-    def close(self) -> str:
+    def close(self, *, durable: bool = True) -> str:
+        """`durable=False` leaves the sync to the caller (`durable.DurableBatches`)."""
         try:
             if self._written_back is not None:
                 self._written_back.result()
-            os.fsync(self._fd)
+            if durable:
+                os.fsync(self._fd)
             if self._hashes is not None:
                 self._hashes.remember(os.fstat(self._fd), self.sha256)
         finally:

@@ -1,9 +1,11 @@
-"""A pull's receiving side: each file is made durable and checked while the next one streams in.
+"""A pull's receiving side: each file is checked, and made durable, while the next one streams in.
 
-fsync and parquet decoding both release the GIL, so a small thread pool runs them beside
-the network receive instead of after it. A large parquet file whose footer was sent ahead
-is decoded column chunk by column chunk while it is still arriving. Results are collected in
-arrival order, so the first failure reported is the same whatever the threads' timing.
+Parquet decoding releases the GIL, so a small thread pool runs the checks beside the network
+receive instead of after it; files are made durable in batches in a thread of their own
+(`durable.DurableBatches`: every file synced, with the filesystem's journal committed once a batch).
+A large parquet file whose footer was sent ahead is decoded column chunk by column chunk while it
+is still arriving. Results are collected in arrival order, so the first failure reported is the
+same whatever the threads' timing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from usr_harness.dataset.layout import REGISTRY_DIR
 from usr_harness.errors import VerifyError
+from usr_harness.sync.commit.durable import DurableBatches
 from usr_harness.sync.commit.promotion import StagedFile
 from usr_harness.sync.inventory.hash_cache import HashCache
 
@@ -54,7 +57,9 @@ class ReceivingStage:
         self._hashes = hashes
         self._footers: dict[str, bytes] = {}
         self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="usr-receive")
-        self._pending: list[tuple[str, StagedFile, list[Future]]] = []
+        self._durable = DurableBatches()
+        self._pending: list[tuple[str, StagedFile, Future, list[Future]]] = []
+        """Each file's settling (close, then check) and every future that must end well for it."""
 
     def __enter__(self) -> ReceivingStage:
         return self
@@ -62,10 +67,11 @@ class ReceivingStage:
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
     ) -> None:
-        for _, staged, futures in self._pending:
-            if futures[-1].cancel():
+        for _, staged, settle, _ in self._pending:
+            if settle.cancel():
                 staged.discard()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._durable.close()
 
     def footer(self, path: str, footer: bytes) -> None:
         self._footers[path] = footer
@@ -85,8 +91,9 @@ class ReceivingStage:
             raise
         self.current = None
         self.received[path] = (staged.size, staged.sha256)
-        futures.append(self._pool.submit(self._settle, staged, path, arriving))
-        self._pending.append((path, staged, futures))
+        settle = self._pool.submit(self._settle, staged, path, arriving)
+        futures += [settle, self._durable.add(staged.path, staged.size)]
+        self._pending.append((path, staged, settle, futures))
         self._on_file()
 
     def _arriving(self, staged: StagedFile, path: str) -> ArrivingParquet | None:
@@ -102,16 +109,17 @@ class ReceivingStage:
             return None
 
     def _settle(self, staged: StagedFile, path: str, arriving: ArrivingParquet | None) -> None:
-        staged.close()
+        staged.close(durable=False)
         if arriving is None:
             self._check(path)
         else:
             arriving.finish()
 
     def failures(self) -> dict[str, BaseException]:
-        """Wait for every file; path -> the first exception its fsync or checks raised, in arrival order."""
+        """Wait for every file; path -> the first exception its sync or checks raised, in arrival order."""
+        self._durable.flush()
         found = {}
-        for path, _, futures in self._pending:
+        for path, _, _, futures in self._pending:
             for future in futures:
                 error = future.exception()
                 if error is not None:
