@@ -70,10 +70,18 @@ class StagedFile:
     `hashes` learns the hash of the written bytes, so the promoted file is not read again.
     """
 
-    def __init__(self, stage: str, relpath: str, hashes: HashCache | None = None) -> None:
+    def __init__(
+        self, stage: str, relpath: str, hashes: HashCache | None = None, *, folders: set[str] | None = None
+    ) -> None:
+        """`folders`: the stage's folders already made, kept by a caller that stages many files
+        (`makedirs` of a folder that exists: 6 us, 0.12 s for 20,000 parts, longer under the GIL)."""
         check_relpath(relpath)
         self.path = os.path.join(stage, relpath)
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        folder = os.path.dirname(self.path)
+        if folders is None or folder not in folders:
+            os.makedirs(folder, exist_ok=True)
+            if folders is not None:
+                folders.add(folder)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self._digest = hashlib.sha256()
         self._hashes = hashes

@@ -56,6 +56,7 @@ class ReceivingStage:
         self._on_file = on_file
         self._hashes = hashes
         self._footers: dict[str, bytes] = {}
+        self._folders: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="usr-receive")
         self._durable = DurableBatches()
         self._pending: list[tuple[str, StagedFile, Future, list[Future]]] = []
@@ -78,7 +79,7 @@ class ReceivingStage:
 
     def sink(self, path: str, size: int, blocks: Iterator[bytes]) -> None:
         self.current = path
-        staged = StagedFile(self.stage, path, self._hashes)
+        staged = StagedFile(self.stage, path, self._hashes, folders=self._folders)
         futures: list[Future] = []
         try:
             arriving = self._arriving(staged, path)
