@@ -29,12 +29,22 @@ def synced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _files(folder: Path, count: int) -> list[str]:
+    folder.mkdir(exist_ok=True)
     paths = []
     for index in range(count):
         path = folder / f"f{index}"
         path.write_bytes(b"x" * index)
         paths.append(str(path))
     return paths
+
+
+@pytest.fixture
+def syncfs_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each syncfs made, by the descriptor it was given (none really made); a batch of 3 files is large."""
+    calls: list[int] = []
+    monkeypatch.setattr(durable, "_syncfs", lambda fd: calls.append(fd) or 0)
+    monkeypatch.setattr(durable, "SYNCFS_MIN_FILES", 3)
+    return calls
 
 
 def test_every_file_is_synced_once_across_full_and_partial_batches(
@@ -100,3 +110,17 @@ def test_closing_drops_batches_not_begun_and_leaves_no_open_file(tmp_path: Path)
     batches.flush()
     batches.close()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_only_a_large_batch_asks_for_a_syncfs_and_every_file_is_synced_either_way(
+    tmp_path: Path, synced: list[str], syncfs_calls: list[int]
+) -> None:
+    small, large = _files(tmp_path / "small", 2), _files(tmp_path / "large", 3)
+    batches = DurableBatches()
+    for paths in (small, large):
+        done = [batches.add(path, 1) for path in paths]
+        batches.flush()
+        assert [future.result(5) for future in done] == [None] * len(paths)
+    batches.close()
+    assert len(syncfs_calls) == 1
+    assert synced == small + large

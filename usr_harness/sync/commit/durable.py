@@ -20,6 +20,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 BATCH_FILES = 512
 BATCH_BYTES = 64 << 20
 """A batch is sent to be made durable once it holds this many files or bytes."""
+SYNCFS_MIN_FILES = 256
+"""A smaller batch is synced file by file only: `syncfs` also writes out every other program's
+dirty pages on the filesystem, which a few files do not repay (a pull after one batch, 5 files
+beside rsync's fresh writes: 0.53 -> 0.63 s with it; a first pull of 260 files: no change)."""
 
 _syncfs: Callable[[int], int] | None = None
 _syncfs_lock = threading.Lock()
@@ -47,17 +51,21 @@ def sync_path(path: str) -> None:
         os.close(fd)
 
 
-def _make_durable(batch: list[tuple[str, Future]]) -> None:
-    """syncfs's outcome is not needed: each file's own sync below reports that file's failure."""
+def _syncfs_of(path: str) -> None:
+    """Its outcome is not needed: each file's own sync after it reports that file's failure."""
     try:
-        fd = os.open(batch[0][0], os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
-        pass
-    else:
-        try:
-            _load_syncfs()(fd)
-        finally:
-            os.close(fd)
+        return
+    try:
+        _load_syncfs()(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_durable(batch: list[tuple[str, Future]]) -> None:
+    if len(batch) >= SYNCFS_MIN_FILES:
+        _syncfs_of(batch[0][0])
     for path, done in batch:
         try:
             sync_path(path)
