@@ -30,7 +30,7 @@ from usr_harness.errors import (
 )
 from usr_harness.faults.points import armed_env
 from usr_harness.report.fingerprint import fingerprint_tree
-from usr_harness.sync.commit import promotion
+from usr_harness.sync.commit import durable
 from usr_harness.sync.inventory import sides as inventory
 from usr_harness.sync.plan import base_store
 
@@ -383,11 +383,10 @@ def test_a_staged_file_that_cannot_be_made_durable_fails_the_pull_and_changes_no
     assert sides.usr("pull", DATASET, "loopback", "-y").code == 0
     remote.attach(overlay_table(remote, "densegen__score", 4.0), namespace="densegen")
 
-    def failing_fsync(self: promotion.StagedFile) -> str:
-        os.close(self._fd)
+    def failing_sync(path: str) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(promotion.StagedFile, "close", failing_fsync)
+    monkeypatch.setattr(durable, "sync_path", failing_sync)
     before = sides.fingerprints()
     pulled = sides.usr("pull", DATASET, "loopback", "-y")
     assert pulled.code == StagingError.exit_code, pulled.out + pulled.err
