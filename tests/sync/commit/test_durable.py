@@ -42,7 +42,7 @@ def _files(folder: Path, count: int) -> list[str]:
 def syncfs_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Each syncfs made, by the descriptor it was given (none really made); a batch of 3 files is large."""
     calls: list[int] = []
-    monkeypatch.setattr(durable, "_syncfs", lambda fd: calls.append(fd) or 0)
+    monkeypatch.setattr(durable, "_syncfs", lambda: lambda fd: calls.append(fd) or 0)
     monkeypatch.setattr(durable, "SYNCFS_MIN_FILES", 3)
     return calls
 
@@ -92,7 +92,7 @@ def test_a_file_that_cannot_be_synced_fails_alone_and_never_hangs_its_batch(tmp_
 def test_without_syncfs_each_file_is_still_synced(
     tmp_path: Path, synced: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(durable, "_syncfs", lambda fd: 0)
+    monkeypatch.setattr(durable, "_syncfs", lambda: lambda fd: 0)
     paths = _files(tmp_path, 3)
     batches = DurableBatches()
     done = [batches.add(path, 1) for path in paths]

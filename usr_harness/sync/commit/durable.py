@@ -12,8 +12,8 @@ No well-kept package offers it alone, and one foreign call is smaller than a dep
 
 from __future__ import annotations
 
+import functools
 import os
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -25,20 +25,14 @@ SYNCFS_MIN_FILES = 256
 dirty pages on the filesystem, which a few files do not repay (a pull after one batch, 5 files
 beside rsync's fresh writes: 0.53 -> 0.63 s with it; a first pull of 260 files: no change)."""
 
-_syncfs: Callable[[int], int] | None = None
-_syncfs_lock = threading.Lock()
 
-
-def _load_syncfs() -> Callable[[int], int]:
+@functools.cache
+def _syncfs() -> Callable[[int], int]:
     """libc's syncfs, or a call that does nothing where there is none (each file's sync still follows)."""
-    global _syncfs
-    with _syncfs_lock:
-        if _syncfs is None:
-            import ctypes  # a few ms: only a transfer that stages files pays
+    import ctypes  # a few ms: only a transfer that stages files pays
 
-            found = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
-            _syncfs = found if found is not None else (lambda fd: 0)
-        return _syncfs
+    found = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    return found if found is not None else (lambda fd: 0)
 
 
 def sync_path(path: str) -> None:
@@ -58,7 +52,7 @@ def _syncfs_of(path: str) -> None:
     except OSError:
         return
     try:
-        _load_syncfs()(fd)
+        _syncfs()(fd)
     finally:
         os.close(fd)
 
