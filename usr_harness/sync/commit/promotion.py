@@ -66,7 +66,8 @@ class StagedFile:
     """Write one staged file while hashing it; fsync on close (unless the caller batches it).
 
     Writes are unbuffered, so once `write` returns the bytes are readable from the stage:
-    a pull can check a staged file in another thread while `close` (the fsync) is pending.
+    a pull can check a staged file in another thread while `close` (or the batch sync that stands in
+    for its fsync) is pending.
     `hashes` learns the hash of the written bytes, so the promoted file is not read again.
     """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 
 from usr_harness.dataset.layout import EVENTS_FILE
 from usr_harness.errors import ConfigError
@@ -78,6 +79,12 @@ def manifest_request(
     return request
 
 
+def _known_paths(local: Iterable[str], base: dict[str, dict] | None) -> list[str]:
+    """What a pull's manifest request lists as known to the laptop. One builder for every request,
+    so that an asked-ahead request and the one the plan sends are the very same when nothing changed."""
+    return sorted({*local, *(base or {})})
+
+
 def manifest_request_ahead(state: SyncRun) -> dict | None:
     """The command's first manifest request, built before the local scan from the little it needs
     of this side (the event log's size; for a pull the file names), so that the connection sends it
@@ -92,7 +99,7 @@ def manifest_request_ahead(state: SyncRun) -> dict | None:
     if state.action == "push":
         return manifest_request(state, events_base=_logged_size(base))
     folder = str(state.local_dir)
-    known = sorted({*local_names(folder), *(base or {})}) if state.action == "pull" else None
+    known = _known_paths(local_names(folder), base) if state.action == "pull" else None
     return manifest_request(state, local_log_size(folder), known, _logged_size(base))
 
 
@@ -101,7 +108,7 @@ def replan_request(state: SyncRun) -> dict:
     from that plan's local scan and base (no second walk of the folder, no second read of the base);
     asked ahead, the agent scans while the laptop does."""
     base = state.base
-    known = sorted({*state.local.files, *(base or {})})
+    known = _known_paths(state.local.files, base)
     return manifest_request(state, _events_size(state.local), known, _logged_size(base))
 
 
@@ -149,7 +156,7 @@ def read_manifests(
         local = scan_local(state, events_prefix=_events_size(remote), events_base=events_base)
     else:
         local = scan_local(state, events_base=events_base)
-        known = sorted({*local.files, *(base or {})}) if streamed else None
+        known = _known_paths(local.files, base) if streamed else None
         remote = scan_remote(
             state, agent, events_prefix=_events_size(local), known=known, events_base=events_base
         )
